@@ -1,0 +1,15 @@
+"""Autograd: the backward engine and the tools around it.
+
+``backward`` and ``grad`` run the engine; ``Function`` defines custom ops; ``gradcheck`` compares a
+function's gradients with finite differences; ``check_derivative`` checks a hand-written NumPy
+derivative; ``detect_anomaly`` finds where a NaN entered backward; ``graph`` exposes the recorded graph.
+"""
+from . import graph
+from .anomaly import detect_anomaly
+from .check_derivative import check_derivative, DerivativeMismatch
+from .engine import backward, grad
+from .function import Function, FunctionCtx
+from .gradcheck import gradcheck, GradcheckError
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "GradcheckError", "detect_anomaly",
+           "check_derivative", "DerivativeMismatch", "graph"]

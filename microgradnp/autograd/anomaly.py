@@ -1,0 +1,48 @@
+"""Anomaly detection: a NaN or Inf produced by backward raises, naming the op and where it was created."""
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import graph
+
+_state = threading.local()
+
+
+def is_enabled():
+    """True inside ``detect_anomaly()``."""
+    return getattr(_state, "depth", 0) > 0
+
+
+@contextmanager
+def detect_anomaly():
+    """Context manager: record where each op is created and raise on NaN/Inf gradients in backward.
+
+    Recording costs time on every op, so use it to find a bug, not for training runs.
+    """
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        with graph.record():
+            yield
+    finally:
+        _state.depth -= 1
+
+
+def where_created(node):
+    """'file.py:12 in fn' for a node created while recording, or a hint to record."""
+    trace = node.info("trace")
+    if trace is None:
+        return "(creation site not recorded: create the graph inside mg.autograd.detect_anomaly())"
+    filename, lineno, function = trace
+    return f"{filename}:{lineno} in {function}"
+
+
+def check(node, index, gradient):
+    """Raise if ``gradient`` (for input ``index`` of ``node``) holds a NaN or an Inf."""
+    data = getattr(gradient, "data", gradient)
+    data = np.asarray(data)
+    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+        kind = "nan" if np.isnan(data).any() else "inf"
+        raise RuntimeError(
+            f"Function '{node.fn.name}' returned {kind} values in its gradient for input {index} "
+            f"(shape {data.shape}). The op was created at {where_created(node)}")

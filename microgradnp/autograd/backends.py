@@ -1,0 +1,28 @@
+"""The two namespaces a VJP computes with (the ``F`` argument).
+
+``NUMPY`` maps every primitive's name to its raw NumPy forward: an ordinary backward pass runs on
+ndarrays and records nothing. ``TENSOR`` maps the names to the primitives themselves: with
+``create_graph=True`` the backward pass is recorded and can be differentiated again.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from .graph import PRIMITIVES
+
+
+def _numpy_sign(x):
+    return np.sign(x)
+
+
+def build():
+    """Build both namespaces from the primitive table (called once all primitives are registered)."""
+    from .. import functions
+
+    numpy_ops = {name: prim.forward for name, prim in PRIMITIVES.items()}
+    tensor_ops = dict(PRIMITIVES)
+    numpy_ops["sign"], tensor_ops["sign"] = _numpy_sign, functions.sign
+    return SimpleNamespace(**numpy_ops), SimpleNamespace(**tensor_ops)
+
+
+NUMPY = TENSOR = None

@@ -1,0 +1,278 @@
+"""Reverse-mode traversal: visits each node once, in reverse topological order, without recursion."""
+import numpy as np
+
+from .. import dtypes, grad_mode
+from . import anomaly, backends
+from .graph import Node
+
+Tensor = None  # bound in microgradnp/__init__.py (the engine is imported before the Tensor class exists)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
+    roots = _roots(tensors, grad_tensors, create_graph, "backward")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = run(roots, create_graph if retain_graph is None else retain_graph, create_graph, inputs)
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                _accumulate_into(t, g if create_graph else g.data, create_graph)
+        return
+    run(roots, create_graph if retain_graph is None else retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple of Tensors, leaving every ``.grad`` untouched."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient; "
+                               f"create it with requires_grad=True")
+    if grad_outputs is not None and isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    roots = _roots(outputs, grad_outputs, create_graph, "grad")
+    results = run(roots, create_graph if retain_graph is None else retain_graph, create_graph, inputs)
+    for i, g in enumerate(results):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+    return tuple(results)
+
+
+def _roots(tensors, grad_tensors, create_graph, caller):
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grad_tensors)} gradients")
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{caller}: output {i} does not require grad and has no grad_fn: nothing that produced it "
+                f"requires grad (create inputs with requires_grad=True, and do not compute it under no_grad)")
+        roots.append((t, _root_gradient(t, g, create_graph, caller)))
+    return roots
+
+
+def _root_gradient(t, g, create_graph, caller):
+    if g is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
+                f"has shape {t.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
+                f"shape {t.shape}")
+        g = np.ones_like(t.data)
+    elif isinstance(g, Tensor):
+        if create_graph:
+            if g.shape != t.shape:
+                raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t.shape}")
+            return g
+        g = np.array(g.data, dtype=t.dtype)
+    else:
+        g = np.array(g, dtype=t.dtype)
+    if g.shape != t.shape:
+        raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t.shape}")
+    return Tensor._from_op(g, None) if create_graph else g
+
+
+def run(roots, retain_graph, create_graph, inputs=None):
+    """The traversal. With ``inputs`` the gradients of those tensors are returned instead of accumulated."""
+    F = backends.TENSOR if create_graph else backends.NUMPY
+    grads = {}        # node -> gradient of its output, summed over its consumers
+    leaf_grads = {}   # id(leaf) -> [leaf, gradient]
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for t in inputs:
+            capture[id(t) if t.grad_fn is None else t.grad_fn] = None
+
+    root_nodes = []
+    for t, g in roots:
+        if t.grad_fn is None:
+            _add_leaf(leaf_grads, t, g)
+        elif t.grad_fn in grads:
+            grads[t.grad_fn] = grads[t.grad_fn] + g
+        else:
+            grads[t.grad_fn] = g
+            root_nodes.append(t.grad_fn)
+
+    deps = _dependencies(root_nodes)
+    ready = [n for n in root_nodes if n not in deps]
+    check_finite = anomaly.is_enabled()
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            deps.pop(node, None)
+            if node.extra is not None:
+                g = _node_extras(node, g, create_graph)
+            if capture is not None and node in capture:
+                capture[node] = g
+            args = node.args
+            if args is None:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time: the values saved by "
+                    f"'{node.fn.name}' were freed by an earlier backward(). Pass retain_graph=True to the first "
+                    f"backward() (or autograd.grad()) if you need to go through the graph again.")
+            _check_versions(node)
+            fn = node.fn
+            kwargs = node.kwargs
+            if create_graph:
+                vjp_args = _tensor_args(node)
+                ans = None if node.out is None else Tensor._from_op(node.out, node)
+            else:
+                vjp_args, ans = args, node.out
+            joint = fn.joint_vjp(F, g, ans, *vjp_args, **kwargs) if fn.joint_vjp is not None else None
+            for i, edge in enumerate(node.edges):
+                if edge is None:
+                    continue
+                gi = joint[i] if joint is not None else fn.vjps[i](F, g, ans, *vjp_args, **kwargs)
+                target = args[i]
+                if gi.shape != target.shape:
+                    gi = F.sum_to(gi, shape=target.shape)
+                if gi.dtype != target.dtype:
+                    gi = F.astype(gi, dtype=target.dtype)
+                if check_finite:
+                    anomaly.check(node, i, gi)
+                if type(edge) is Node:
+                    if edge in grads:
+                        grads[edge] = grads[edge] + gi
+                    else:
+                        grads[edge] = gi
+                    left = deps[edge] - 1
+                    deps[edge] = left
+                    if left == 0:
+                        ready.append(edge)
+                else:
+                    _add_leaf(leaf_grads, edge, gi)
+            if not retain_graph:
+                node.args = node.inputs = node.out = None
+
+        return _finish_leaves(leaf_grads, create_graph, capture, inputs)
+
+
+def _dependencies(root_nodes):
+    """How many edges point at each node reachable from the roots (iterative: no recursion limit)."""
+    deps = {}
+    stack = list(root_nodes)
+    seen = set(root_nodes)
+    while stack:
+        node = stack.pop()
+        if node.edges is None:
+            continue
+        for edge in node.edges:
+            if type(edge) is Node:
+                if edge in deps:
+                    deps[edge] += 1
+                else:
+                    deps[edge] = 1
+                if edge not in seen:
+                    seen.add(edge)
+                    stack.append(edge)
+    return deps
+
+
+def _add_leaf(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _check_versions(node):
+    now = 0
+    for x in node.inputs:
+        if isinstance(x, Tensor):
+            now += x._version
+    if now != node.version:
+        shapes = ", ".join(f"{tuple(x.shape)} at version {x._version}" for x in node.inputs if isinstance(x, Tensor))
+        raise RuntimeError(
+            f"one of the tensors needed to compute the gradient of '{node.fn.name}' was modified by an in-place "
+            f"operation after it was used (inputs: {shapes}). Use an out-of-place op (x = x + y instead of "
+            f"x += y), or clone the tensor before changing it.")
+
+
+def _tensor_args(node):
+    # the inputs as Tensors wired to the graph as it was when the op ran (in-place ops may rebind since)
+    out = []
+    for x, a, edge in zip(node.inputs, node.args, node.edges):
+        if not isinstance(x, Tensor):
+            out.append(a)
+        elif type(edge) is Node:
+            out.append(Tensor._from_op(a, edge))
+        elif edge is not None:
+            out.append(edge)
+        else:
+            out.append(Tensor._from_op(a, None))
+    return out
+
+
+def _wrap(g):
+    return g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
+
+
+def _unwrap(g, create_graph):
+    return g if create_graph else g.data
+
+
+def _node_extras(node, g, create_graph):
+    modified_by = node.extra.get("modified_by")
+    if modified_by is not None:
+        raise RuntimeError(
+            f"the output of '{node.fn.name}' was modified by an in-place operation ({modified_by}) after it was "
+            f"computed, but '{node.fn.name}' needs that output for its gradient; use an out-of-place op instead")
+    for hook in node.extra.get("hooks") or ():
+        replaced = hook(_wrap(g))
+        if replaced is not None:
+            g = _unwrap(_wrap(replaced), create_graph)
+    ref = node.extra.get("retained")
+    t = ref() if ref is not None else None
+    if t is not None:
+        _accumulate_into(t, g, create_graph, copy=True)
+    return g
+
+
+def _finish_leaves(leaf_grads, create_graph, capture, inputs):
+    handed_out = set()
+    for leaf, g in leaf_grads.values():
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                replaced = hook(_wrap(g))
+                if replaced is not None:
+                    g = _unwrap(_wrap(replaced), create_graph)
+        if capture is not None:
+            if id(leaf) in capture:
+                capture[id(leaf)] = g
+            continue
+        # a VJP may pass one array to several inputs (add does), or a read-only broadcast view:
+        # such a gradient is copied so that in-place changes to one .grad never reach another
+        shared = not create_graph and (type(g) is not np.ndarray or g.base is not None
+                                       or not g.flags.writeable or id(g) in handed_out)
+        handed_out.add(id(g))
+        _accumulate_into(leaf, g, create_graph, copy=shared)
+    if capture is None:
+        return None
+    results = []
+    for t in inputs:
+        g = capture[id(t) if t.grad_fn is None else t.grad_fn]
+        results.append(None if g is None else (g if create_graph else Tensor._from_op(np.array(g), None)))
+    return results
+
+
+def _accumulate_into(t, g, create_graph, copy=False):
+    if not dtypes.is_floating(t.dtype):
+        raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t.shape}) requires grad; only "
+                           f"floating point tensors can have gradients")
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        t.grad = Tensor._from_op(np.array(g, dtype=t.dtype, copy=True) if copy else np.asarray(g), None)
+    elif t.grad.data.flags.writeable and t.grad.data.shape == np.shape(g):
+        np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+    else:
+        t.grad = Tensor._from_op(t.grad.data + g, None)

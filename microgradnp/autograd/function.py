@@ -1,0 +1,86 @@
+"""Custom ops: subclass ``Function`` with ``forward(ctx, *args)`` and ``backward(ctx, *grads)``."""
+import numpy as np
+
+from .. import grad_mode
+from .graph import Primitive, apply
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to a Function's forward and backward: save what backward needs here."""
+
+    def __init__(self):
+        self.saved_tensors = ()
+        self.needs_input_grad = ()
+
+    def save_for_backward(self, *tensors):
+        """Keep tensors (inputs or outputs) for ``backward``; read them back as ``ctx.saved_tensors``."""
+        self.saved_tensors = tensors
+
+
+def _run_forward(*raw, function, ctx, originals):
+    from ..tensor import Tensor
+
+    with grad_mode.no_grad():
+        out = function.forward(ctx, *originals)
+    if isinstance(out, tuple):
+        raise TypeError(f"{function.__name__}.forward returned a tuple; custom Functions return one tensor")
+    return out.data if isinstance(out, Tensor) else np.asarray(out)
+
+
+def _run_backward(F, g, ans, *args, function, ctx, originals):
+    from ..tensor import Tensor
+
+    raw_mode = not isinstance(g, Tensor)
+    grads = function.backward(ctx, Tensor._from_op(np.asarray(g), None) if raw_mode else g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(args):
+        raise RuntimeError(f"{function.__name__}.backward returned {len(grads)} gradient(s) but forward took "
+                           f"{len(args)} input(s); return None for inputs that need no gradient")
+    out = []
+    for i, (grad, arg) in enumerate(zip(grads, args)):
+        if grad is None:
+            out.append(None)
+            continue
+        value = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+        if np.shape(value) != np.shape(arg) and np.broadcast_shapes(np.shape(value), np.shape(arg)) != np.shape(value):
+            raise RuntimeError(f"{function.__name__}.backward returned a gradient of shape {np.shape(value)} "
+                               f"for input {i} of shape {np.shape(arg)}")
+        if raw_mode:
+            out.append(value)
+        else:
+            out.append(grad if isinstance(grad, Tensor) else Tensor._from_op(value, None))
+    return tuple(out)
+
+
+class Function:
+    """Base class for a custom differentiable op, used as ``MyFn.apply(*inputs)``.
+
+    ``forward`` runs without recording; ``backward`` receives the gradient of the output and returns one
+    gradient per input (None where an input needs none). With ``create_graph=True`` backward's own
+    Tensor ops are recorded, so higher-order gradients work when backward is written with Tensor ops.
+    """
+
+    @staticmethod
+    def forward(ctx, *args):
+        """Compute the output from the inputs (override this)."""
+        raise NotImplementedError("subclasses of Function must implement forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        """Return one gradient per input of forward (override this)."""
+        raise NotImplementedError("subclasses of Function must implement backward(ctx, grad_output)")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op on ``args`` and record it for backward."""
+        from ..tensor import Tensor
+
+        prim = cls.__dict__.get("_primitive")
+        if prim is None:
+            prim = Primitive(cls.__name__, _run_forward, doc=cls.__doc__)
+            prim.defjoint(_run_backward)
+            cls._primitive = prim
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        return apply(prim, args, {"function": cls, "ctx": ctx, "originals": args})

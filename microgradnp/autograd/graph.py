@@ -1,0 +1,222 @@
+"""The recorded graph: primitives, the nodes they leave behind, and how an op is applied.
+
+A *primitive* is a NumPy forward function plus one vector-Jacobian product (VJP) per differentiable
+input. It is the only place where a derivative is written. Applying a primitive to tensors runs the
+forward on their ``.data`` and, when grad mode is on and an input requires grad, records a ``Node``
+that remembers the inputs and the edges to their own nodes.
+
+A VJP has the signature ``vjp(F, g, ans, *args, **kwargs)``: ``g`` is the gradient of the output,
+``ans`` the output, ``args`` the inputs and ``F`` a namespace of primitives. During an ordinary
+backward pass ``F`` holds the raw NumPy forwards and everything is an ndarray (fast); with
+``create_graph=True`` it holds the primitives themselves and everything is a Tensor, so the same VJP
+code records a differentiable graph and higher-order gradients come for free.
+"""
+import os
+import sys
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from .. import grad_mode
+
+PRIMITIVES = {}
+"""Every differentiable primitive by name; the test suite checks that each has a gradient check."""
+
+_ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_recording = threading.local()
+
+
+class Primitive:
+    """A NumPy forward function and its VJP rules, applied to Tensors by calling it."""
+
+    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "doc")
+
+    def __init__(self, name, forward, saves_out=False, doc=None):
+        self.name = name
+        self.forward = forward
+        self.vjps = None
+        self.joint_vjp = None
+        self.saves_out = saves_out
+        self.doc = doc or forward.__doc__
+
+    def defvjp(self, *vjps):
+        """Attach one VJP per input (None for an input that is never differentiable)."""
+        self.vjps = vjps
+        return self
+
+    def defjoint(self, vjp):
+        """Attach one VJP returning a tuple of gradients for all inputs (for fused ops)."""
+        self.joint_vjp = vjp
+        return self
+
+    def __call__(self, *inputs, **kwargs):
+        return apply(self, inputs, kwargs)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def primitive(name, saves_out=False):
+    """Decorator: turn a NumPy forward function into a registered primitive named ``name``."""
+
+    def register(forward):
+        prim = Primitive(name, forward, saves_out)
+        PRIMITIVES[name] = prim
+        return prim
+
+    return register
+
+
+class Node:
+    """What one primitive application leaves in the graph.
+
+    ``edges[i]`` is where the gradient of input ``i`` goes: the input's own node, the input itself when
+    it is a leaf that requires grad, or None. ``inputs``/``args``/``out`` are freed after backward
+    unless the graph is retained; ``edges`` and ``fn`` stay so the structure can still be drawn.
+    """
+
+    __slots__ = ("fn", "inputs", "args", "edges", "kwargs", "out", "version", "extra", "__weakref__")
+
+    def __init__(self, fn, inputs, args, edges, kwargs, out, version):
+        self.fn = fn
+        self.inputs = inputs
+        self.args = args
+        self.edges = edges
+        self.kwargs = kwargs
+        self.out = out
+        self.version = version
+        self.extra = None
+
+    @property
+    def name(self):
+        """The op's name, e.g. ``matmul``."""
+        return self.fn.name
+
+    @property
+    def freed(self):
+        """True once backward has released the saved values (no ``retain_graph``)."""
+        return self.args is None
+
+    @property
+    def next_functions(self):
+        """The edges, as PyTorch names them."""
+        return self.edges
+
+    def info(self, key, default=None):
+        """Debug information recorded for this node (``trace``, ``scope``, ``hooks``...)."""
+        return default if self.extra is None else self.extra.get(key, default)
+
+    def set_info(self, key, value):
+        """Attach debug information; kept off the hot path until something asks for it."""
+        if self.extra is None:
+            self.extra = {}
+        self.extra[key] = value
+
+    def __repr__(self):
+        return f"<{self.fn.name}Backward>"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Recording of creation sites and module scopes (debug only: it costs time on every op).
+
+def is_recording():
+    """True while nodes remember the user code line and the module scope that created them."""
+    return getattr(_recording, "depth", 0) > 0
+
+
+@contextmanager
+def record():
+    """Context manager: nodes created inside remember their file/line and module scope.
+
+    ``mg.viz.draw_graph`` shows both; ``detect_anomaly`` turns this on to name where a NaN came from.
+    """
+    _recording.depth = getattr(_recording, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _recording.depth -= 1
+
+
+@contextmanager
+def scope(name):
+    """Name the scope (e.g. a module's dotted name) for nodes created inside while recording."""
+    stack = getattr(_recording, "scopes", None)
+    if stack is None:
+        stack = _recording.scopes = []
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def current_scope():
+    """The tuple of scope names in force now."""
+    return tuple(getattr(_recording, "scopes", ()))
+
+
+def user_frame():
+    """(filename, lineno, function) of the innermost caller outside the engine, or None."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_ENGINE_DIR) and "contextlib" not in filename:
+            return (filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def _annotate(node):
+    node.set_info("trace", user_frame())
+    node.set_info("scope", current_scope())
+
+
+# ----------------------------------------------------------------------------------------------------
+# Applying a primitive.
+
+Tensor = None  # bound by tensor.py once the class exists (avoids an import cycle)
+
+
+def _shape_of(value):
+    return tuple(np.shape(value))
+
+
+def _describe(prim, args, kwargs, error):
+    if str(error).startswith(prim.name + ":"):
+        return str(error)
+    shapes = ", ".join(str(_shape_of(a)) if isinstance(a, np.ndarray) else repr(a) for a in args)
+    extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    return f"{prim.name}: cannot apply to inputs of shape {shapes}{extra}: {error}"
+
+
+def apply(prim, inputs, kwargs):
+    """Run ``prim`` on tensors (or constants) and record a node when a gradient will be needed."""
+    args = []
+    edges = []
+    version = 0
+    needs_grad = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            args.append(x.data)
+            version += x._version
+            if x.requires_grad:
+                needs_grad = True
+                edges.append(x.grad_fn or x)
+            else:
+                edges.append(None)
+        else:
+            args.append(x)
+            edges.append(None)
+    try:
+        out = prim.forward(*args, **kwargs)
+    except (ValueError, IndexError, TypeError) as error:
+        raise type(error)(_describe(prim, args, kwargs, error)) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if needs_grad and grad_mode.is_grad_enabled():
+        node = Node(prim, inputs, args, edges, kwargs, out if prim.saves_out else None, version)
+        if getattr(_recording, "depth", 0):
+            _annotate(node)
+        return Tensor._from_op(out, node)
+    return Tensor._from_op(out, None)

@@ -1,0 +1,477 @@
+"""The public functions: primitives with PyTorch-style signatures, and composites built from them.
+
+Composites (mean, var, softmax, log_softmax, logsumexp, stack, split...) contain no backward code:
+their gradients are derived from the primitives they are written with.
+"""
+import builtins
+import math
+
+import numpy as np
+
+from . import dtypes
+from .autograd.graph import PRIMITIVES
+from .ops import arithmetic, elementwise, linalg, reductions, shape
+from .tensor import Tensor, as_array
+
+# ---- argument conventions ------------------------------------------------------------------------
+
+
+def _axis(dim, axis):
+    # PyTorch says dim/keepdim, NumPy says axis/keepdims: both are accepted
+    axis = dim if dim is not None else axis
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+# ---- arithmetic ----------------------------------------------------------------------------------
+add, sub, mul, div, pow, neg = (arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div,
+                                arithmetic.pow, arithmetic.neg)
+maximum, minimum = arithmetic.maximum, arithmetic.minimum
+subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
+exp, log, log1p, sqrt = elementwise.exp, elementwise.log, elementwise.log1p, elementwise.sqrt
+sin, cos, tanh, abs, erf = elementwise.sin, elementwise.cos, elementwise.tanh, elementwise.abs, elementwise.erf
+sigmoid, relu = elementwise.sigmoid, elementwise.relu
+matmul, linear = linalg.matmul, linalg.linear
+absolute = abs
+
+
+def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
+    """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches)."""
+    return arithmetic.where(condition, input, other)
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    """Clamp every element into [min, max]."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return elementwise.clip(input, min=min, max=max)
+
+
+clip = clamp
+
+
+def sign(input):  # noqa: A002
+    """-1, 0 or 1 by the sign of each element (no gradient: it is flat almost everywhere)."""
+    return Tensor._from_op(np.sign(input.data if isinstance(input, Tensor) else np.asarray(input)), None)
+
+
+def square(input):  # noqa: A002
+    """input ** 2."""
+    return input * input
+
+
+def rsqrt(input):  # noqa: A002
+    """1 / sqrt(input)."""
+    return 1 / sqrt(input)
+
+
+def dot(input, other):  # noqa: A002
+    """Inner product of two 1-D tensors."""
+    if np.ndim(input) != 1 or np.ndim(other) != 1:
+        raise ValueError(f"dot: expects two 1-D tensors, got shapes {np.shape(input)} and {np.shape(other)}")
+    return matmul(input, other)
+
+
+def outer(input, vec2):  # noqa: A002
+    """Outer product of two 1-D tensors."""
+    if np.ndim(input) != 1 or np.ndim(vec2) != 1:
+        raise ValueError(f"outer: expects two 1-D tensors, got shapes {np.shape(input)} and {np.shape(vec2)}")
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
+
+
+# ---- reductions ----------------------------------------------------------------------------------
+
+def sum(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """Sum over ``dim`` (all elements when None)."""
+    keep = keepdim if keepdims is None else keepdims
+    return reductions.sum(input, axis=_axis(dim, axis), keepdims=keep)
+
+
+def _count(input, axis):
+    shape_ = np.shape(input)
+    if axis is None:
+        return int(np.prod(shape_))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape_[a] for a in axes]))
+
+
+def mean(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """Arithmetic mean over ``dim``."""
+    axis = _axis(dim, axis)
+    return sum(input, axis, keepdim, keepdims=keepdims) / _count(input, axis)
+
+
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
+        keepdims=None):
+    """Variance over ``dim``; unbiased (divides by n - 1) by default, as in PyTorch."""
+    axis = _axis(dim, axis)
+    keep = keepdim if keepdims is None else keepdims
+    ddof = (1 if unbiased else 0) if correction is None else correction
+    centered = input - mean(input, axis, True)
+    n = _count(input, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} element(s) over the reduced dims is too few for correction={ddof}")
+    return sum(centered * centered, axis, keep) / (n - ddof)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
+        keepdims=None):
+    """Standard deviation over ``dim``; unbiased by default, as in PyTorch."""
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+
+def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """Maximum over ``dim``; tied maxima share the gradient evenly."""
+    keep = keepdim if keepdims is None else keepdims
+    return reductions.amax(input, axis=_axis(dim, axis), keepdims=keep)
+
+
+def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """Minimum over ``dim``; tied minima share the gradient evenly."""
+    keep = keepdim if keepdims is None else keepdims
+    return reductions.amin(input, axis=_axis(dim, axis), keepdims=keep)
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """Index of the maximum (of the flattened tensor when ``dim`` is None); no gradient."""
+    keep = keepdim if keepdims is None else keepdims
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return Tensor._from_op(np.asarray(np.argmax(data, axis=_axis(dim, axis), keepdims=keep)), None)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """Index of the minimum (of the flattened tensor when ``dim`` is None); no gradient."""
+    keep = keepdim if keepdims is None else keepdims
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return Tensor._from_op(np.asarray(np.argmin(data, axis=_axis(dim, axis), keepdims=keep)), None)
+
+
+class MaxResult(tuple):
+    """``(values, indices)`` returned by ``max``/``min`` with a ``dim``, as in PyTorch."""
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    axis = _axis(dim, axis)
+    keep = keepdim if keepdims is None else keepdims
+    values = amax(input, axis, keep)
+    if axis is None:
+        return values
+    return MaxResult((values, argmax(input, axis, keep)))
+
+
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    axis = _axis(dim, axis)
+    keep = keepdim if keepdims is None else keepdims
+    values = amin(input, axis, keep)
+    if axis is None:
+        return values
+    return MaxResult((values, argmin(input, axis, keep)))
+
+
+def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+    """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
+    axis = _axis(dim, axis)
+    keep = keepdim if keepdims is None else keepdims
+    # the shift is a constant for the gradient, so it is detached: the result is exact either way
+    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    total = log(sum(exp(input - shift), axis, True)) + shift
+    return total if keep else reshape(total, np.sum(shift, axis=axis, keepdims=False).shape)
+
+
+def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
+    """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
+    axis = _axis(dim, axis)
+    return input - logsumexp(input, axis, True)
+
+
+def softmax(input, dim=-1, *, axis=None):  # noqa: A002
+    """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
+    axis = _axis(dim, axis)
+    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
+    e = exp(input - shift)
+    return e / sum(e, axis, True)
+
+
+# ---- shapes --------------------------------------------------------------------------------------
+
+def reshape(input, *shape_):  # noqa: A002
+    """The same elements in a new shape (one dimension may be -1); a no-op when nothing changes."""
+    target = _shape_arg(shape_)
+    if isinstance(input, Tensor) and input.shape == target:
+        return input
+    return shape.reshape(input, shape=target)
+
+
+view = reshape
+
+
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    """Merge dims ``start_dim..end_dim`` into one."""
+    dims = np.shape(input)
+    if not dims:
+        return reshape(input, (1,))
+    start, end = start_dim % len(dims), end_dim % len(dims)
+    merged = int(np.prod(dims[start:end + 1]))
+    return reshape(input, dims[:start] + (merged,) + dims[end + 1:])
+
+
+def squeeze(input, dim=None):  # noqa: A002
+    """Drop dimensions of size 1 (only ``dim`` when given)."""
+    dims = np.shape(input)
+    if dim is None:
+        new = tuple(n for n in dims if n != 1)
+    else:
+        axes = {d % len(dims) for d in ((dim,) if isinstance(dim, int) else dim)}
+        new = tuple(n for i, n in enumerate(dims) if not (i in axes and n == 1))
+    return reshape(input, new)
+
+
+def unsqueeze(input, dim):  # noqa: A002
+    """Insert a dimension of size 1 at ``dim``."""
+    dims = list(np.shape(input))
+    dim = dim % (len(dims) + 1)
+    dims.insert(dim, 1)
+    return reshape(input, tuple(dims))
+
+
+def transpose(input, dim0=None, dim1=None):  # noqa: A002
+    """Swap two dimensions (reverse all of them when none are given, like ``.T``)."""
+    if dim0 is None and dim1 is None:
+        return shape.transpose(input, axes=None)
+    axes = list(range(np.ndim(input)))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return shape.transpose(input, axes=tuple(axes))
+
+
+def permute(input, *dims):  # noqa: A002
+    """Reorder the dimensions."""
+    return shape.transpose(input, axes=_shape_arg(dims))
+
+
+def broadcast_to(input, *shape_):  # noqa: A002
+    """Broadcast to a shape (NumPy rules); the gradient is summed back."""
+    target = _shape_arg(shape_)
+    if np.shape(input) == target:
+        return input
+    return shape.broadcast_to(input, shape=target)
+
+
+def expand(input, *sizes):  # noqa: A002
+    """Broadcast to ``sizes``; -1 keeps a dimension as it is (PyTorch's ``expand``)."""
+    sizes = _shape_arg(sizes)
+    dims = np.shape(input)
+    lead = len(sizes) - len(dims)
+    target = tuple(dims[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+    return broadcast_to(input, target)
+
+
+def sum_to(input, shape_):  # noqa: A002
+    """Sum broadcast dimensions away so the result has ``shape_``."""
+    return shape.sum_to(input, shape=tuple(shape_))
+
+
+def astype(input, dtype):  # noqa: A002
+    """Cast to ``dtype``; a no-op when it already has it."""
+    dtype = np.dtype(dtype)
+    if isinstance(input, Tensor) and input.dtype == dtype:
+        return input
+    return shape.astype(input, dtype=dtype)
+
+
+def clone(input):  # noqa: A002
+    """A copy with its own memory that stays in the graph."""
+    return input * 1 if np.issubdtype(np.result_type(input.data), np.number) else Tensor(input.data.copy())
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expects a non-empty sequence of tensors")
+    return shape.concatenate(*tensors, axis=_axis(dim, axis) or 0)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """Join tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expects a non-empty sequence of tensors")
+    shapes = {np.shape(t) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    dim = _axis(dim, axis) or 0
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(input, split_size_or_sections, dim=0):  # noqa: A002
+    """Split into chunks of ``split_size_or_sections`` (an int), or of the listed sizes."""
+    n = np.shape(input)[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [builtins.min(step, n - start) for start in range(0, n, step)]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
+                             f"but dimension {dim} has length {n}")
+    dim = dim % np.ndim(input)
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(getitem(input, (slice(None),) * dim + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(input, chunks, dim=0):  # noqa: A002
+    """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
+    n = np.shape(input)[dim]
+    return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+
+
+def index_from(index):
+    """Turn an index that may hold Tensors or lists into one NumPy understands."""
+    if isinstance(index, tuple):
+        return tuple(index_from(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def getitem(input, index):  # noqa: A002
+    """``input[index]`` with basic, advanced and boolean indices; repeated indices accumulate gradient."""
+    return shape.getitem(input, index=index_from(index))
+
+
+def index_put(input, index, values):  # noqa: A002
+    """A copy of ``input`` with ``input[index]`` replaced by ``values`` (differentiable in both)."""
+    index = index_from(index)
+    target_shape = np.shape(input)
+    selected = getitem(input, index)
+    values = broadcast_to(values, np.shape(selected.data)) if np.shape(values) != selected.shape else values
+    return (input - shape.scatter_add(selected, index=index, shape=target_shape)
+            + shape.scatter_add(values, index=index, shape=target_shape))
+
+
+def _along_axis_index(index, dim):
+    # the advanced index that makes x[...] equal np.take_along_axis(x, index, dim)
+    index = np.asarray(index)
+    dim = dim % index.ndim
+    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+def gather(input, dim, index):  # noqa: A002
+    """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather)."""
+    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"gather: index must be an integer tensor, got dtype {index.dtype}")
+    if index.ndim != np.ndim(input):
+        raise ValueError(f"gather: index has {index.ndim} dims but input has {np.ndim(input)} "
+                         f"(shapes {index.shape} and {np.shape(input)})")
+    return getitem(input, _along_axis_index(index, dim))
+
+
+take_along_dim = gather
+
+
+def pad(input, pad, mode="constant", value=0):  # noqa: A002
+    """Constant padding. ``pad`` is PyTorch's flat (left, right, top, bottom, ...) from the last dim back,
+    or NumPy's ((before, after), ...) per dimension."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    ndim = np.ndim(input)
+    if pad and isinstance(pad[0], (tuple, list)):
+        widths = tuple((int(a), int(b)) for a, b in pad)
+    else:
+        if len(pad) % 2 or len(pad) // 2 > ndim:
+            raise ValueError(f"pad: expected pairs for at most {ndim} dims, got {tuple(pad)}")
+        pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
+        widths = tuple([(0, 0)] * (ndim - len(pairs)) + pairs[::-1])
+    if len(widths) != ndim:
+        raise ValueError(f"pad: {len(widths)} (before, after) pairs for a tensor with {ndim} dims")
+    return shape.pad(input, pad_width=widths, value=value)
+
+
+def masked_fill(input, mask, value):  # noqa: A002
+    """``value`` where ``mask`` is true, ``input`` elsewhere."""
+    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    return where(mask, value, input)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices -> int64 one-hot rows (no gradient)."""
+    index = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"one_hot: expects integer class indices, got dtype {index.dtype}")
+    if num_classes < 0:
+        num_classes = int(index.max()) + 1 if index.size else 0
+    if index.size and (index.min() < 0 or index.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), "
+                         f"got min {index.min()} and max {index.max()}")
+    return Tensor._from_op((index[..., None] == np.arange(num_classes)).astype(np.int64), None)
+
+
+# ---- np.<ufunc>(tensor) goes through the differentiable op ----------------------------------------
+UFUNC_OPS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
+    np.negative: neg, np.exp: exp, np.log: log, np.log1p: log1p, np.sqrt: sqrt, np.sin: sin,
+    np.cos: cos, np.tanh: tanh, np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
+    np.matmul: matmul,
+}
+
+# ---- the same functions as Tensor methods, where PyTorch has them ---------------------------------
+_METHODS = ("exp log log1p sqrt rsqrt square abs sin cos tanh sigmoid relu erf sign clamp clip maximum "
+            "minimum sum mean var std amax amin max min argmax argmin logsumexp softmax log_softmax reshape "
+            "view flatten squeeze unsqueeze transpose permute expand broadcast_to sum_to gather masked_fill "
+            "matmul dot outer split chunk pow neg add sub mul div astype").split()
+
+
+def _method(fn):
+    # a primitive object is not a function, so it would not bind as a method on its own
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = fn.name if hasattr(fn, "name") else fn.__name__
+    method.__doc__ = fn.doc if hasattr(fn, "doc") else fn.__doc__
+    return method
+
+
+for _name in _METHODS:
+    setattr(Tensor, _name, _method(globals()[_name]))
+Tensor.where = lambda self, condition, other: where(condition, self, other)
+Tensor.where.__doc__ = "``self`` where ``condition`` holds, else ``other``."
+Tensor.expand_as = lambda self, other: expand(self, other.shape)
+Tensor.view_as = lambda self, other: reshape(self, other.shape)
+Tensor.reshape_as = Tensor.view_as
+Tensor.type_as = lambda self, other: astype(self, other.dtype)
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in
+           ("builtins", "math", "np", "dtypes", "PRIMITIVES", "arithmetic", "elementwise", "linalg",
+            "reductions", "shape", "Tensor", "as_array", "MaxResult")]

@@ -1,0 +1,75 @@
+"""Thread-local grad mode: ``no_grad``, ``enable_grad`` and ``set_grad_enabled``.
+
+Each works as a context manager and as a decorator, as in PyTorch.
+"""
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    """Return True when operations are being recorded for backward in this thread."""
+    return getattr(_state, "enabled", True)
+
+
+def _set(enabled):
+    _state.enabled = enabled
+
+
+class _GradModeContext:
+    """Base for grad-mode switches usable with ``with`` and as decorators."""
+
+    _enabled = True
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _set(self._enabled)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._previous)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager/decorator: record nothing, so tensors made inside carry no graph."""
+
+    _enabled = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager/decorator: record operations even inside ``no_grad``."""
+
+    _enabled = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Switch recording on or off; works as a plain call, a context manager and a decorator."""
+
+    def __init__(self, mode):
+        self._enabled = bool(mode)
+        self._previous = is_grad_enabled()
+        _set(self._enabled)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set(self._previous)
+        mode = self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -1,0 +1,125 @@
+"""Elementwise functions of one tensor."""
+import math
+
+import numpy as np
+
+from ..autograd.graph import primitive
+
+
+@primitive("exp", saves_out=True)
+def exp(x):
+    """e ** x."""
+    return np.exp(x)
+
+
+exp.defvjp(lambda F, g, ans, x: g * ans)
+
+
+@primitive("log")
+def log(x):
+    """Natural logarithm."""
+    return np.log(x)
+
+
+log.defvjp(lambda F, g, ans, x: g / x)
+
+
+@primitive("log1p")
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return np.log1p(x)
+
+
+log1p.defvjp(lambda F, g, ans, x: g / (x + 1))
+
+
+@primitive("sqrt", saves_out=True)
+def sqrt(x):
+    """Square root."""
+    return np.sqrt(x)
+
+
+sqrt.defvjp(lambda F, g, ans, x: g * 0.5 / ans)
+
+
+@primitive("sin")
+def sin(x):
+    """Sine."""
+    return np.sin(x)
+
+
+sin.defvjp(lambda F, g, ans, x: g * F.cos(x))
+
+
+@primitive("cos")
+def cos(x):
+    """Cosine."""
+    return np.cos(x)
+
+
+cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
+
+
+@primitive("tanh", saves_out=True)
+def tanh(x):
+    """Hyperbolic tangent."""
+    return np.tanh(x)
+
+
+tanh.defvjp(lambda F, g, ans, x: g * (1 - ans * ans))
+
+
+@primitive("abs")
+def abs(x):  # noqa: A001 - the op's name
+    """Absolute value; the gradient at 0 is 0, as in PyTorch."""
+    return np.abs(x)
+
+
+abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
+
+
+@primitive("sigmoid", saves_out=True)
+def sigmoid(x):
+    """Logistic sigmoid 1 / (1 + e**-x), computed without overflow for any x."""
+    # exp(-logaddexp(0, -x)) never overflows: logaddexp is exact for large |x|
+    return np.exp(-np.logaddexp(0, -x))
+
+
+sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1 - ans))
+
+
+@primitive("relu")
+def relu(x):
+    """max(x, 0); the gradient is a mask multiply, 0 at x == 0 as in PyTorch."""
+    return np.maximum(x, 0)
+
+
+relu.defvjp(lambda F, g, ans, x: g * (x > 0))
+
+
+@primitive("clip")
+def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Clamp into [min, max]; the gradient passes where x is inside the range."""
+    return np.clip(x, min, max)
+
+
+def _inside(x, low, high):
+    if low is None:
+        return x <= high
+    if high is None:
+        return x >= low
+    return (x >= low) & (x <= high)
+
+
+clip.defvjp(lambda F, g, ans, x, min=None, max=None: g * _inside(x, min, max))
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+@primitive("erf")
+def erf(x):
+    """The error function (exact, from the C library; used by the exact GELU)."""
+    return _erf(x).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
+
+
+erf.defvjp(lambda F, g, ans, x: g * (2.0 / math.sqrt(math.pi)) * F.exp(-(x * x)))

@@ -1,0 +1,70 @@
+"""Matrix products, including the fused ``linear`` used by ``nn.Linear``."""
+import numpy as np
+
+from ..autograd.graph import primitive
+
+
+def _mT(F, x):
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return F.transpose(x, axes=tuple(axes))
+
+
+def _matmul_shapes_check(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got {a.shape} @ {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+
+
+@primitive("matmul")
+def matmul(a, b):
+    """Matrix product with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+    _matmul_shapes_check(a, b)
+    return np.matmul(a, b)
+
+
+def _matmul_vjp_a(F, g, ans, a, b):
+    if b.ndim == 1:
+        if a.ndim == 1:
+            return g * b
+        return F.reshape(g, g.shape + (1,)) * b            # (..., m, 1) * (n,)
+    if a.ndim == 1:
+        return F.reshape(F.matmul(b, F.reshape(g, g.shape + (1,))), b.shape[:-2] + (b.shape[-2],))
+    return F.matmul(g, _mT(F, b))
+
+
+def _matmul_vjp_b(F, g, ans, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return F.reshape(a, a.shape + (1,)) * F.reshape(g, g.shape[:-1] + (1,) + g.shape[-1:])
+    if b.ndim == 1:
+        return F.reshape(F.matmul(_mT(F, a), F.reshape(g, g.shape + (1,))), a.shape[:-2] + (a.shape[-1],))
+    return F.matmul(_mT(F, a), g)
+
+
+matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+
+
+@primitive("linear")
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias with weight stored (out_features, in_features), fused for speed."""
+    if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(expected the input's last dimension to be {weight.shape[-1]})")
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _flat_rows(F, t):
+    return t if t.ndim == 2 else F.reshape(t, (-1, t.shape[-1]))
+
+
+linear.defvjp(lambda F, g, ans, x, w, b=None: F.matmul(g, w),
+              lambda F, g, ans, x, w, b=None: F.matmul(_mT(F, _flat_rows(F, g)), _flat_rows(F, x)),
+              lambda F, g, ans, x, w, b=None: g)

@@ -1,0 +1,54 @@
+"""Reductions. Their VJPs broadcast the gradient back over the reduced axes."""
+import numpy as np
+
+from ..autograd.graph import primitive
+
+
+def kept_shape(shape, axis):
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    axes = {a % len(shape) for a in axes} if shape else set()
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _regrow(F, g, x, axis, keepdims):
+    # undo the reduction's shape change so that g lines up with x's axes
+    return g if keepdims else F.reshape(g, kept_shape(x.shape, axis))
+
+
+@primitive("sum")
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - the op's name
+    """Sum over ``axis`` (all axes when None)."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+sum.defvjp(lambda F, g, ans, x, axis=None, keepdims=False:
+           F.broadcast_to(_regrow(F, g, x, axis, keepdims), x.shape))
+
+
+def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
+    # every element equal to the extremum shares the gradient equally, so the shares sum to g
+    ans = _regrow(F, ans, x, axis, keepdims)
+    mask = x == ans
+    share = mask / F.sum(mask, axis=axis, keepdims=True)
+    return _regrow(F, g, x, axis, keepdims) * share
+
+
+@primitive("amax", saves_out=True)
+def amax(x, axis=None, keepdims=False):
+    """Maximum over ``axis``; tied maxima split the gradient evenly."""
+    return np.amax(x, axis=axis, keepdims=keepdims)
+
+
+amax.defvjp(_extremum_vjp)
+
+
+@primitive("amin", saves_out=True)
+def amin(x, axis=None, keepdims=False):
+    """Minimum over ``axis``; tied minima split the gradient evenly."""
+    return np.amin(x, axis=axis, keepdims=keepdims)
+
+
+amin.defvjp(_extremum_vjp)

@@ -1,0 +1,130 @@
+"""Ops that move, select or combine elements without arithmetic: their VJPs move gradients back."""
+import numpy as np
+
+from ..autograd.graph import primitive
+
+
+def sum_to_shape(x, shape):
+    """Sum a broadcast array back down to ``shape`` (the inverse of broadcasting)."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    return np.sum(x, axis=axes, keepdims=True).reshape(shape)
+
+
+@primitive("reshape")
+def reshape(x, shape):
+    """The same elements in a new shape."""
+    return np.reshape(x, shape)
+
+
+reshape.defvjp(lambda F, g, ans, x, shape: F.reshape(g, x.shape))
+
+
+@primitive("transpose")
+def transpose(x, axes=None):
+    """Permute the axes (reverse them when ``axes`` is None)."""
+    return np.transpose(x, axes)
+
+
+def _inverse_axes(axes, ndim):
+    return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
+
+
+transpose.defvjp(lambda F, g, ans, x, axes=None: F.transpose(g, axes=_inverse_axes(axes, x.ndim)))
+
+
+@primitive("broadcast_to")
+def broadcast_to(x, shape):
+    """A read-only broadcast view of ``x`` with ``shape``."""
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to.defvjp(lambda F, g, ans, x, shape: F.sum_to(g, shape=x.shape))
+
+
+@primitive("sum_to")
+def sum_to(x, shape):
+    """Sum over broadcast axes so the result has ``shape``."""
+    return sum_to_shape(x, tuple(shape))
+
+
+sum_to.defvjp(lambda F, g, ans, x, shape: F.broadcast_to(g, shape=x.shape))
+
+
+def is_basic_index(index):
+    """True when ``index`` selects each element at most once (ints, slices, None, Ellipsis, bool masks)."""
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, np.ndarray) and item.dtype != np.bool_:
+            return False
+        if isinstance(item, (list, tuple)):
+            return False
+    return True
+
+
+@primitive("getitem")
+def getitem(x, index):
+    """``x[index]``: basic, advanced and boolean indexing as NumPy does it."""
+    return x[index]
+
+
+getitem.defvjp(lambda F, g, ans, x, index: F.scatter_add(g, index=index, shape=x.shape))
+
+
+@primitive("scatter_add")
+def scatter_add(values, index, shape):
+    """A zero array of ``shape`` with ``values`` added at ``index``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=np.result_type(values))
+    if is_basic_index(index):
+        out[index] = values
+    else:
+        np.add.at(out, index, values)
+    return out
+
+
+scatter_add.defvjp(lambda F, g, ans, values, index, shape: F.getitem(g, index=index))
+
+
+@primitive("concatenate")
+def concatenate(*xs, axis=0):
+    """Join tensors along an existing axis."""
+    return np.concatenate(xs, axis=axis)
+
+
+def _concatenate_vjp(F, g, ans, *xs, axis=0):
+    grads, start = [], 0
+    axis = axis % ans.ndim
+    for x in xs:
+        stop = start + x.shape[axis]
+        index = (slice(None),) * axis + (slice(start, stop),)
+        grads.append(F.getitem(g, index=index))
+        start = stop
+    return tuple(grads)
+
+
+concatenate.defjoint(_concatenate_vjp)
+
+
+@primitive("pad")
+def pad(x, pad_width, value=0):
+    """Constant padding; ``pad_width`` is NumPy's ((before, after), ...) per axis."""
+    return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+
+def _unpad_index(pad_width, shape):
+    return tuple(slice(before, before + n) for (before, _), n in zip(pad_width, shape))
+
+
+pad.defvjp(lambda F, g, ans, x, pad_width, value=0: F.getitem(g, index=_unpad_index(pad_width, x.shape)))
+
+
+@primitive("astype")
+def astype(x, dtype):
+    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    return x.astype(dtype)
+
+
+astype.defvjp(lambda F, g, ans, x, dtype: F.astype(g, dtype=x.dtype))
