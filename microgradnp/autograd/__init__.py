@@ -9,7 +9,7 @@ from .anomaly import detect_anomaly
 from .check_derivative import check_derivative, DerivativeMismatch
 from .engine import backward, grad
 from .function import Function, FunctionCtx
-from .gradcheck import gradcheck, GradcheckError
+from .gradcheck import gradcheck, GradcheckError, NondifferentiablePointWarning
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "GradcheckError", "detect_anomaly",
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "GradcheckError", "NondifferentiablePointWarning", "detect_anomaly",
            "check_derivative", "DerivativeMismatch", "graph"]
