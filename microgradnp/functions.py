@@ -380,7 +380,7 @@ def _along_axis_index(index, dim):
     # the advanced index that makes x[...] equal np.take_along_axis(x, index, dim)
     index = np.asarray(index)
     dim = dim % index.ndim
-    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])  # a tuple in NumPy 2
     grids[dim] = index
     return tuple(grids)
 

@@ -96,7 +96,7 @@ def concatenate(*xs, axis=0):
 
 def _concatenate_vjp(F, g, ans, *xs, axis=0):
     grads, start = [], 0
-    axis = axis % ans.ndim
+    axis = axis % g.ndim  # ans is not saved (saves_out=False); g has its shape
     for x in xs:
         stop = start + x.shape[axis]
         index = (slice(None),) * axis + (slice(start, stop),)
