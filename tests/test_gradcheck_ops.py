@@ -1,0 +1,233 @@
+"""Every primitive's VJP against float64 central differences, with broadcasting shapes wherever the op
+broadcasts, and the composites built from them.
+
+`PRIMITIVE_CASES` must hold a case for every registered primitive: `test_every_primitive_has_a_case`
+fails when an op is added without one, and each case asserts that its graph really uses its primitive.
+"""
+import numpy as np
+import pytest
+
+import microgradnp as mg
+from microgradnp.autograd import gradcheck
+from microgradnp.autograd.graph import PRIMITIVES, Node
+from microgradnp.ops import shape as shape_ops
+
+_rng = np.random.default_rng(20240611)
+
+
+def r(*shape):
+    """Standard normal float64 data (becomes a leaf that requires grad)."""
+    return _rng.standard_normal(shape)
+
+
+def pos(*shape):
+    """Positive float64 data in [0.5, 2): safe for log, sqrt, division and real powers."""
+    return _rng.uniform(0.5, 2.0, shape)
+
+
+def away(*shape):
+    """Normal data pushed at least 0.2 away from 0: no kinks for relu/abs/sign-dependent ops."""
+    x = _rng.standard_normal(shape)
+    return x + 0.2 * np.sign(x) + (x == 0) * 0.2
+
+
+def distinct(*shape):
+    """A shuffled float64 ramp: no ties, so max/min/maximum are differentiable everywhere."""
+    n = int(np.prod(shape))
+    return _rng.permutation(np.linspace(-2.0, 2.0, n)).reshape(shape)
+
+
+class Const:
+    """An input passed as a tensor that does not require grad."""
+
+    def __init__(self, array):
+        self.array = np.asarray(array)
+
+
+class Case:
+    """fn applied to inputs: float64 arrays become leaves that require grad, Const stays constant."""
+
+    def __init__(self, fn, *inputs, label, **options):
+        self.fn, self.inputs, self.label, self.options = fn, inputs, label, options
+
+    def tensors(self):
+        out = []
+        for x in self.inputs:
+            if isinstance(x, Const):
+                out.append(mg.tensor(x.array))
+            elif isinstance(x, np.ndarray) and x.dtype == np.float64:
+                out.append(mg.tensor(x.copy(), requires_grad=True))
+            else:
+                out.append(x)
+        return tuple(out)
+
+    def __repr__(self):
+        return self.label
+
+
+def op_names(result):
+    """Names of every op in the graph behind ``result`` (a tensor or a tuple of them)."""
+    outs = result if isinstance(result, (tuple, list)) else (result,)
+    stack = [o.grad_fn for o in outs if o.grad_fn is not None]
+    names, seen = set(), set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.add(node.name)
+        stack.extend(e for e in node.edges if type(e) is Node)
+    return names
+
+
+C = Case
+PRIMITIVE_CASES = {
+    "add": [C(lambda a, b: a + b, r(3, 1, 4), r(2, 4), label="(3,1,4)+(2,4)"),
+            C(lambda a: 2.5 + a, r(3), label="scalar+a"),
+            C(lambda a, b: a + b, r(2, 3), Const(r(3)), label="a+const")],
+    "sub": [C(lambda a, b: a - b, r(3, 1, 4), r(2, 4), label="(3,1,4)-(2,4)"),
+            C(lambda a: 1.0 - a, r(2, 2), label="scalar-a")],
+    "mul": [C(lambda a, b: a * b, r(3, 1, 4), r(2, 4), label="(3,1,4)*(2,4)"),
+            C(lambda a: a * a, r(5), label="a*a same tensor twice"),
+            C(lambda a: 3.0 * a, r(2, 3), label="scalar*a")],
+    "div": [C(lambda a, b: a / b, r(3, 1, 4), pos(2, 4), label="(3,1,4)/(2,4)"),
+            C(lambda a: 2.0 / a, pos(3), label="scalar/a"),
+            C(lambda a: a / 4.0, r(3), label="a/scalar")],
+    "pow": [C(lambda a, b: a ** b, pos(3, 1, 4), r(2, 4), label="(3,1,4)**(2,4)"),
+            C(lambda a: a ** 3, r(2, 3), label="a**3 negative base"),
+            C(lambda a: a ** 0.5, pos(4), label="a**0.5"),
+            C(lambda b: 2.0 ** b, r(2, 3), label="2**b")],
+    "neg": [C(lambda a: -a, r(2, 3), label="-a")],
+    "maximum": [C(mg.maximum, distinct(3, 1, 4), distinct(2, 4) + 0.01, label="maximum (3,1,4),(2,4)")],
+    "minimum": [C(mg.minimum, distinct(3, 1, 4), distinct(2, 4) + 0.01, label="minimum (3,1,4),(2,4)")],
+    "where": [C(lambda a, b: mg.where(np.array([[True, False, False, True], [False, True, True, False]]), a, b),
+                r(3, 1, 4), r(4), label="where (2,4) cond, (3,1,4), (4,)"),
+              C(lambda a: mg.where(a.data > 0, a, 0.0), away(6), label="where with scalar branch")],
+    "exp": [C(mg.exp, r(2, 3), label="exp")],
+    "log": [C(mg.log, pos(2, 3), label="log")],
+    "log1p": [C(mg.log1p, pos(2, 3) - 0.4, label="log1p")],
+    "sqrt": [C(mg.sqrt, pos(2, 3), label="sqrt")],
+    "sin": [C(mg.sin, r(2, 3), label="sin")],
+    "cos": [C(mg.cos, r(2, 3), label="cos")],
+    "tanh": [C(mg.tanh, r(2, 3), label="tanh")],
+    "abs": [C(mg.abs, away(2, 3), label="abs")],
+    "sigmoid": [C(mg.sigmoid, 3 * r(2, 3), label="sigmoid")],
+    "relu": [C(mg.relu, away(2, 3), label="relu")],
+    "clip": [C(lambda a: mg.clamp(a, -0.5, 0.5), distinct(3, 4) + 0.01, label="clamp both"),
+             C(lambda a: mg.clamp(a, min=0.1), distinct(7) + 0.03, label="clamp min"),
+             C(lambda a: mg.clamp(a, max=-0.1), distinct(7) + 0.03, label="clamp max")],
+    "erf": [C(mg.erf, r(2, 3), label="erf")],
+    "matmul": [C(mg.matmul, r(3, 4), r(4, 5), label="(3,4)@(4,5)"),
+               C(mg.matmul, r(4), r(4, 5), label="(4,)@(4,5)"),
+               C(mg.matmul, r(3, 4), r(4), label="(3,4)@(4,)"),
+               C(mg.matmul, r(4), r(4), label="(4,)@(4,)"),
+               C(mg.matmul, r(2, 1, 3, 4), r(5, 4, 2), label="(2,1,3,4)@(5,4,2) batch broadcast"),
+               C(mg.matmul, r(2, 3, 4), r(4), label="(2,3,4)@(4,)"),
+               C(mg.matmul, r(4), r(2, 4, 3), label="(4,)@(2,4,3)"),
+               C(mg.matmul, r(3, 4), r(2, 4, 2), label="(3,4)@(2,4,2)")],
+    "linear": [C(mg.linear, r(5, 3), r(4, 3), r(4), label="linear (5,3) (4,3) (4,)"),
+               C(mg.linear, r(2, 5, 3), r(4, 3), r(4), label="linear 3-D input"),
+               C(lambda x, w: mg.linear(x, w), r(5, 3), r(4, 3), label="linear no bias")],
+    "sum": [C(mg.sum, r(2, 3, 4), label="sum all"),
+            C(lambda a: mg.sum(a, 1), r(2, 3, 4), label="sum dim 1"),
+            C(lambda a: mg.sum(a, (0, 2), keepdim=True), r(2, 3, 4), label="sum (0,2) keepdim"),
+            C(lambda a: a.sum(axis=-1), r(2, 3, 4), label="sum axis -1")],
+    "amax": [C(mg.amax, distinct(3, 4), label="amax all"),
+             C(lambda a: mg.amax(a, 1), distinct(3, 4), label="amax dim 1"),
+             C(lambda a: mg.amax(a, (0, 2), keepdim=True), distinct(2, 3, 4), label="amax (0,2) keepdim"),
+             C(lambda a: mg.max(a, 0).values, distinct(3, 4), label="max(dim).values")],
+    "amin": [C(mg.amin, distinct(3, 4), label="amin all"),
+             C(lambda a: mg.amin(a, -1, keepdim=True), distinct(3, 4), label="amin dim -1 keepdim"),
+             C(lambda a: mg.min(a, 1).values, distinct(3, 4), label="min(dim).values")],
+    "reshape": [C(lambda a: a.reshape(4, 6), r(2, 3, 4), label="reshape"),
+                C(lambda a: a.view(-1), r(2, 3), label="view(-1)")],
+    "transpose": [C(lambda a: a.T, r(2, 3), label=".T"),
+                  C(lambda a: a.permute(2, 0, 1), r(2, 3, 4), label="permute"),
+                  C(lambda a: a.transpose(0, 2), r(2, 3, 4), label="transpose(0,2)")],
+    "broadcast_to": [C(lambda a: mg.broadcast_to(a, (2, 3, 4)), r(3, 1), label="broadcast (3,1)->(2,3,4)"),
+                     C(lambda a: a.expand(3, -1, 4), r(2, 1), label="expand")],
+    "sum_to": [C(lambda a: mg.sum_to(a, (3, 1)), r(2, 3, 4), label="sum_to (2,3,4)->(3,1)")],
+    "getitem": [C(lambda a: a[1], r(3, 4), label="a[1]"),
+                C(lambda a: a[:, 1:3], r(3, 4), label="a[:,1:3]"),
+                C(lambda a: a[::-1, None, ..., ::2], r(3, 4), label="a[::-1,None,...,::2]"),
+                C(lambda a: a[[0, 2, 0, 0]], r(3, 4), label="repeated rows"),
+                C(lambda a: a[np.array([[1, 1], [0, 2]]), np.array([3, 3])], r(3, 4),
+                  label="advanced repeated pairs"),
+                C(lambda a: a[a.data > 0], r(3, 4), label="boolean mask"),
+                C(lambda a: a[:, [3, 0, 3]], r(3, 4), label="slice + advanced"),
+                C(lambda a: a[mg.tensor(np.array([2, 2, 1]))], r(3, 4), label="tensor index")],
+    "scatter_add": [C(lambda v: shape_ops.scatter_add(v, index=np.array([0, 2, 0]), shape=(4,)), r(3),
+                      label="scatter_add repeated"),
+                    C(lambda v: shape_ops.scatter_add(v, index=(slice(1, 3),), shape=(4, 2)), r(2, 2),
+                      label="scatter_add slice")],
+    "concatenate": [C(lambda a, b, c: mg.cat([a, b, c], 1), r(2, 1), r(2, 3), r(2, 2), label="cat dim 1"),
+                    C(lambda a, b: mg.cat([a, b], dim=-1), r(2, 3), Const(r(2, 2)), label="cat with const")],
+    "pad": [C(lambda a: mg.pad(a, (1, 2)), r(2, 3), label="pad last dim"),
+            C(lambda a: mg.pad(a, ((1, 0), (0, 2)), value=3.0), r(2, 3), label="pad numpy widths")],
+    "astype": [C(lambda a: a.float().double() * 2, pos(3), label="float64->float32->float64", eps=1e-3,
+                 atol=1e-4, rtol=1e-3)],
+}
+
+
+def _cases(table):
+    return [pytest.param(name, case, id=f"{name}: {case.label}") for name, cases in table.items() for case in cases]
+
+
+def test_every_primitive_has_a_case():
+    missing = sorted(set(PRIMITIVES) - set(PRIMITIVE_CASES))
+    assert not missing, f"primitives without a gradcheck case in PRIMITIVE_CASES: {missing}"
+
+
+@pytest.mark.parametrize("name, case", _cases(PRIMITIVE_CASES))
+def test_primitive_gradcheck(name, case):
+    inputs = case.tensors()
+    assert name in op_names(case.fn(*inputs)), f"the case for {name!r} does not use the {name!r} primitive"
+    assert gradcheck(case.fn, inputs, **case.options)
+
+
+COMPOSITE_CASES = {
+    "mean": [C(mg.mean, r(2, 3), label="mean all"),
+             C(lambda a: a.mean(dim=(0, 2), keepdim=True), r(2, 3, 4), label="mean dims")],
+    "var": [C(mg.var, r(2, 3), label="var unbiased"),
+            C(lambda a: mg.var(a, 1, unbiased=False), r(2, 5), label="var biased dim")],
+    "std": [C(lambda a: mg.std(a, 0), r(4, 3), label="std dim 0")],
+    "softmax": [C(lambda a: mg.softmax(a, -1), r(3, 4), label="softmax"),
+                C(lambda a, w: mg.softmax(a, 0) * w, 10 * r(3, 4), Const(r(3, 4)), label="softmax dim 0 weighted")],
+    "log_softmax": [C(lambda a: mg.log_softmax(a, 1), r(3, 4), label="log_softmax")],
+    "logsumexp": [C(lambda a: mg.logsumexp(a, 1), r(3, 4), label="logsumexp"),
+                  C(lambda a: mg.logsumexp(a, (0, 1), keepdim=True), r(3, 4), label="logsumexp keepdim")],
+    "stack": [C(lambda a, b: mg.stack([a, b], 1), r(2, 3), r(2, 3), label="stack dim 1")],
+    "split": [C(lambda a: mg.split(a, [1, 3], 1), r(2, 4), label="split sizes"),
+              C(lambda a: mg.split(a, 2, 0)[1] * 3, r(5, 2), label="split int")],
+    "chunk": [C(lambda a: mg.chunk(a, 3, -1), r(2, 7), label="chunk")],
+    "gather": [C(lambda a: mg.gather(a, 1, np.array([[0, 0, 2], [1, 2, 1]])), r(2, 3), label="gather repeated")],
+    "masked_fill": [C(lambda a: mg.masked_fill(a, np.array([True, False, True]), -1.0), r(2, 3),
+                      label="masked_fill broadcast mask")],
+    "dot": [C(mg.dot, r(4), r(4), label="dot")],
+    "outer": [C(mg.outer, r(3), r(4), label="outer")],
+    "clamp": [C(lambda a: a.clamp(-1, 1) * a, distinct(6) + 0.01, label="clamp times input")],
+    "where": [C(lambda a, b: mg.where(a > b, a * b, a - b), distinct(3, 4), distinct(4) + 0.01,
+                label="where on a comparison")],
+    "flatten": [C(lambda a: mg.flatten(a, 1), r(2, 3, 4), label="flatten(1)")],
+    "squeeze/unsqueeze": [C(lambda a: a.unsqueeze(1).squeeze(), r(3, 1), label="unsqueeze then squeeze")],
+    "square/rsqrt": [C(lambda a: mg.square(a) + mg.rsqrt(a), pos(4), label="square + rsqrt")],
+    "index_put": [C(lambda a, v: mg.index_put(a, (slice(None), 1), v), r(3, 4), r(3), label="index_put column")],
+    "setitem": [C(lambda a, v: _setitem(a, [0, 2], v), r(3, 4), r(4), label="t[[0,2]] = v")],
+    "clone": [C(lambda a: a.clone() * a, r(3), label="clone")],
+    "sigmoid via exp": [C(lambda a: 1 / (1 + mg.exp(-a)), r(5), label="1/(1+exp(-a))")],
+    "layer norm by hand": [C(lambda a: (a - a.mean(-1, keepdim=True)) / mg.sqrt(a.var(-1, keepdim=True, unbiased=False)
+                                                                                 + 1e-5), r(3, 4), label="layernorm")],
+    "numpy ufuncs on tensors": [C(lambda a, b: np.maximum(np.exp(a), b) * np.tanh(a), r(4), r(4) + 1,
+                                  label="np.maximum(np.exp(a), b)*np.tanh(a)")],
+}
+
+
+def _setitem(a, index, v):
+    out = a * 1
+    out[index] = v
+    return out
+
+
+@pytest.mark.parametrize("name, case", _cases(COMPOSITE_CASES))
+def test_composite_gradcheck(name, case):
+    assert gradcheck(case.fn, case.tensors(), **case.options)
