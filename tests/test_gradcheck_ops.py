@@ -174,7 +174,7 @@ def _cases(table):
 
 
 def test_every_primitive_has_a_case():
-    missing = sorted(set(PRIMITIVES) - set(PRIMITIVE_CASES))
+    missing = primitives_without_case(PRIMITIVES, PRIMITIVE_CASES)
     assert not missing, f"primitives without a gradcheck case in PRIMITIVE_CASES: {missing}"
 
 
@@ -231,3 +231,39 @@ def _setitem(a, index, v):
 @pytest.mark.parametrize("name, case", _cases(COMPOSITE_CASES))
 def test_composite_gradcheck(name, case):
     assert gradcheck(case.fn, case.tensors(), **case.options)
+
+
+def _weighted_grads(fn):
+    """x -> d(sum(w * fn(x)))/dx with create_graph, for fixed random weights w: a second-order check."""
+    weights = {}
+
+    def grads(*inputs):
+        out = fn(*inputs)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        total = 0
+        for k, o in enumerate(outs):
+            if k not in weights:
+                weights[k] = mg.tensor(np.random.default_rng(k).standard_normal(o.shape))
+            total = total + (o * weights[k]).sum()
+        wrt = [x for x in inputs if isinstance(x, mg.Tensor) and x.requires_grad]
+        return mg.autograd.grad(total, wrt, create_graph=True, allow_unused=True)
+
+    return grads
+
+
+@pytest.mark.parametrize("name, case", _cases(PRIMITIVE_CASES))
+def test_primitive_second_order_gradcheck(name, case):
+    """The VJPs themselves are differentiable (create_graph=True records them with Tensor ops)."""
+    inputs = case.tensors()
+    grads = _weighted_grads(case.fn)
+    assert gradcheck(lambda *xs: tuple(g for g in grads(*xs) if g is not None), inputs, **case.options)
+
+
+def primitives_without_case(registry, cases):
+    """Names in the primitive registry that have no gradcheck case."""
+    return sorted(set(registry) - set(cases))
+
+
+def test_a_new_primitive_without_a_case_is_caught():
+    registry = dict(PRIMITIVES, cube="a primitive added without a gradcheck case")
+    assert primitives_without_case(registry, PRIMITIVE_CASES) == ["cube"]

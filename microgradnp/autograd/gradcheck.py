@@ -13,8 +13,6 @@ import warnings
 
 import numpy as np
 
-from .. import grad_mode
-
 FULL_JACOBIAN_LIMIT = 256
 """Inputs (all checked elements together) and outputs up to this size get the full Jacobian."""
 
@@ -122,7 +120,7 @@ def _outputs_of(result):
 
 
 class _Probe:
-    """Evaluates ``fn`` without recording, as one flat float64 vector, with one input perturbed."""
+    """Evaluates ``fn`` as one flat float64 vector, with one input perturbed."""
 
     def __init__(self, fn, inputs):
         self.fn, self.inputs = fn, inputs
@@ -135,8 +133,8 @@ class _Probe:
         return np.concatenate([np.asarray(o.data, dtype=np.float64).reshape(-1) for o in outs])
 
     def __call__(self):
-        with grad_mode.no_grad():
-            return self._flat(_outputs_of(self.fn(*self.inputs)))
+        # grad mode stays on: fn may itself differentiate (a second-order check calls autograd.grad)
+        return self._flat(_outputs_of(self.fn(*self.inputs)))
 
     def shifted(self, i, j, h):
         """Outputs with flat element ``j`` of input ``i`` moved by +h and by -h."""
