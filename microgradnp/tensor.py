@@ -372,14 +372,11 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # np.exp(t) and friends go through the differentiable op; anything else must not drop the graph
-        op = F.UFUNC_OPS.get(ufunc)
-        if method == "__call__" and op is not None and not kwargs:
-            return op(*inputs)
-        if any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
-            raise TypeError(f"numpy.{ufunc.__name__} ({method}) has no gradient in microgradnp; use the "
-                            f"microgradnp function, or call it on t.detach() if no gradient is wanted")
-        raw = [_raw(x) for x in inputs]
-        return getattr(ufunc, method)(*raw, **kwargs)
+        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.where(t > 0, t, 0), np.sum(t), np.clip(t, ...) likewise: NumPy code can be traced as it is
+        return _numpy_dispatch.array_function(func, args, kwargs)
 
     # ---- conversions -------------------------------------------------------------------------------
     def to(self, dtype):
@@ -451,3 +448,4 @@ def _format(t):
 graph.Tensor = Tensor
 
 from . import functions as F  # noqa: E402  (functions needs Tensor defined first)
+from . import numpy_dispatch as _numpy_dispatch  # noqa: E402
