@@ -60,7 +60,7 @@ def check_derivative(f, df, x=None, *, atol=1e-6, rtol=1e-4):
         return DerivativeReport(f, df, x, None, true, [shape_problem] + findings, [], truth.method, notes)
 
     claimed = np.broadcast_to(np.asarray(raw_claimed, dtype=np.float64), x.shape)
-    valid = np.isfinite(true)
+    valid = np.isfinite(true) & np.isfinite(truth.values(x))
     if not valid.all():
         notes.append(f"f or its derivative is not finite at {int((~valid).sum())} of {x.size} points (outside "
                      f"its domain?); they were skipped: pass x= to choose the points")
