@@ -200,7 +200,11 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # n
 def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
     """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
     axis = _axis(dim, axis)
-    return input - logsumexp(input, axis, True)
+    # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
+    # would cost float32 its last digits at large |x|
+    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
+    shifted = input - np.where(np.isfinite(shift), shift, 0)
+    return shifted - log(sum(exp(shifted), axis, True))
 
 
 def softmax(input, dim=-1, *, axis=None):  # noqa: A002
