@@ -1,0 +1,431 @@
+"""``Module``: the base class of every layer and model, with PyTorch's registration and traversal rules."""
+import threading
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+import microgradnp as mg
+
+from .parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+"""What ``load_state_dict(strict=False)`` returns: the keys it could not match."""
+
+_calls = threading.local()  # stack of (module, scope name) while graph recording is on
+
+
+class Module:
+    """Base class for layers and models.
+
+    Subclasses call ``super().__init__()`` first, assign ``Parameter``s, sub-modules and buffers as
+    attributes (they are registered automatically) and define ``forward``. Calling the module runs
+    ``forward``.
+    """
+
+    training: bool
+
+    def __init__(self):
+        # object.__setattr__ because our __setattr__ needs these dicts to exist already
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    # ---- calling ------------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        """Compute the module's output; every subclass defines it."""
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        if mg.autograd.graph.is_recording():
+            return self._call_in_scope(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_in_scope(self, args, kwargs):
+        # only while recording (a debugging mode): nodes made inside get this module's dotted name as scope
+        stack = getattr(_calls, "stack", None)
+        if stack is None:
+            stack = _calls.stack = []
+        name = _scope_name(self, stack)
+        stack.append((self, name))
+        try:
+            with mg.autograd.graph.scope(name):
+                return self.forward(*args, **kwargs)
+        finally:
+            stack.pop()
+
+    # ---- registration -------------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError(f"cannot assign parameter {name!r} before Module.__init__() call "
+                                     f"(call super().__init__() first in {type(self).__name__}.__init__)")
+            self._forget(name)
+            params[name] = value
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                                f"{type(self).__name__} (a Parameter or None is required); wrap it: "
+                                f"nn.Parameter(value)")
+            params[name] = None
+            return
+        modules = self.__dict__.get("_modules")
+        if isinstance(value, Module):
+            if modules is None:
+                raise AttributeError(f"cannot assign module {name!r} before Module.__init__() call "
+                                     f"(call super().__init__() first in {type(self).__name__}.__init__)")
+            self._forget(name)
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} of "
+                                f"{type(self).__name__} (a Module or None is required)")
+            modules[name] = None
+            return
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, mg.Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
+                                f"{type(self).__name__} (a Tensor or None is required)")
+            buffers[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        # a name lives in exactly one place: plain attribute, parameter, buffer or sub-module
+        self.__dict__.pop(name, None)
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: parameters, buffers and sub-modules live in registries
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            table = d.get(registry)
+            if table is not None and name in table:
+                return table[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a ``Parameter`` or None) under ``name``."""
+        _check_name(self, name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a tensor that is state but not a parameter (e.g. BatchNorm's running mean).
+
+        Persistent buffers are saved in ``state_dict``; ``tensor`` may be None (then it is skipped).
+        """
+        _check_name(self, name, "buffer")
+        if tensor is not None and not isinstance(tensor, mg.Tensor):
+            tensor = mg.tensor(np.asarray(tensor))
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Register ``module`` (a ``Module`` or None) as a child under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        _check_name(self, name, "module")
+        self._forget(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The sub-module at dotted path ``target`` (``''`` is this module)."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking up {target!r})")
+            module = child
+        return module
+
+    # ---- traversal ----------------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield ``(dotted_name, module)`` for this module and every descendant, each once."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        """Yield this module and every descendant."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """Yield ``(name, module)`` for the direct children."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        """Yield the direct children."""
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield ``(dotted_name, parameter)`` as PyTorch names them (``0.weight``, ``encoder.fc.bias``)."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        """Yield every parameter (shared ones once)."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield ``(dotted_name, buffer)``."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        """Yield every buffer."""
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    # ---- modes and gradients ------------------------------------------------------------------------
+    def train(self, mode=True):
+        """Put this module and its descendants in training mode (``mode=False``: evaluation); returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout passes inputs through, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Switch ``requires_grad`` of every parameter (e.g. to freeze a layer); returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient (to None by default, or to zeros in place)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad.data[...] = 0
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant, then on this module (e.g. custom init); returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- dtype --------------------------------------------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        """Cast floating parameters and buffers to ``dtype`` in place (parameters stay the same objects).
+
+        Devices other than ``'cpu'`` do not exist here: ``to('cpu')`` is accepted and does nothing.
+        """
+        for arg in args + tuple(kwargs.values()):
+            if arg is None or (isinstance(arg, str) and arg == "cpu"):
+                continue
+            if isinstance(arg, str) and arg not in np.sctypeDict:
+                raise ValueError(f"to: device {arg!r} is not available: microgradnp computes with NumPy on the "
+                                 f"CPU ('cpu' is accepted and does nothing)")
+            if dtype is not None:
+                raise TypeError(f"to: got more than one dtype ({dtype} and {arg})")
+            dtype = arg
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, got {dtype}")
+        for t in list(self.parameters()) + list(self.buffers()):
+            if np.issubdtype(t.dtype, np.floating) and t.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad.data = t.grad.data.astype(dtype)
+        return self
+
+    def float(self):
+        """Cast floating parameters and buffers to float32."""
+        return self.to(mg.float32)
+
+    def double(self):
+        """Cast floating parameters and buffers to float64."""
+        return self.to(mg.float64)
+
+    # ---- state --------------------------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict of every parameter and persistent buffer by dotted name.
+
+        Values are tensors sharing memory with the module (detached unless ``keep_vars``); save them with
+        ``mg.save``.
+        """
+        if destination is None:
+            destination = OrderedDict()
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers:
+                destination[prefix + name] = buf if keep_vars else buf.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def _state_entries(self):
+        # name -> the tensor in this module tree that a state_dict key is loaded into
+        entries = OrderedDict()
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            dot = prefix + "." if prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    entries[dot + name] = param
+            for name, buf in module._buffers.items():
+                if buf is not None and name not in module._non_persistent_buffers:
+                    entries[dot + name] = buf
+        return entries
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        Nothing is changed unless every value fits: a wrong shape always raises, and with ``strict`` (the
+        default) so do missing and unexpected keys; the message lists all of them. Returns the
+        ``(missing_keys, unexpected_keys)`` named tuple.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a dict of tensors, got {type(state_dict).__name__}")
+        entries = self._state_entries()
+        missing = [k for k in entries if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in entries]
+        mismatched = []
+        values = {}
+        for key, target in entries.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value.data if isinstance(value, mg.Tensor) else np.asarray(value)
+            if array.shape != target.shape:
+                mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
+                                  f"checkpoint, the shape in current model is {target.shape}.")
+            else:
+                values[key] = array
+        errors = []
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        errors.extend(mismatched)
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+                               + "\n(compare the checkpoint's keys with model.state_dict().keys(); "
+                                 "strict=False skips missing and unexpected keys)")
+        with mg.no_grad():
+            for key, array in values.items():
+                # item assignment writes into the existing array and bumps the tensor's version
+                entries[key][...] = array.astype(entries[key].dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -----------------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside this module's parentheses in ``repr`` (its settings); subclasses override it."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        for name, module in self._modules.items():
+            child = _indent(repr(module), 2)
+            lines.append(f"({name}): {child}")
+        main = self._get_name() + "("
+        if lines:
+            if len(lines) == 1 and not self._modules:
+                main += lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+
+def _indent(text, spaces):
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _check_name(module, name, what):
+    if "_parameters" not in module.__dict__:
+        raise AttributeError(f"cannot register {what} {name!r} before Module.__init__() call "
+                             f"(call super().__init__() first in {type(module).__name__}.__init__)")
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+    if not name or "." in name:
+        raise KeyError(f"{what} name {name!r} must be a non-empty string without '.'")
+    if name in module.__dict__ or hasattr(type(module), name):
+        raise KeyError(f"attribute {name!r} already exists in {type(module).__name__}")
+
+
+def _scope_name(module, stack):
+    """The dotted name of ``module`` in the model being called: the root gets its class name, the rest
+    the names ``named_modules`` gives them (``encoder``, ``encoder.0``)."""
+    if not stack:
+        return type(module).__name__
+    parent, parent_name = stack[-1]
+    dot = "" if len(stack) == 1 else parent_name + "."
+    for name, child in parent._modules.items():
+        if child is module:
+            return dot + name
+    # called from deeper down, or not registered at all: search the caller's tree, else use the class name
+    for name, child in parent.named_modules():
+        if child is module and name:
+            return dot + name
+    return type(module).__name__
