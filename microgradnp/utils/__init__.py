@@ -1,0 +1,4 @@
+"""``mg.utils``: data loading (``mg.utils.data``)."""
+from . import data
+
+__all__ = ["data"]

@@ -1,0 +1,112 @@
+"""The layers as functions: linear, dropout, batch and layer normalisation, embedding lookup."""
+import numpy as np
+
+import microgradnp as mg
+
+
+def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
+    """input @ weight.T + bias, with weight stored (out_features, in_features) as in PyTorch (fused op)."""
+    return mg.linear(input, weight, bias)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):  # noqa: A002
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted dropout).
+
+    Nothing happens when ``training`` is False. The mask comes from the global generator
+    (``mg.manual_seed``) unless ``generator`` (a NumPy Generator or a seed) is given.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * np.zeros(input.shape, dtype=input.dtype)
+    keep = mg.random.get_generator(generator).random(input.shape) >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def _channel_shape(ndim, channels):
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
+               eps=1e-5):
+    """Normalise each channel (dim 1) of an (N, C) or (N, C, L) input.
+
+    In training the batch statistics are used (biased variance) and, when the running buffers are given,
+    they move towards them: ``running = (1 - momentum) * running + momentum * batch`` with the unbiased
+    batch variance, as in PyTorch. Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input with a batch and a channel dimension, got shape "
+                         f"{input.shape}")
+    channels = input.shape[1]
+    shape = _channel_shape(input.ndim, channels)
+    if training:
+        axes = (0,) + tuple(range(2, input.ndim))
+        count = input.size // channels if input.size else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                             f"shape {input.shape}; use a larger batch, or eval() mode")
+        mean = mg.mean(input, dim=axes, keepdim=True)
+        centered = input - mean
+        var = mg.mean(centered * centered, dim=axes, keepdim=True)
+        out = centered / mg.sqrt(var + eps)
+        if running_mean is not None and running_var is not None:
+            # new arrays rather than writes into the old ones, so graphs that saved the old stats stay valid
+            unbiased = var.data.reshape(channels) * (count / (count - 1))
+            running_mean.data = ((1 - momentum) * running_mean.data
+                                 + momentum * mean.data.reshape(channels)).astype(running_mean.dtype)
+            running_var.data = ((1 - momentum) * running_var.data + momentum * unbiased).astype(running_var.dtype)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+        inv_std = (1.0 / np.sqrt(running_var.data + eps)).astype(input.dtype)
+        out = (input - running_mean.data.reshape(shape).astype(input.dtype)) * inv_std.reshape(shape)
+    if weight is not None:
+        out = out * mg.reshape(weight, shape)
+    if bias is not None:
+        out = out + mg.reshape(bias, shape)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalise over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
+        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with normalized_shape "
+                         f"{normalized_shape}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    mean = mg.mean(input, dim=axes, keepdim=True)
+    centered = input - mean
+    var = mg.mean(centered * centered, dim=axes, keepdim=True)
+    out = centered / mg.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002
+    """Rows of ``weight`` picked by the integer indices in ``input`` (output shape ``input.shape + (dim,)``).
+
+    Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch.
+    """
+    index = input.data if isinstance(input, mg.Tensor) else np.asarray(input)
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype} (use .long())")
+    rows = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index[(index < 0) | (index >= rows)]
+        raise IndexError(f"embedding: index {int(bad.flat[0])} is out of range for an embedding with {rows} rows "
+                         f"(valid: 0..{rows - 1}); input holds values from {int(index.min())} to "
+                         f"{int(index.max())}")
+    out = weight[index]
+    if padding_idx is not None:
+        padding_idx = padding_idx % rows
+        is_padding = (index == padding_idx)[..., None]
+        if is_padding.any():
+            out = mg.where(is_padding, out.detach(), out)
+    return out

@@ -1,0 +1,21 @@
+"""``Dropout``: inverted dropout during training, the identity in evaluation mode."""
+from .. import functional as F
+from ..module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training and scale the rest by 1 / (1 - p)."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+        """Drop elements when training; return ``input`` unchanged in eval mode."""
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"

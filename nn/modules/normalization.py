@@ -1,0 +1,94 @@
+"""Normalisation layers: ``BatchNorm1d`` (per channel, over the batch) and ``LayerNorm`` (per sample)."""
+import numpy as np
+
+import microgradnp as mg
+
+from .. import functional as F
+from ..module import Module
+from ..parameter import Parameter
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation of (N, C) or (N, C, L) inputs over the batch (and length) for each channel.
+
+    Training uses the batch statistics (biased variance) and updates ``running_mean`` and ``running_var``
+    (unbiased variance) with ``momentum`` (``None``: a cumulative average); eval mode uses the running
+    statistics. ``weight`` starts at 1 and ``bias`` at 0 when ``affine``.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+        super().__init__()
+        dtype = dtype or mg.get_default_dtype()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(mg.ones(num_features, dtype=dtype))
+            self.bias = Parameter(mg.zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", mg.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", mg.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", mg.tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        """Running mean back to 0, running variance to 1, batch count to 0."""
+        if self.track_running_stats:
+            self.running_mean.data = np.zeros_like(self.running_mean.data)
+            self.running_var.data = np.ones_like(self.running_var.data)
+            self.num_batches_tracked.data = np.zeros_like(self.num_batches_tracked.data)
+
+    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+        """Normalise ``input`` (see the class docstring for which statistics are used)."""
+        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): expected an input of shape (N, {self.num_features}) "
+                             f"or (N, {self.num_features}, L), got {tuple(input.shape)}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dims (``normalized_shape``), then scale by ``weight`` (1s) and
+    shift by ``bias`` (0s) when ``elementwise_affine``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+        super().__init__()
+        dtype = dtype or mg.get_default_dtype()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(mg.ones(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(mg.zeros(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):  # noqa: A002
+        """Normalise ``input`` over its last ``len(normalized_shape)`` dims."""
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,0 +1,210 @@
+"""``Optimizer``: parameter groups, per-parameter state, and the update loop shared by every optimizer.
+
+Updates work on the raw ndarrays in place, in each parameter's own dtype, with no graph recorded.
+"""
+import copy
+import functools
+import math
+from itertools import chain
+
+import numpy as np
+
+import microgradnp as mg
+
+
+class _Required:
+    """Marks a hyper-parameter that has no default and must be given."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (a list of dicts with ``params`` and per-group options) and
+    ``state`` (a dict from parameter to its optimizer state).
+
+    Subclasses implement ``_update(param, grad, group, state)``, or override ``step`` entirely.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = {}
+        self.param_groups = []
+        self._opt_called = False
+        if isinstance(params, mg.Tensor):
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of tensors or dicts, got a single "
+                            f"Tensor (wrap it in a list, or pass model.parameters())")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list (did model.parameters() find "
+                             f"no nn.Parameter? a generator can be consumed only once)")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        for group in params:
+            self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            # a custom step() still tells the lr schedulers that the optimizer has stepped
+            custom_step = cls.__dict__["step"]
+
+            @functools.wraps(custom_step)
+            def step(self, *args, **kwargs):
+                self._opt_called = True
+                return custom_step(self, *args, **kwargs)
+
+            cls.step = step
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options (missing options take the defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"add_param_group: param_group must be a dict, got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, mg.Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs; use a list instead")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, mg.Tensor):
+                raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {p.shape}); "
+                                 f"optimize the leaf parameters it was computed from")
+            if not np.issubdtype(p.dtype, np.floating):
+                raise TypeError(f"{type(self).__name__}: can only optimize floating point tensors, got {p.dtype}")
+        group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear more than once (in one group or in more than one group)")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradients of all optimized parameters (to None by default, or to zeros in place)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; ``closure`` (re-evaluating the loss) is called first."""
+        loss = None
+        if closure is not None:
+            with mg.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            maximize = group.get("maximize", False)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.data
+                if maximize:
+                    grad = -grad
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self._update(p.data, grad, group, state)
+                # the data changed in place: a graph that saved the old values must refuse to backward
+                p._version += 1
+        self._opt_called = True
+        return loss
+
+    def _update(self, param, grad, group, state):
+        """Change ``param`` (an ndarray) in place from ``grad``, the group's options and ``state``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update or override step")
+
+    # ---- state ----------------------------------------------------------------------------------------
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` as PyTorch lays it out.
+
+        Parameters are numbered in group order; state arrays are returned as tensors (save with ``mg.save``).
+        """
+        index_of = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index_of.setdefault(id(p), len(index_of))
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p, values in self.state.items():
+            if id(p) in index_of:
+                state[index_of[id(p)]] = {k: mg.Tensor(v) if isinstance(v, np.ndarray) else v
+                                          for k, v in values.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options and state saved by ``state_dict`` (copies are taken; shapes are checked)."""
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter groups, "
+                             f"this optimizer has {len(self.param_groups)}")
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(group['params'])} "
+                                 f"parameters, the saved group has {len(saved['params'])}")
+        param_of = {int(old): p for old, p in zip(chain.from_iterable(g["params"] for g in saved_groups),
+                                                  chain.from_iterable(g["params"] for g in self.param_groups))}
+        new_state = {}
+        for key, values in state_dict["state"].items():
+            p = param_of.get(int(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key}, which no group lists")
+            new_state[p] = {k: _restore(v, p, key, k, name) for k, v in values.items()}
+        self.state = new_state
+        self.param_groups = [dict(copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
+                                  params=group["params"])
+                             for group, saved in zip(self.param_groups, saved_groups)]
+
+    def __repr__(self):
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+
+def _restore(value, param, index, key, name):
+    if isinstance(value, mg.Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray) and value.ndim == 0 and key == "step":
+        return int(value)
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.shape != param.shape:
+        raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {value.shape}, "
+                         f"the parameter has shape {param.shape}")
+    dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
+    return np.array(value, dtype=dtype, copy=True)
+
+
+def lerp_(start, end, weight):
+    """start += weight * (end - start) in place, evaluated as PyTorch's ``lerp_`` does for each weight."""
+    if weight < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
+def check_hyper(name, value, low=0.0, high=math.inf):
+    """Raise a ValueError naming the optimizer option unless low <= value < high."""
+    if not low <= value < high:
+        bounds = f">= {low}" if high == math.inf else f"in [{low}, {high})"
+        raise ValueError(f"Invalid {name}: {value} (must be {bounds})")

@@ -1,0 +1,46 @@
+"""Gradient clipping, in place on the parameters' ``.grad``."""
+import math
+
+import numpy as np
+
+import microgradnp as mg
+
+
+def _grads(parameters):
+    if isinstance(parameters, mg.Tensor):
+        parameters = [parameters]
+    return [p.grad.data for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their joint ``norm_type``-norm is at most ``max_norm``.
+
+    Returns the total norm before clipping (a 0-d tensor). Gradients are multiplied by
+    max_norm / (total_norm + 1e-6) when that is below 1, as in PyTorch.
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return mg.tensor(0.0)
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        norms = [np.max(np.abs(g)) if g.size else 0.0 for g in grads]
+        total = float(np.max(norms))
+    else:
+        norms = [np.linalg.norm(g.ravel(), norm_type) for g in grads]
+        total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, so "
+                           f"they cannot be clipped; set error_if_nonfinite=False to clip anyway (find where the "
+                           f"NaN/Inf came from with mg.autograd.detect_anomaly())")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return mg.tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient element into [-clip_value, clip_value]."""
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
