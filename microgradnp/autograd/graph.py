@@ -24,6 +24,8 @@ PRIMITIVES = {}
 """Every differentiable primitive by name; the test suite checks that each has a gradient check."""
 
 _ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# nn ships beside the engine; a creation site inside either is library code, not the user's line
+_LIBRARY_DIRS = (_ENGINE_DIR + os.sep, os.path.join(os.path.dirname(_ENGINE_DIR), "nn") + os.sep)
 _recording = threading.local()
 
 
@@ -161,7 +163,7 @@ def user_frame():
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_ENGINE_DIR) and "contextlib" not in filename:
+        if not os.path.abspath(filename).startswith(_LIBRARY_DIRS) and "contextlib" not in filename:
             return (filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
