@@ -1,0 +1,16 @@
+"""Drawings of the computation graph for debugging, and explanations of missing gradients.
+
+    drawing = mg.viz.draw_graph(loss, params=model)       # a graphviz.Digraph, coloured by gradient health
+    drawing.render("graph", format="svg")                   # system `dot`, or in-process Graphviz from PyPI
+    print(mg.viz.explain_zero_grad(loss, model[0].weight))  # where the gradient became zero, and why
+"""
+from .draw import DEFAULT_SHOW, draw_graph
+from .drawing import GraphDrawing
+from .explain import explain_zero_grad
+from .health import Thresholds
+from .render_file import render
+from .renderers import RenderBackendMissing
+from .report import ZeroGradReport
+
+__all__ = ["draw_graph", "render", "explain_zero_grad", "GraphDrawing", "ZeroGradReport", "Thresholds",
+           "RenderBackendMissing", "DEFAULT_SHOW"]
