@@ -119,7 +119,8 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 @primitive("erf")
 def erf(x):
     """The error function (exact, from the C library; used by the exact GELU)."""
-    return _erf(x).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
+    # np.asarray: on a 0-d input the ufunc returns a bare Python float, which has no astype
+    return np.asarray(_erf(x)).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
 
 
 erf.defvjp(lambda F, g, ans, x: g * (2.0 / math.sqrt(math.pi)) * F.exp(-(x * x)))
