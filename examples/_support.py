@@ -84,10 +84,16 @@ def compare_gradients(rows, rtol=1e-5, atol=1e-8):
 
 def describe_ratio(hand, derived):
     """Say how ``hand`` relates to ``derived``: a constant multiple, or a ratio that varies."""
+    if hand.size == 1:
+        return f"hand-written {hand.item():.4g}, derived {derived.item():.4g}"
     nonzero = np.abs(derived) > 1e-12
+    stray = int((~nonzero & (np.abs(hand) > 1e-12)).sum())
     if not nonzero.any():
-        return "the derived gradient is zero here"
+        return f"the derived gradient is 0, the hand-written one is not ({stray} entries)"
     ratio = hand[nonzero] / derived[nonzero]
+    if stray:
+        return (f"nonzero at {stray} entries where the derived gradient is 0; elsewhere hand / derived "
+                f"ranges from {ratio.min():.3g} to {ratio.max():.3g}")
     if np.allclose(ratio, ratio[0], rtol=1e-4):
         return f"hand-written = {ratio[0]:.4g} x derived everywhere"
     return f"hand / derived ranges from {ratio.min():.3g} to {ratio.max():.3g}"
