@@ -371,13 +371,37 @@ def getitem(input, index):  # noqa: A002
 
 
 def index_put(input, index, values):  # noqa: A002
-    """A copy of ``input`` with ``input[index]`` replaced by ``values`` (differentiable in both)."""
+    """A copy of ``input`` with ``input[index]`` replaced by ``values`` (differentiable in both).
+
+    As in NumPy, ``values`` broadcasts to the selection (leading 1-dims dropped) and when an index repeats
+    the last write wins. Replaced elements are selected, not subtracted, so a NaN or Inf being overwritten
+    does not leak into the result.
+    """
     index = index_from(index)
     target_shape = np.shape(input)
-    selected = getitem(input, index)
-    values = broadcast_to(values, np.shape(selected.data)) if np.shape(values) != selected.shape else values
-    return (input - shape.scatter_add(selected, index=index, shape=target_shape)
-            + shape.scatter_add(values, index=index, shape=target_shape))
+    size = int(np.prod(target_shape))
+    positions = np.arange(size).reshape(target_shape)[index]  # the flat elements written, in write order
+    values = _broadcast_values(values, positions.shape)
+    order = positions.reshape(-1)[::-1]
+    written, first_from_end = np.unique(order, return_index=True)
+    last_write = order.size - 1 - first_from_end
+    chosen = getitem(reshape(values, (-1,)), last_write)
+    placed = reshape(shape.scatter_add(chosen, index=written, shape=(size,)), target_shape)
+    mask = np.zeros(size, dtype=bool)
+    mask[written] = True
+    return where(mask.reshape(target_shape), placed, input)
+
+
+def _broadcast_values(values, target):
+    vshape = np.shape(values)
+    lead = len(vshape) - len(target)
+    if lead > 0 and all(n == 1 for n in vshape[:lead]):
+        values = reshape(values, vshape[lead:])
+    try:
+        return broadcast_to(values, target) if np.shape(values) != tuple(target) else values
+    except ValueError:
+        raise ValueError(f"setitem: cannot assign values of shape {vshape} to a selection of shape "
+                         f"{tuple(target)}") from None
 
 
 def _along_axis_index(index, dim):
