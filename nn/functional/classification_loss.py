@@ -151,10 +151,14 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
             total = (1 - label_smoothing) * loss + smooth * (label_smoothing / classes)
         return total
     total_weight = float(per_sample_weight.sum())
-    scale = 1.0 if reduction == "sum" else (1.0 / total_weight if total_weight else np.nan)
-    result = mg.sum(loss) * scale
+    if reduction == "sum":
+        divisor = 1.0
+    else:
+        # every target ignored (or zero weight): the mean is NaN, as in PyTorch, without a 0/0 warning
+        divisor = total_weight if total_weight else np.nan
+    result = mg.sum(loss) / divisor
     if label_smoothing > 0:
-        result = (1 - label_smoothing) * result + mg.sum(smooth) * (scale * label_smoothing / classes)
+        result = (1 - label_smoothing) * result + mg.sum(smooth) / divisor * (label_smoothing / classes)
     return result
 
 
@@ -187,19 +191,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     weight = _class_weight(weight, input, classes, class_dim, loss_name)
     log_probs = mg.log_softmax(input, dim=class_dim)
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
-    if np.issubdtype(target_dtype, np.floating):
+    if np.issubdtype(target_dtype, np.floating) and np.shape(target) == input.shape:
         return _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing)
     index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
     return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing)
 
 
 def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing):
-    loss_name = "cross_entropy"
-    if np.shape(target) != log_probs.shape:
-        raise ValueError(f"{loss_name}: a floating target is read as class probabilities and must have the "
-                         f"input's shape {log_probs.shape}, got {np.shape(target)}; class-index targets must be "
-                         f"integers (use target.long())")
-    target = matching_target(log_probs, target, loss_name)
+    target = matching_target(log_probs, target, "cross_entropy")
     classes = log_probs.shape[class_dim]
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / classes
@@ -211,7 +210,8 @@ def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, 
         return loss
     if reduction == "sum":
         return mg.sum(loss)
-    return mg.sum(loss) * (classes / log_probs.size) if log_probs.size else mg.sum(loss) * np.nan
+    count = log_probs.numel() // classes if classes else 0
+    return mg.sum(loss) / count if count else mg.sum(loss) * np.nan
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002

@@ -44,7 +44,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape = _channel_shape(input.ndim, channels)
     if training:
         axes = (0,) + tuple(range(2, input.ndim))
-        count = input.size // channels if input.size else 0
+        count = input.numel() // channels
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"shape {input.shape}; use a larger batch, or eval() mode")

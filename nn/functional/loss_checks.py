@@ -45,7 +45,7 @@ def matching_target(input, target, loss):  # noqa: A002
                        f"a different loss)"
         except ValueError:
             combined = ""
-        hint = f", e.g. target.reshape{input.shape}" if input.size == target.size else ""
+        hint = f", e.g. target.reshape{input.shape}" if input.numel() == target.numel() else ""
         raise ValueError(f"{loss}: input shape {input.shape} and target shape {target.shape} differ{combined}; "
                          f"make them the same{hint}")
     if target.dtype != input.dtype:
