@@ -186,13 +186,22 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A
     return MaxResult((values, argmin(input, axis, keep)))
 
 
+def _max_shift(name, input, axis):
+    """The detached max over ``axis`` (0 where it is not finite): subtracting it keeps exp from overflowing."""
+    data = _tensor(input).data
+    try:
+        shift = np.amax(data, axis=axis, keepdims=True)
+    except (ValueError, IndexError) as error:  # AxisError
+        raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {data.shape}") from None
+    return np.where(np.isfinite(shift), shift, 0)
+
+
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
     # the shift is a constant for the gradient, so it is detached: the result is exact either way
-    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    shift = _max_shift("logsumexp", input, axis)
     total = log(sum(exp(input - shift), axis, True)) + shift
     return total if keep else reshape(total, np.sum(shift, axis=axis, keepdims=False).shape)
 
@@ -202,16 +211,14 @@ def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
     axis = _axis(dim, axis)
     # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
     # would cost float32 its last digits at large |x|
-    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
-    shifted = input - np.where(np.isfinite(shift), shift, 0)
+    shifted = input - _max_shift("log_softmax", input, axis)
     return shifted - log(sum(exp(shifted), axis, True))
 
 
 def softmax(input, dim=-1, *, axis=None):  # noqa: A002
     """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
     axis = _axis(dim, axis)
-    shift = np.amax(_tensor(input).data, axis=axis, keepdims=True)
-    e = exp(input - shift)
+    e = exp(input - _max_shift("softmax", input, axis))
     return e / sum(e, axis, True)
 
 
@@ -233,9 +240,18 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     dims = np.shape(input)
     if not dims:
         return reshape(input, (1,))
-    start, end = start_dim % len(dims), end_dim % len(dims)
+    start, end = _dim("flatten", start_dim, len(dims)), _dim("flatten", end_dim, len(dims))
     merged = int(np.prod(dims[start:end + 1]))
     return reshape(input, dims[:start] + (merged,) + dims[end + 1:])
+
+
+def _dim(name, dim, ndim):
+    """``dim`` as a non-negative axis of a tensor with ``ndim`` dims; out of range raises naming ``name``."""
+    ndim = builtins.max(ndim, 1)
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dim(s) "
+                         f"(expected {-ndim} to {ndim - 1})")
+    return dim % ndim
 
 
 def squeeze(input, dim=None):  # noqa: A002
@@ -244,7 +260,7 @@ def squeeze(input, dim=None):  # noqa: A002
     if dim is None:
         new = tuple(n for n in dims if n != 1)
     else:
-        axes = {d % len(dims) for d in ((dim,) if isinstance(dim, int) else dim)}
+        axes = {_dim("squeeze", d, len(dims)) for d in ((dim,) if isinstance(dim, int) else dim)}
         new = tuple(n for i, n in enumerate(dims) if not (i in axes and n == 1))
     return reshape(input, new)
 
@@ -252,8 +268,7 @@ def squeeze(input, dim=None):  # noqa: A002
 def unsqueeze(input, dim):  # noqa: A002
     """Insert a dimension of size 1 at ``dim``."""
     dims = list(np.shape(input))
-    dim = dim % (len(dims) + 1)
-    dims.insert(dim, 1)
+    dims.insert(_dim("unsqueeze", dim, len(dims) + 1), 1)
     return reshape(input, tuple(dims))
 
 
@@ -350,6 +365,8 @@ def split(input, split_size_or_sections, dim=0):  # noqa: A002
 
 def chunk(input, chunks, dim=0):  # noqa: A002
     """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
+    if chunks < 1:
+        raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
     n = np.shape(input)[dim]
     return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
 
@@ -380,7 +397,10 @@ def index_put(input, index, values):  # noqa: A002
     index = index_from(index)
     target_shape = np.shape(input)
     size = int(np.prod(target_shape))
-    positions = np.arange(size).reshape(target_shape)[index]  # the flat elements written, in write order
+    try:
+        positions = np.arange(size).reshape(target_shape)[index]  # the flat elements written, in write order
+    except IndexError as error:
+        raise IndexError(f"setitem: cannot index a tensor of shape {target_shape} with {index!r}: {error}") from None
     values = _broadcast_values(values, positions.shape)
     order = positions.reshape(-1)[::-1]
     written, first_from_end = np.unique(order, return_index=True)
@@ -421,7 +441,11 @@ def gather(input, dim, index):  # noqa: A002
     if index.ndim != np.ndim(input):
         raise ValueError(f"gather: index has {index.ndim} dims but input has {np.ndim(input)} "
                          f"(shapes {index.shape} and {np.shape(input)})")
-    return getitem(input, _along_axis_index(index, dim))
+    try:
+        return getitem(input, _along_axis_index(index, dim))
+    except IndexError as error:
+        raise IndexError(f"gather: index of shape {index.shape} does not fit input of shape {np.shape(input)} "
+                         f"along dim {dim}: {str(error).split(': ')[-1]}") from None
 
 
 take_along_dim = gather
@@ -450,7 +474,17 @@ def masked_fill(input, mask, value):  # noqa: A002
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    if not _broadcasts_to(mask.shape, np.shape(input)):
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
+                         f"{np.shape(input)}")
     return where(mask, value, input)
+
+
+def _broadcasts_to(shape_, target):
+    try:
+        return np.broadcast_shapes(shape_, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def one_hot(tensor, num_classes=-1):
