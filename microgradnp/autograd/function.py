@@ -43,7 +43,7 @@ def _run_backward(F, g, ans, *args, function, ctx, originals):
             out.append(None)
             continue
         value = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-        if np.shape(value) != np.shape(arg) and np.broadcast_shapes(np.shape(value), np.shape(arg)) != np.shape(value):
+        if np.shape(value) != np.shape(arg) and not _sums_back_to(np.shape(value), np.shape(arg)):
             raise RuntimeError(f"{function.__name__}.backward returned a gradient of shape {np.shape(value)} "
                                f"for input {i} of shape {np.shape(arg)}")
         if raw_mode:
@@ -51,6 +51,14 @@ def _run_backward(F, g, ans, *args, function, ctx, originals):
         else:
             out.append(grad if isinstance(grad, Tensor) else Tensor._from_op(value, None))
     return tuple(out)
+
+
+def _sums_back_to(grad_shape, input_shape):
+    # a gradient may have the broadcast shape of its input (the engine sums it back), nothing else
+    try:
+        return np.broadcast_shapes(grad_shape, input_shape) == grad_shape
+    except ValueError:
+        return False
 
 
 class Function:
