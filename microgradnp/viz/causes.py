@@ -84,6 +84,8 @@ def _mul(node, index, grad):
     other = np.asarray(node.args[1 - index])
     if not np.any(other):
         return Cause("zero_factor", f"the other factor of mul is 0 everywhere (shape {other.shape})")
+    if grad is not None and not np.any((other != 0) & (np.asarray(grad) != 0)):
+        return Cause("zero_factor", "the other factor of mul is 0 wherever the incoming gradient is not")
     return None
 
 
@@ -104,8 +106,11 @@ def _integer(node, index, grad):
 _RULES = {"relu": _relu, "clip": _clip, "maximum": _maximum, "minimum": _maximum, "where": _where, "mul": _mul}
 
 
-def describe_block(node, index, grad):
-    """The Cause of ``node`` passing an all-zero gradient to input ``index`` while receiving ``grad``."""
+def describe_block(node, index, grad=None):
+    """The Cause of ``node`` passing an all-zero gradient to input ``index`` while receiving ``grad``.
+
+    ``grad`` (the gradient of the op's output, or None when unknown) sharpens some verdicts.
+    """
     cause = _integer(node, index, grad)
     if cause is None and node.name in _RULES:
         cause = _RULES[node.name](node, index, grad)
