@@ -1,0 +1,301 @@
+"""Optimizers step for step against updates worked out by hand (see the comments for each number)."""
+import math
+
+import numpy as np
+import pytest
+
+import microgradnp as mg
+import nn
+from nn import optim
+
+
+def _param(value=1.0, dtype=np.float64):
+    return nn.Parameter(mg.tensor(np.array([value], dtype=dtype)))
+
+
+def _steps(optimizer, p, n, grad_of=lambda v: v):
+    """Run n steps where the gradient is grad_of(p) (default: the gradient of p^2 / 2, i.e. p itself)."""
+    values = []
+    for _ in range(n):
+        optimizer.zero_grad()
+        p.grad = mg.tensor(np.asarray(grad_of(p.data.copy()), dtype=p.dtype))
+        optimizer.step()
+        values.append(p.item())
+    return values
+
+
+# ---- SGD ----------------------------------------------------------------------------------------------
+
+def test_sgd_plain_step_uses_the_gradient():
+    p = _param(1.0)
+    loss = (p * p * 0.5 + p * 2.0).sum()  # gradient p + 2 = 3
+    loss.backward()
+    optim.SGD([p], lr=0.1).step()
+    assert p.item() == pytest.approx(0.7)
+
+
+def test_sgd_momentum_three_steps_by_hand():
+    # lr 0.1, momentum 0.9, gradient = p:
+    # 1: g=1, buf=1, p=0.9;  2: g=0.9, buf=1.8, p=0.72;  3: g=0.72, buf=2.34, p=0.486
+    p = _param(1.0)
+    assert _steps(optim.SGD([p], lr=0.1, momentum=0.9), p, 3) == pytest.approx([0.9, 0.72, 0.486], rel=1e-12)
+
+
+def test_sgd_nesterov_three_steps_by_hand():
+    # step = g + 0.9 buf:
+    # 1: g=1, buf=1, step=1.9, p=0.81
+    # 2: g=0.81, buf=1.71, step=2.349, p=0.5751
+    # 3: g=0.5751, buf=2.1141, step=2.47779, p=0.327321
+    p = _param(1.0)
+    got = _steps(optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True), p, 3)
+    assert got == pytest.approx([0.81, 0.5751, 0.327321], rel=1e-12)
+
+
+def test_sgd_dampening_applies_after_the_first_step():
+    # 1: buf=g=1 (no dampening on the first step), p=0.9
+    # 2: g=0.9, buf=0.9*1 + 0.5*0.9 = 1.35, p=0.765
+    # 3: g=0.765, buf=0.9*1.35 + 0.5*0.765 = 1.5975, p=0.60525
+    p = _param(1.0)
+    got = _steps(optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5), p, 3)
+    assert got == pytest.approx([0.9, 0.765, 0.60525], rel=1e-12)
+
+
+def test_sgd_weight_decay_adds_to_the_gradient():
+    p = _param(1.0)
+    assert _steps(optim.SGD([p], lr=0.1, weight_decay=0.1), p, 1) == pytest.approx([1 - 0.1 * 1.1])
+
+
+def test_sgd_maximize_climbs():
+    p = _param(1.0)
+    assert _steps(optim.SGD([p], lr=0.1, maximize=True), p, 1) == pytest.approx([1.1])
+
+
+def test_sgd_argument_errors():
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
+        optim.SGD([_param()], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        optim.SGD([_param()], lr=-1)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="single Tensor"):
+        optim.SGD(_param(), lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([_param() * 2], lr=0.1)
+
+
+# ---- Adam / AdamW -------------------------------------------------------------------------------------
+
+def test_adam_first_step_moves_by_lr_in_the_gradient_direction():
+    # m = 0.1 g, v = 0.001 g^2; bias-corrected: g and g^2, so the step is lr * g / (|g| + eps)
+    p = _param(1.0)
+    _steps(optim.Adam([p], lr=0.1), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(1.0 - 0.1 * 2.0 / (2.0 + 1e-8), rel=1e-14)
+
+
+def test_adam_second_step_by_hand():
+    # gradients 2 then -1: m2 = 0.9*0.2 - 0.1 = 0.08, v2 = 0.999*0.004 + 0.001 = 0.004996
+    # step 2 = 0.1 * (0.08 / 0.19) / (sqrt(0.004996 / 0.001999) + 1e-8)
+    p = _param(1.0)
+    grads = iter([2.0, -1.0])
+    _steps(optim.Adam([p], lr=0.1), p, 2, grad_of=lambda v: np.array([next(grads)]))
+    m_hat = 0.08 / (1 - 0.9 ** 2)
+    v_hat = 0.004996 / (1 - 0.999 ** 2)
+    expected = 1.0 - 0.1 * 2.0 / (2.0 + 1e-8) - 0.1 * m_hat / (math.sqrt(v_hat) + 1e-8)
+    assert p.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_weight_decay_is_l2_on_the_gradient():
+    # gradient 2 + 0.5 * p = 2.5, then the first Adam step is lr * sign
+    p = _param(1.0)
+    _steps(optim.Adam([p], lr=0.1, weight_decay=0.5), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(1.0 - 0.1 * 2.5 / (2.5 + 1e-8), rel=1e-14)
+
+
+def test_adamw_decays_the_weight_directly():
+    # p * (1 - lr * wd) then the Adam step: 1 * (1 - 0.1 * 0.5) - 0.1 * 2 / (2 + eps)
+    p = _param(1.0)
+    _steps(optim.AdamW([p], lr=0.1, weight_decay=0.5), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(0.95 - 0.1 * 2.0 / (2.0 + 1e-8), rel=1e-14)
+    assert optim.AdamW([_param()]).param_groups[0]["weight_decay"] == 1e-2
+
+
+def test_adam_amsgrad_keeps_the_largest_second_moment():
+    # gradients 2 then 0: v1 = 0.004, v2 = 0.003996 < v1, so amsgrad divides by sqrt(0.004 / 0.001999)
+    grads = [2.0, 0.0]
+    first = 1.0 - 0.1 * 2.0 / (2.0 + 1e-8)
+    m_hat = 0.18 / (1 - 0.9 ** 2)
+    for amsgrad, v in ((True, 0.004), (False, 0.003996)):
+        p = _param(1.0)
+        it = iter(grads)
+        _steps(optim.Adam([p], lr=0.1, amsgrad=amsgrad), p, 2, grad_of=lambda v_: np.array([next(it)]))
+        expected = first - 0.1 * m_hat / (math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8)
+        assert p.item() == pytest.approx(expected, rel=1e-12), amsgrad
+
+
+def test_adam_defaults_match_pytorch():
+    group = optim.Adam([_param()]).param_groups[0]
+    assert (group["lr"], group["betas"], group["eps"], group["weight_decay"], group["amsgrad"]) == \
+        (1e-3, (0.9, 0.999), 1e-8, 0, False)
+
+
+# ---- RMSprop ------------------------------------------------------------------------------------------
+
+def test_rmsprop_first_step():
+    # s = 0.01 g^2, avg = 0.1 |g| + eps
+    p = _param(1.0)
+    _steps(optim.RMSprop([p], lr=0.01), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(1.0 - 0.01 * 2.0 / (0.2 + 1e-8), rel=1e-14)
+
+
+def test_rmsprop_centered_subtracts_the_squared_mean_gradient():
+    # s = 0.01 * 4 = 0.04, mean g = 0.02, avg = sqrt(0.04 - 0.0004) + eps
+    p = _param(1.0)
+    _steps(optim.RMSprop([p], lr=0.01, centered=True), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(1.0 - 0.01 * 2.0 / (math.sqrt(0.0396) + 1e-8), rel=1e-12)
+
+
+def test_rmsprop_momentum_two_steps():
+    # gradient 2 both times; s1 = 0.04, s2 = 0.99 * 0.04 + 0.04 = 0.0796
+    # buf1 = 2 / (0.2 + eps); buf2 = 0.9 buf1 + 2 / (sqrt(0.0796) + eps)
+    p = _param(1.0)
+    _steps(optim.RMSprop([p], lr=0.01, momentum=0.9), p, 2, grad_of=lambda v: np.array([2.0]))
+    buf1 = 2 / (0.2 + 1e-8)
+    buf2 = 0.9 * buf1 + 2 / (math.sqrt(0.0796) + 1e-8)
+    assert p.item() == pytest.approx(1.0 - 0.01 * buf1 - 0.01 * buf2, rel=1e-12)
+
+
+# ---- Adagrad ------------------------------------------------------------------------------------------
+
+def test_adagrad_two_steps_with_lr_decay():
+    # sum1 = 4, step1 = 0.1 * 2 / (2 + eps); sum2 = 4 + 1 = 5, lr2 = 0.1 / (1 + 0.5), step2 = lr2 * 1 / sqrt(5)
+    p = _param(1.0)
+    grads = iter([2.0, 1.0])
+    _steps(optim.Adagrad([p], lr=0.1, lr_decay=0.5), p, 2, grad_of=lambda v: np.array([next(grads)]))
+    expected = 1.0 - 0.1 * 2 / (2 + 1e-10) - (0.1 / 1.5) * 1 / (math.sqrt(5) + 1e-10)
+    assert p.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_adagrad_initial_accumulator():
+    p = _param(1.0)
+    _steps(optim.Adagrad([p], lr=0.1, initial_accumulator_value=5.0), p, 1, grad_of=lambda v: np.array([2.0]))
+    assert p.item() == pytest.approx(1.0 - 0.1 * 2 / (3 + 1e-10), rel=1e-12)
+
+
+# ---- shared behaviour ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.1, amsgrad=True),
+                                  lambda ps: optim.AdamW(ps, lr=0.1),
+                                  lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.5, centered=True),
+                                  lambda ps: optim.Adagrad(ps, lr=0.1)])
+def test_float32_parameters_and_state_stay_float32(make):
+    p = nn.Parameter(mg.randn(3, 2))
+    opt = make([p])
+    for _ in range(2):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+    assert p.dtype == np.float32 and p.grad.dtype == np.float32
+    for value in opt.state[p].values():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32
+
+
+def test_param_groups_have_their_own_options():
+    a, b = _param(1.0), _param(1.0)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    for p in (a, b):
+        p.grad = mg.tensor(np.array([1.0]))
+    opt.step()
+    assert (a.item(), b.item()) == pytest.approx((0.9, 0.5))
+    c = _param(1.0)
+    opt.add_param_group({"params": c, "momentum": 0.9})
+    assert opt.param_groups[2]["lr"] == 0.1 and opt.param_groups[2]["momentum"] == 0.9
+    with pytest.raises(ValueError, match="more than once"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_parameters_without_gradient_are_skipped():
+    a, b = _param(1.0), _param(1.0)
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = mg.tensor(np.array([1.0]))
+    opt.step()
+    assert b.item() == 1.0 and b not in opt.state and a.item() != 1.0
+
+
+def test_zero_grad_to_none_or_zero():
+    p = _param()
+    p.grad = mg.tensor(np.array([3.0]))
+    opt = optim.SGD([p], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    assert p.grad.item() == 0.0
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_step_with_closure_returns_the_loss():
+    p = _param(2.0)
+    opt = optim.SGD([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with mg.no_grad():
+        loss = opt.step(closure)  # the closure still records a graph
+    assert loss.item() == 4.0 and p.item() == pytest.approx(2.0 - 0.1 * 4.0)
+
+
+def test_step_bumps_the_version_so_a_stale_graph_refuses_backward():
+    p = nn.Parameter(mg.tensor([1.0, 2.0]))
+    loss = (p * p).sum()
+    loss.backward(retain_graph=True)
+    optim.SGD([p], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_state_dict_round_trip_continues_identically():
+    def run(opt_factory, p, steps):
+        opt = opt_factory([p])
+        _steps(opt, p, steps)
+        return opt
+
+    factory = lambda ps: optim.Adam(ps, lr=0.05, amsgrad=True)  # noqa: E731
+    p_ref = _param(1.0)
+    ref = run(factory, p_ref, 2)
+    p_copy = _param(p_ref.item())
+    copy = factory([p_copy])
+    copy.load_state_dict(ref.state_dict())
+    assert copy.state[p_copy]["step"] == 2
+    assert copy.state[p_copy]["exp_avg"] is not ref.state[p_ref]["exp_avg"]  # loaded as a copy
+    assert _steps(ref, p_ref, 3) == _steps(copy, p_copy, 3)
+
+
+def test_state_dict_layout_is_pytorchs():
+    a, b = _param(), _param()
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
+    _steps(opt, a, 1)
+    state = opt.state_dict()
+    assert [g["params"] for g in state["param_groups"]] == [[0], [1]]
+    assert state["param_groups"][1]["lr"] == 0.5
+    assert list(state["state"]) == [0] and "momentum_buffer" in state["state"][0]
+
+
+def test_load_state_dict_checks_group_sizes_and_shapes():
+    opt = optim.Adam([_param()], lr=0.1)
+    with pytest.raises(ValueError, match="parameter group 0 has 1 parameters, the saved group has 2"):
+        opt.load_state_dict(optim.Adam([_param(), _param()]).state_dict())
+    other = optim.Adam([nn.Parameter(mg.zeros(3))])
+    other.param_groups[0]["params"][0].grad = mg.ones(3)
+    other.step()
+    with pytest.raises(ValueError, match=r"shape \(3,\).*shape \(1,\)"):
+        opt.load_state_dict(other.state_dict())
+
+
+def test_repr_lists_groups():
+    text = repr(optim.SGD([_param()], lr=0.1))
+    assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1\n" in text
