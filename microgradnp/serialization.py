@@ -59,6 +59,8 @@ def _array_member(array, arrays, where):
 
 
 def _encode(obj, arrays, where):
+    if isinstance(obj, np.generic):  # first: np.float64 is also a Python float
+        return {"t": "scalar", "key": _array_member(np.asarray(obj), arrays, where)}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, int):
@@ -69,8 +71,6 @@ def _encode(obj, arrays, where):
         return {"t": "tensor", "key": _array_member(obj.data, arrays, where), "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):
         return {"t": "ndarray", "key": _array_member(obj, arrays, where)}
-    if isinstance(obj, np.generic):
-        return {"t": "scalar", "key": _array_member(np.asarray(obj), arrays, where)}
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
