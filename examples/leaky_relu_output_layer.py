@@ -11,9 +11,10 @@ WHAT WENT WRONG, shown with microgradnp's tools:
   1. Not the derivatives: ``check_derivative`` finds both right as ``backward()`` calls them (the
      sigmoid's ``x*(1-x)`` expects the output, and it gets the output).
   2. The output layer: a leaky ReLU is unbounded, so nothing keeps the output in [0, 1]. Trained as
-     posted, the first steps throw every pre-activation onto the negative side, where the slope is 1/100:
-     the outputs end below 0 and the gradient microgradnp derives for W is about a hundredth of what it
-     was. ``nn.BCELoss`` refuses such outputs outright: they are not probabilities.
+     posted, every pre-activation ends on the negative side (the step of 1 overshoots, or it starts
+     there), where the slope is 1/100: the outputs are below 0 and the gradient microgradnp derives for W
+     is a few hundredths, so it crawls. ``nn.BCELoss`` refuses such outputs outright: they are not
+     probabilities.
 
 THE FIX: keep the leaky ReLU where it belongs, in a hidden layer, and end with a sigmoid (a probability),
 trained with ``nn.BCELoss`` and the post's step size 1 -- written with microgradnp, gradients derived.
