@@ -112,13 +112,14 @@ def _emit(graph, placed, prefix, module_types, counter):
             _emit(sub, placed, child, module_types, counter)
 
 
-def draw_graph(*roots, params=None, show=DEFAULT_SHOW, vanishing=1e-6, exploding=1e3, dead_fraction=0.5,
+def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-6, exploding=1e3, dead_fraction=0.5,
                max_depth=None, cluster=True, legend=True, grad_outputs=None, compute_grads=True,
                max_nodes=1000, rankdir="TB"):
     """Draw the graph that produced ``roots`` (e.g. the loss), coloured by gradient health.
 
     params: names for tensors: ``dict(model.named_parameters())``, a module (anything with
-        ``named_parameters()``), or (name, tensor) pairs; inputs such as ``{'x': x}`` may be named too.
+        ``named_parameters()``), or (name, tensor) pairs. A module also gives its clusters class names.
+    names: more names, e.g. ``{'x': x, 'y': y}`` for the inputs (a dict or (name, tensor) pairs).
     show: facts written on each node, any of 'shape', 'dtype', 'grad_norm', 'dead' (units that pass no
         gradient), 'data' (min/mean/max of the value) and 'trace' (file:line, when recorded).
     vanishing, exploding: gradient L2 norms below/above which a tensor is coloured vanishing/exploding.
@@ -137,7 +138,9 @@ def draw_graph(*roots, params=None, show=DEFAULT_SHOW, vanishing=1e-6, exploding
     roots = _roots(roots)
     show = _show(show)
     thresholds = Thresholds(vanishing, exploding, dead_fraction)
-    model = build(roots, parameter_names(params))
+    labels = parameter_names(params)
+    labels.update(parameter_names(names))
+    model = build(roots, labels)
     analysis = analyse(model, thresholds, compute_grads, grad_outputs)
     multiple = len(roots) > 1
 
