@@ -7,6 +7,8 @@ Layout choices, for debugging:
   module's name) and show the file:line that created them: a problem is found by layer name and line.
   ``max_depth`` folds every module nested deeper than that into one box coloured by its worst member.
 """
+import os
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -48,8 +50,17 @@ def _op_attrs(vertex, health, show, multiple_roots):
     attrs["label"] = style.label(vertex.name, health, vertex.value, show, details=vertex.details, trace=trace,
                                  tag_prefix=prefix)
     full = vertex.node.info("trace")
-    attrs["tooltip"] = f"{vertex.name} created at {full[0]}:{full[1]} in {full[2]}" if full else vertex.name
+    attrs["tooltip"] = f"{vertex.name} created at {_short(full[0])}:{full[1]} in {full[2]}" if full else vertex.name
     return attrs
+
+
+def _short(filename):
+    # relative to the working directory when inside it: shorter, and a drawing does not carry home paths
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
 
 
 def _output_tag(vertex, multiple_roots):

@@ -8,7 +8,7 @@ PALETTE = {
     # status: (fill, font colour, tag written on the node, legend text)
     "nonfinite": ("#d62728", "white", "NaN/Inf", "NaN or Inf in the value or the gradient"),
     "blocked": ("#252525", "white", "gradient stops here",
-                "gradient arrives but none passes back (e.g. every ReLU unit off)"),
+                "gradient stops here: arrives, none passes back"),
     "dead": ("#595959", "white", "dead: zero gradient", "dead: the gradient is exactly 0 everywhere"),
     "exploding": ("#fd8d3c", "black", "exploding gradient", "exploding: |grad| > {exploding:g}"),
     "vanishing": ("#c6dbef", "black", "vanishing gradient", "vanishing: 0 < |grad| < {vanishing:g}"),
