@@ -3,6 +3,8 @@
 All are written with stable composites (log_softmax, log1p(exp(-|x|))), so logits of +-1000 give finite
 losses and gradients without NumPy warnings.
 """
+import math
+
 import numpy as np
 
 import microgradnp as mg
@@ -18,9 +20,12 @@ def _clamped_log(p):
     data = p.data
     if data.size == 0 or data.min() >= _LOG_FLOOR:
         return mg.log(p)  # the usual case: the plain log is exact and its gradient bounded
-    safe = mg.clamp(p, min=_LOG_FLOOR)
-    # slope 1/floor below the floor; the detached correction then makes the value exactly PyTorch's
-    smooth = mg.log(safe) + (p - safe) * (1.0 / _LOG_FLOOR)
+    # below the floor a line of slope 1/floor continues the log (a where, not a sum, so that large slopes
+    # never cancel against the small gradients elsewhere); the detached correction then makes the value
+    # exactly PyTorch's
+    above = data >= _LOG_FLOOR
+    smooth = mg.where(above, mg.log(mg.clamp(p, min=_LOG_FLOOR)),
+                      (p - _LOG_FLOOR) * (1.0 / _LOG_FLOOR) + math.log(_LOG_FLOOR))
     with np.errstate(divide="ignore"):
         exact = np.maximum(np.log(data), -100.0).astype(data.dtype)
     return smooth + (exact - smooth.data)
