@@ -123,7 +123,8 @@ def main(argv=None):
             print("  mg.viz.explain_zero_grad(loss, model[0].weight):")
             print("\n".join("    " + line for line in str(explanation).splitlines()))
             if explanation.status == "nonzero":
-                print(f"  with seed {args.seed} the output ReLU is alive after training; try --seed 10 to see it die")
+                print(f"  with seed {args.seed} the output ReLU is alive after training; "
+                      f"try --seed 10 to see it die")
     return 0
 
 

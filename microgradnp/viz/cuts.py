@@ -36,7 +36,8 @@ def _describe(value, param, names):
     if np.shares_memory(array, param.data):
         return "detached", f"{shape} shares memory with the parameter: a detach() or .data of it"
     if array.dtype == np.bool_:
-        return "comparison", f"{shape} is a bool tensor, e.g. a comparison (>, ==...): comparisons have no gradient"
+        return "comparison", (f"{shape} is a bool tensor, e.g. a comparison (>, ==...): comparisons have no "
+                              f"gradient")
     if np.issubdtype(array.dtype, np.integer):
         return "integer", (f"{shape} is an integer tensor, e.g. from argmax/argmin or an integer cast: integers "
                            f"carry no gradient")

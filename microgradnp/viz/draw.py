@@ -50,7 +50,8 @@ def _op_attrs(vertex, health, show, multiple_roots):
     attrs["label"] = style.label(vertex.name, health, vertex.value, show, details=vertex.details, trace=trace,
                                  tag_prefix=prefix)
     full = vertex.node.info("trace")
-    attrs["tooltip"] = f"{vertex.name} created at {_short(full[0])}:{full[1]} in {full[2]}" if full else vertex.name
+    attrs["tooltip"] = (f"{vertex.name} created at {_short(full[0])}:{full[1]} in {full[2]}" if full
+                        else vertex.name)
     return attrs
 
 
@@ -72,9 +73,10 @@ def _output_tag(vertex, multiple_roots):
 def _tensor_attrs(vertex, health, show, multiple_roots):
     prefix = _output_tag(vertex, multiple_roots)
     if vertex.kind == "input":
-        attrs = style.node_style(health.status if health.status == "nonfinite" else "unknown", bool(vertex.outputs))
-        attrs.update(shape="box", style="filled,dashed", fillcolor=attrs["fillcolor"]
-                     if health.status == "nonfinite" else "#f2f2f2")
+        # an input has no gradient to judge; only a NaN/Inf in its value colours it
+        bad = health.status == "nonfinite"
+        attrs = style.node_style("nonfinite" if bad else "unknown", bool(vertex.outputs))
+        attrs.update(shape="box", style="filled,dashed", fillcolor=attrs["fillcolor"] if bad else "#f2f2f2")
         title, subtitle = vertex.name or "input", "input" if vertex.name else None
     else:
         attrs = style.node_style(health.status, bool(vertex.outputs))
@@ -123,9 +125,9 @@ def _emit(graph, placed, prefix, module_types, counter):
             _emit(sub, placed, child, module_types, counter)
 
 
-def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-6, exploding=1e3, dead_fraction=0.5,
-               max_depth=None, cluster=True, legend=True, grad_outputs=None, compute_grads=True,
-               max_nodes=1000, rankdir="TB"):
+def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-6, exploding=1e3,
+               dead_fraction=0.5, max_depth=None, cluster=True, legend=True, grad_outputs=None,
+               compute_grads=True, max_nodes=1000, rankdir="TB"):
     """Draw the graph that produced ``roots`` (e.g. the loss), coloured by gradient health.
 
     params: names for tensors: ``dict(model.named_parameters())``, a module (anything with
@@ -154,17 +156,18 @@ def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-
     model = build(roots, labels)
     analysis = analyse(model, thresholds, compute_grads, grad_outputs)
     multiple = len(roots) > 1
+    module_types = _module_types(params)
+    inputs = {v.key for v in model.tensors if v.kind == "input"}
 
     vertices = {}   # key -> (scope, attrs)
     for vertex in model.ops:
         vertices[vertex.key] = (vertex.scope, _op_attrs(vertex, analysis.health[vertex.key], show, multiple))
     for vertex in model.tensors:
         vertices[vertex.key] = (vertex.scope, _tensor_attrs(vertex, analysis.health[vertex.key], show, multiple))
-    inputs = {v.key for v in model.tensors if v.kind == "input"}
     edges = [(e.src, e.dst, _edge_attrs(analysis.edge_grads.get((e.dst, e.index)), e.src in inputs))
              for e in model.edges]
     if max_depth is not None:
-        vertices, edges = collapse(model, analysis, vertices, edges, max_depth, _module_types(params))
+        vertices, edges = collapse(model, analysis, vertices, edges, max_depth, module_types)
     if max_nodes is not None and len(vertices) > max_nodes:
         raise ValueError(
             f"draw_graph: the graph has {len(vertices)} ops and leaves, more than max_nodes={max_nodes}: the "
@@ -175,16 +178,16 @@ def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-
     graph = GraphDrawing(name="computation_graph", findings=analysis.findings, notes=analysis.notes,
                          graph_attr={"rankdir": rankdir, "fontname": style.FONT, "nodesep": "0.3",
                                      "ranksep": "0.35"},
-                         node_attr={"shape": "box", "fontname": style.FONT, "fontsize": "11", "margin": "0.08,0.04"},
+                         node_attr={"shape": "box", "fontname": style.FONT, "fontsize": "11",
+                                    "margin": "0.08,0.04"},
                          edge_attr={"arrowsize": "0.7"})
     placed = {}
     for key, (scope, attrs) in vertices.items():
         placed.setdefault(tuple(scope) if cluster else (), []).append((key, attrs))
-    _emit(graph, placed, (), _module_types(params), [])
+    _emit(graph, placed, (), module_types, [])
     for src, dst, attrs in edges:
         graph.edge(src, dst, **attrs)
     if legend:
-        inputs_only = {v.key for v in model.tensors if v.kind == "input"}
-        statuses = {h.status for k, h in analysis.health.items() if k not in inputs_only} | {"ok"}
+        statuses = {h.status for k, h in analysis.health.items() if k not in inputs} | {"ok"}
         style.legend(graph, thresholds, statuses, analysis.notes)
     return graph

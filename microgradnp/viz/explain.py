@@ -92,7 +92,7 @@ def explain_zero_grad(loss, param, params=None, grad_output=None):
         if not isinstance(value, Tensor):
             raise TypeError(f"explain_zero_grad: {what} must be a Tensor, got {type(value).__name__}")
     names = parameter_names(params)
-    report = ZeroGradReport(names.get(id(param)) or f"tensor of shape {tuple(param.shape)}", names)
+    report = ZeroGradReport(names.get(id(param)) or "param", names, tuple(param.shape))
     if not param.requires_grad:
         return report.finish("no_grad_required", reachable=False)
     if loss.grad_fn is None:

@@ -167,7 +167,8 @@ def build(roots, names):
                              tuple(node.info("scope") or ()), node.out)
     tensors, edges, consumers = {}, [], {}
 
-    def tensor_vertex(t, kind):
+    def leaf_vertex(t, kind):
+        # one vertex per tensor object, however many ops use it
         vertex = tensors.get(id(t))
         if vertex is None:
             name = names.get(id(t))
@@ -183,10 +184,10 @@ def build(roots, names):
                 if src.value is None and node.args is not None:
                     src.value = node.args[i]
             elif edge is not None:
-                src = tensor_vertex(edge, "leaf")
+                src = leaf_vertex(edge, "leaf")
             elif node.inputs is not None and isinstance(node.inputs[i], (Tensor, np.ndarray)) \
                     and not _is_scalar_constant(node.inputs[i]):
-                src = tensor_vertex(node.inputs[i], "input")
+                src = leaf_vertex(node.inputs[i], "input")
             else:
                 continue
             edges.append(Edge(src.key, dst.key, i))
@@ -197,7 +198,7 @@ def build(roots, names):
             vertex = ops[root.grad_fn]
             vertex.value = root.data
         else:
-            vertex = tensor_vertex(root, "leaf" if root.requires_grad else "input")
+            vertex = leaf_vertex(root, "leaf" if root.requires_grad else "input")
         vertex.outputs.append(index)
 
     for vertex in tensors.values():

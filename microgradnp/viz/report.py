@@ -11,7 +11,7 @@ MAX_CUTS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Blocker:
-    """Op ``node`` sent an all-zero gradient to its input ``index`` because of ``cause``; ``path`` runs from the loss."""
+    """Op ``node`` sent an all-zero gradient to input ``index`` because of ``cause``; ``path`` is from the loss."""
 
     node: object
     index: int
@@ -34,8 +34,8 @@ def _path_text(path):
 
 
 _HEADLINES = {
-    "no_grad_required": ("{name} does not require grad (requires_grad=False), so backward never computes a gradient "
-                         "for it: create it with requires_grad=True, or call .requires_grad_() on it."),
+    "no_grad_required": ("{name} does not require grad (requires_grad=False), so backward never computes a "
+                         "gradient for it: create it with requires_grad=True, or call .requires_grad_() on it."),
     "loss_has_no_graph": ("The loss does not require grad: no graph was recorded behind it, so nothing gets a "
                           "gradient. Everything it was computed from carries no gradient: it was computed inside "
                           "no_grad(), from detach()ed tensors, or through an argmax or a comparison (which have "
@@ -54,8 +54,9 @@ class ZeroGradReport:
     ``kinds``: the short cause names ('relu_off', 'integer', 'detached', 'comparison'...).
     """
 
-    def __init__(self, param_name, names):
+    def __init__(self, param_name, names, shape=None):
         self.param_name = param_name
+        self.shape = shape
         self.names = names
         self.status = None
         self.reachable = None
@@ -81,7 +82,8 @@ class ZeroGradReport:
 
     def __str__(self):
         name = self.param_name
-        lines = [f"Why is the gradient of {name} zero or None?"]
+        shape = "" if self.shape is None else f" (shape {self.shape})"
+        lines = [f"Why is the gradient of {name}{shape} zero or None?"]
         if self.status in _HEADLINES:
             lines.append("  " + _HEADLINES[self.status].format(name=name))
         elif self.status == "nonzero":
@@ -103,9 +105,8 @@ class ZeroGradReport:
             if not self.cuts:
                 lines.append(f"    (none: {name} is simply not used to compute the loss)")
         else:
-            shape = "" if self.grad is None else f" (shape {tuple(np.shape(self.grad))})"
             count = len(self.blockers)
-            lines.append(f"  d(loss)/d({name}) is 0 everywhere{shape}. It became zero at "
+            lines.append(f"  d(loss)/d({name}) is 0 everywhere. It became zero at "
                          f"{count} place{'s' if count != 1 else ''}, the first on each path from the loss:")
             for i, blocker in enumerate(self.blockers, 1):
                 lines.append(f"    {i}. {blocker.where()}: {blocker.cause.text}")

@@ -157,3 +157,21 @@ def test_a_tensor_without_graph_is_drawn_alone(dotq):
     assert len(nodes) == 1 and not edges
     (only,) = nodes.values()
     assert dotq.lines(only) == ["OUTPUT", "input", "(2,) float32"] and only["peripheries"] == "2"
+
+
+def test_custom_function_is_drawn_under_its_class_name(dotq):
+    class Cube(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.data ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x.data ** 2
+
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    nodes, _ = dotq.parse(mg.viz.draw_graph(Cube.apply(x).sum(), names={"x": x}).source)
+    assert "(2,) float32" in dotq.lines(dotq.one(nodes, "Cube"))
+    assert "|grad| 12.37" in dotq.lines(dotq.one(nodes, "x"))    # 3 x**2 = [3, 12]
