@@ -221,6 +221,15 @@ def test_leaf_hook_replacing_and_handle_remove():
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 
 
+def test_non_leaf_hook_handle_remove():
+    x = leaf([1.0, 2.0])
+    y = x * 3
+    handle = y.register_hook(lambda g: g * 0)
+    handle.remove()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
 def test_hook_needs_requires_grad():
     with pytest.raises(RuntimeError, match="does not require grad"):
         mg.tensor([1.0]).register_hook(lambda g: g)
