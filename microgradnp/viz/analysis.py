@@ -79,11 +79,18 @@ def analyse(model, thresholds, compute_grads=True, grad_outputs=None):
     notes = []
     nodes = [v.node for v in model.ops]
     leaves = [v.tensor for v in model.tensors if v.kind != "input"]
-    computed = output_gradients(model.roots, nodes, leaves, grad_outputs) if compute_grads else None
+    computed = None
+    if compute_grads:
+        try:
+            computed = output_gradients(model.roots, nodes, leaves, grad_outputs)
+        except RuntimeError as error:
+            # the drawing is most wanted exactly when backward fails: draw the structure, say why
+            notes.append(f"gradients not computed: {error}")
+            warnings.warn(f"draw_graph: gradients not computed: {error}", stacklevel=3)
     if model.freed:
         notes.append(FREED_NOTE)
         warnings.warn(f"draw_graph: {FREED_NOTE}", stacklevel=3)
-    elif compute_grads and computed is None and any(r.requires_grad for r in model.roots):
+    elif compute_grads and computed is None and not notes and any(r.requires_grad for r in model.roots):
         notes.append(NOT_SCALAR_NOTE)
 
     result, edge_grads = {}, {}

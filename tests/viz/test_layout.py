@@ -175,3 +175,15 @@ def test_custom_function_is_drawn_under_its_class_name(dotq):
     nodes, _ = dotq.parse(mg.viz.draw_graph(Cube.apply(x).sum(), names={"x": x}).source)
     assert "(2,) float32" in dotq.lines(dotq.one(nodes, "Cube"))
     assert "|grad| 12.37" in dotq.lines(dotq.one(nodes, "x"))    # 3 x**2 = [3, 12]
+
+
+def test_a_graph_whose_backward_fails_is_still_drawn(dotq):
+    W = mg.tensor([1.0, 2.0], requires_grad=True)
+    t = mg.tensor([3.0, 4.0])
+    loss = (W * t).sum()
+    t += 1.0     # changes a value mul saved for backward: backward would raise
+    with pytest.warns(UserWarning, match="modified by an in-place operation"):
+        drawing = mg.viz.draw_graph(loss, params={"W": W})
+    nodes, _ = dotq.parse(drawing.source)
+    assert dotq.lines(dotq.one(nodes, "mul")) == ["mul", "(2,) float32"]
+    assert drawing.notes[0].startswith("gradients not computed: one of the tensors needed")
