@@ -15,6 +15,7 @@ class ReLU(Module):
         return F.relu(input)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return "inplace=True" if self.inplace else ""
 
 
@@ -31,6 +32,7 @@ class LeakyReLU(Module):
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
@@ -64,6 +66,7 @@ class GELU(Module):
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"approximate={self.approximate!r}"
 
 
@@ -80,6 +83,7 @@ class ELU(Module):
         return F.elu(input, self.alpha)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
@@ -95,6 +99,7 @@ class Softmax(Module):
         return F.softmax(input, self.dim)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"dim={self.dim}"
 
 
@@ -110,4 +115,5 @@ class LogSoftmax(Module):
         return F.log_softmax(input, self.dim)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"dim={self.dim}"

@@ -18,4 +18,5 @@ class Dropout(Module):
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"p={self.p}, inplace={self.inplace}"

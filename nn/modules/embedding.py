@@ -38,5 +38,6 @@ class Embedding(Module):
         return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

@@ -17,4 +17,5 @@ class Flatten(Module):
         return mg.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

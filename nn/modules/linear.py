@@ -45,6 +45,7 @@ class Linear(Module):
         return mg.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 

@@ -62,6 +62,7 @@ class BatchNorm1d(Module):
                             self.weight, self.bias, use_batch_stats, factor, self.eps)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
@@ -91,4 +92,5 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
+        """The settings shown inside the parentheses of ``repr``."""
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
