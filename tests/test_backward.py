@@ -611,3 +611,19 @@ def test_ties_split_the_gradient_so_it_sums_to_the_upstream_value():
     mg.minimum(a, b).sum().backward()
     np.testing.assert_array_equal(a.grad.data, [0.5, 1])
     np.testing.assert_array_equal(b.grad.data, [0.5, 0])
+
+
+def test_gradient_conventions_at_kinks_match_pytorch():
+    # relu'(0) = 0, abs'(0) = 0, clamp passes the gradient at its bounds, where(x > 0) takes the else branch
+    x = leaf([-1.0, 0.0, 2.0])
+    mg.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
+    x = leaf([-1.0, 0.0, 2.0])
+    mg.abs(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [-1.0, 0.0, 1.0])
+    x = leaf([-1.0, 0.0, 1.0, 2.0])
+    x.clamp(-1, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 1.0, 0.0])
+    x = leaf([0.0])
+    mg.where(x > 0, x, 0.1 * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.1])
