@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import dtypes
-from .autograd.graph import PRIMITIVES
+from .autograd.graph import PRIMITIVES, Primitive, apply1
 from .ops import arithmetic, elementwise, linalg, reductions, shape
 from .tensor import Tensor, as_array
 
@@ -517,8 +517,14 @@ _METHODS = ("exp log log1p sqrt rsqrt square abs sin cos tanh sigmoid relu erf s
 
 def _method(fn):
     # a primitive object is not a function, so it would not bind as a method on its own
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
+    if isinstance(fn, Primitive):
+        def method(self, *args, **kwargs):
+            if args or kwargs:
+                return fn(self, *args, **kwargs)
+            return apply1(fn, self)
+    else:
+        def method(self, *args, **kwargs):
+            return fn(self, *args, **kwargs)
 
     method.__name__ = fn.name if hasattr(fn, "name") else fn.__name__
     method.__doc__ = fn.doc if hasattr(fn, "doc") else fn.__doc__

@@ -5,12 +5,16 @@ Each works as a context manager and as a decorator, as in PyTorch.
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = True  # the class attribute is each thread's starting value
+
+
+_state = _State()
 
 
 def is_grad_enabled():
     """Return True when operations are being recorded for backward in this thread."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(enabled):

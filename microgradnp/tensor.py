@@ -291,28 +291,28 @@ class Tensor:
 
     # ---- operators ---------------------------------------------------------------------------------
     def __add__(self, other):
-        return F.add(self, other)
+        return _apply2(_ADD, self, other)
 
     def __radd__(self, other):
-        return F.add(other, self)
+        return _apply2(_ADD, other, self)
 
     def __sub__(self, other):
-        return F.sub(self, other)
+        return _apply2(_SUB, self, other)
 
     def __rsub__(self, other):
-        return F.sub(other, self)
+        return _apply2(_SUB, other, self)
 
     def __mul__(self, other):
-        return F.mul(self, other)
+        return _apply2(_MUL, self, other)
 
     def __rmul__(self, other):
-        return F.mul(other, self)
+        return _apply2(_MUL, other, self)
 
     def __truediv__(self, other):
-        return F.div(self, other)
+        return _apply2(_DIV, self, other)
 
     def __rtruediv__(self, other):
-        return F.div(other, self)
+        return _apply2(_DIV, other, self)
 
     def __pow__(self, other):
         return F.pow(self, other)
@@ -449,3 +449,5 @@ graph.Tensor = Tensor
 
 from . import functions as F  # noqa: E402  (functions needs Tensor defined first)
 from . import numpy_dispatch as _numpy_dispatch  # noqa: E402
+from .autograd.graph import apply2 as _apply2  # noqa: E402
+_ADD, _SUB, _MUL, _DIV = F.add, F.sub, F.mul, F.div

@@ -100,24 +100,22 @@ def run(roots, retain_graph, create_graph, inputs=None):
             root_nodes.append(t.grad_fn)
 
     deps = _dependencies(root_nodes)
-    ready = [n for n in root_nodes if n not in deps]
+    ready = [n for n in root_nodes if not deps[n]]
     check_finite = anomaly.is_enabled()
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             g = grads.pop(node)
-            deps.pop(node, None)
+            del deps[node]
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph)
             if capture is not None and node in capture:
                 capture[node] = g
             args = node.args
             if args is None:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time: the values saved by "
-                    f"'{node.fn.name}' were freed by an earlier backward(). Pass retain_graph=True to the first "
-                    f"backward() (or autograd.grad()) if you need to go through the graph again.")
-            _check_versions(node)
+                _raise_freed(node)
+            if node.version is not None:
+                _check_versions(node)
             fn = node.fn
             kwargs = node.kwargs
             if create_graph:
@@ -125,11 +123,19 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 ans = None if node.out is None else Tensor._from_op(node.out, node)
             else:
                 vjp_args, ans = args, node.out
-            joint = fn.joint_vjp(F, g, ans, *vjp_args, **kwargs) if fn.joint_vjp is not None else None
-            for i, edge in enumerate(node.edges):
+            if fn.joint_vjp is not None:
+                joint = fn.joint_vjp(F, g, ans, *vjp_args, **kwargs)
+            i = -1
+            for edge in node.edges:
+                i += 1
                 if edge is None:
                     continue
-                gi = joint[i] if joint is not None else fn.vjps[i](F, g, ans, *vjp_args, **kwargs)
+                if fn.joint_vjp is None:
+                    gi = fn.vjps[i](F, g, ans, *vjp_args, **kwargs)
+                else:
+                    gi = joint[i]
+                    if gi is None:
+                        continue
                 target = args[i]
                 if gi.shape != target.shape:
                     gi = F.sum_to(gi, shape=target.shape)
@@ -154,11 +160,17 @@ def run(roots, retain_graph, create_graph, inputs=None):
         return _finish_leaves(leaf_grads, create_graph, capture, inputs)
 
 
+def _raise_freed(node):
+    raise RuntimeError(
+        f"Trying to backward through the graph a second time: the values saved by "
+        f"'{node.fn.name}' were freed by an earlier backward(). Pass retain_graph=True to the first "
+        f"backward() (or autograd.grad()) if you need to go through the graph again.")
+
+
 def _dependencies(root_nodes):
     """How many edges point at each node reachable from the roots (iterative: no recursion limit)."""
-    deps = {}
+    deps = dict.fromkeys(root_nodes, 0)
     stack = list(root_nodes)
-    seen = set(root_nodes)
     while stack:
         node = stack.pop()
         if node.edges is None:
@@ -169,8 +181,6 @@ def _dependencies(root_nodes):
                     deps[edge] += 1
                 else:
                     deps[edge] = 1
-                if edge not in seen:
-                    seen.add(edge)
                     stack.append(edge)
     return deps
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import grad_mode
+from ..grad_mode import _state as _grad_state
 
 PRIMITIVES = {}
 """Every differentiable primitive by name; the test suite checks that each has a gradient check."""
@@ -26,20 +27,28 @@ PRIMITIVES = {}
 _ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # nn ships beside the engine; a creation site inside either is library code, not the user's line
 _LIBRARY_DIRS = (_ENGINE_DIR + os.sep, os.path.join(os.path.dirname(_ENGINE_DIR), "nn") + os.sep)
-_recording = threading.local()
+
+
+class _RecordingState(threading.local):
+    depth = 0  # class attributes are each thread's starting values
+    scopes = None
+
+
+_recording = _RecordingState()
 
 
 class Primitive:
     """A NumPy forward function and its VJP rules, applied to Tensors by calling it."""
 
-    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "doc")
+    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "doc")
 
-    def __init__(self, name, forward, saves_out=False, doc=None):
+    def __init__(self, name, forward, saves_out=False, reads_inputs=True, doc=None):
         self.name = name
         self.forward = forward
         self.vjps = None
         self.joint_vjp = None
         self.saves_out = saves_out
+        self.reads_inputs = reads_inputs
         self.doc = doc or forward.__doc__
 
     def defvjp(self, *vjps):
@@ -59,11 +68,15 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def primitive(name, saves_out=False):
-    """Decorator: turn a NumPy forward function into a registered primitive named ``name``."""
+def primitive(name, saves_out=False, reads_inputs=True):
+    """Decorator: turn a NumPy forward function into a registered primitive named ``name``.
+
+    ``saves_out``: the VJPs use the output, so it is kept. ``reads_inputs=False``: the VJPs use no input
+    values (only shapes), so an in-place change to an input after the op is harmless and not checked.
+    """
 
     def register(forward):
-        prim = Primitive(name, forward, saves_out)
+        prim = Primitive(name, forward, saves_out, reads_inputs)
         PRIMITIVES[name] = prim
         return prim
 
@@ -124,7 +137,7 @@ class Node:
 
 def is_recording():
     """True while nodes remember the user code line and the module scope that created them."""
-    return getattr(_recording, "depth", 0) > 0
+    return _recording.depth > 0
 
 
 @contextmanager
@@ -133,7 +146,7 @@ def record():
 
     ``mg.viz.draw_graph`` shows both; ``detect_anomaly`` turns this on to name where a NaN came from.
     """
-    _recording.depth = getattr(_recording, "depth", 0) + 1
+    _recording.depth = _recording.depth + 1
     try:
         yield
     finally:
@@ -143,7 +156,7 @@ def record():
 @contextmanager
 def scope(name):
     """Name the scope (e.g. a module's dotted name) for nodes created inside while recording."""
-    stack = getattr(_recording, "scopes", None)
+    stack = _recording.scopes
     if stack is None:
         stack = _recording.scopes = []
     stack.append(name)
@@ -155,7 +168,7 @@ def scope(name):
 
 def current_scope():
     """The tuple of scope names in force now."""
-    return tuple(getattr(_recording, "scopes", ()))
+    return tuple(_recording.scopes or ())
 
 
 def user_frame():
@@ -194,6 +207,15 @@ def _describe(prim, args, kwargs, error):
 
 def apply(prim, inputs, kwargs):
     """Run ``prim`` on tensors (or constants) and record a node when a gradient will be needed."""
+    if not kwargs:
+        if len(inputs) == 2:
+            return apply2(prim, inputs[0], inputs[1])
+        if len(inputs) == 1:
+            return apply1(prim, inputs[0])
+    return _apply_general(prim, inputs, kwargs)
+
+
+def _apply_general(prim, inputs, kwargs):
     args = []
     edges = []
     version = 0
@@ -216,9 +238,62 @@ def apply(prim, inputs, kwargs):
         raise type(error)(_describe(prim, args, kwargs, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    if needs_grad and grad_mode.is_grad_enabled():
-        node = Node(prim, inputs, args, edges, kwargs, out if prim.saves_out else None, version)
-        if getattr(_recording, "depth", 0):
+    if needs_grad and _grad_state.enabled:
+        node = Node(prim, inputs, args, edges, kwargs, out if prim.saves_out else None,
+                    version if prim.reads_inputs else None)
+        if _recording.depth:
             _annotate(node)
         return Tensor._from_op(out, node)
     return Tensor._from_op(out, None)
+
+
+def apply1(prim, x):
+    """``apply`` for one input and no keyword arguments (most elementwise ops): the hot path."""
+    if not isinstance(x, Tensor):
+        return _apply_general(prim, (x,), {})
+    try:
+        out = prim.forward(x.data)
+    except (ValueError, IndexError, TypeError) as error:
+        raise type(error)(_describe(prim, [x.data], {}, error)) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if x.requires_grad and _grad_state.enabled:
+        node = Node(prim, (x,), (x.data,), (x.grad_fn or x,), _NO_KWARGS, out if prim.saves_out else None,
+                    x._version if prim.reads_inputs else None)
+        if _recording.depth:
+            _annotate(node)
+        return Tensor._from_op(out, node)
+    return Tensor._from_op(out, None)
+
+
+def apply2(prim, a, b):
+    """``apply`` for two inputs and no keyword arguments (binary arithmetic): the hot path."""
+    version = 0
+    if isinstance(a, Tensor):
+        da = a.data
+        version = a._version
+        ea = (a.grad_fn or a) if a.requires_grad else None
+    else:
+        da, ea = a, None
+    if isinstance(b, Tensor):
+        db = b.data
+        version += b._version
+        eb = (b.grad_fn or b) if b.requires_grad else None
+    else:
+        db, eb = b, None
+    try:
+        out = prim.forward(da, db)
+    except (ValueError, IndexError, TypeError) as error:
+        raise type(error)(_describe(prim, [da, db], {}, error)) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if (ea is not None or eb is not None) and _grad_state.enabled:
+        node = Node(prim, (a, b), (da, db), (ea, eb), _NO_KWARGS, out if prim.saves_out else None,
+                    version if prim.reads_inputs else None)
+        if _recording.depth:
+            _annotate(node)
+        return Tensor._from_op(out, node)
+    return Tensor._from_op(out, None)
+
+
+_NO_KWARGS = {}

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd.graph import primitive
 
 
-@primitive("exp", saves_out=True)
+@primitive("exp", saves_out=True, reads_inputs=False)
 def exp(x):
     """e ** x."""
     return np.exp(x)
@@ -33,7 +33,7 @@ def log1p(x):
 log1p.defvjp(lambda F, g, ans, x: g / (x + 1))
 
 
-@primitive("sqrt", saves_out=True)
+@primitive("sqrt", saves_out=True, reads_inputs=False)
 def sqrt(x):
     """Square root."""
     return np.sqrt(x)
@@ -60,7 +60,7 @@ def cos(x):
 cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
 
 
-@primitive("tanh", saves_out=True)
+@primitive("tanh", saves_out=True, reads_inputs=False)
 def tanh(x):
     """Hyperbolic tangent."""
     return np.tanh(x)
@@ -78,7 +78,7 @@ def abs(x):  # noqa: A001 - the op's name
 abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
 
 
-@primitive("sigmoid", saves_out=True)
+@primitive("sigmoid", saves_out=True, reads_inputs=False)
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e**-x), computed without overflow for any x."""
     # exp(-logaddexp(0, -x)) never overflows: logaddexp is exact for large |x|

@@ -18,7 +18,7 @@ def _regrow(F, g, x, axis, keepdims):
     return g if keepdims else F.reshape(g, kept_shape(x.shape, axis))
 
 
-@primitive("sum")
+@primitive("sum", reads_inputs=False)
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - the op's name
     """Sum over ``axis`` (all axes when None)."""
     return np.sum(x, axis=axis, keepdims=keepdims)

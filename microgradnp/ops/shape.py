@@ -14,7 +14,7 @@ def sum_to_shape(x, shape):
     return np.sum(x, axis=axes, keepdims=True).reshape(shape)
 
 
-@primitive("reshape")
+@primitive("reshape", reads_inputs=False)
 def reshape(x, shape):
     """The same elements in a new shape."""
     return np.reshape(x, shape)
@@ -23,7 +23,7 @@ def reshape(x, shape):
 reshape.defvjp(lambda F, g, ans, x, shape: F.reshape(g, x.shape))
 
 
-@primitive("transpose")
+@primitive("transpose", reads_inputs=False)
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
     return np.transpose(x, axes)
@@ -36,7 +36,7 @@ def _inverse_axes(axes, ndim):
 transpose.defvjp(lambda F, g, ans, x, axes=None: F.transpose(g, axes=_inverse_axes(axes, x.ndim)))
 
 
-@primitive("broadcast_to")
+@primitive("broadcast_to", reads_inputs=False)
 def broadcast_to(x, shape):
     """A read-only broadcast view of ``x`` with ``shape``."""
     return np.broadcast_to(x, shape)
@@ -45,7 +45,7 @@ def broadcast_to(x, shape):
 broadcast_to.defvjp(lambda F, g, ans, x, shape: F.sum_to(g, shape=x.shape))
 
 
-@primitive("sum_to")
+@primitive("sum_to", reads_inputs=False)
 def sum_to(x, shape):
     """Sum over broadcast axes so the result has ``shape``."""
     return sum_to_shape(x, tuple(shape))
@@ -65,7 +65,7 @@ def is_basic_index(index):
     return True
 
 
-@primitive("getitem")
+@primitive("getitem", reads_inputs=False)
 def getitem(x, index):
     """``x[index]``: basic, advanced and boolean indexing as NumPy does it."""
     return x[index]
@@ -74,7 +74,7 @@ def getitem(x, index):
 getitem.defvjp(lambda F, g, ans, x, index: F.scatter_add(g, index=index, shape=x.shape))
 
 
-@primitive("scatter_add")
+@primitive("scatter_add", reads_inputs=False)
 def scatter_add(values, index, shape):
     """A zero array of ``shape`` with ``values`` added at ``index``; repeated indices accumulate."""
     out = np.zeros(shape, dtype=np.result_type(values))
@@ -88,7 +88,7 @@ def scatter_add(values, index, shape):
 scatter_add.defvjp(lambda F, g, ans, values, index, shape: F.getitem(g, index=index))
 
 
-@primitive("concatenate")
+@primitive("concatenate", reads_inputs=False)
 def concatenate(*xs, axis=0):
     """Join tensors along an existing axis."""
     return np.concatenate(xs, axis=axis)
@@ -108,7 +108,7 @@ def _concatenate_vjp(F, g, ans, *xs, axis=0):
 concatenate.defjoint(_concatenate_vjp)
 
 
-@primitive("pad")
+@primitive("pad", reads_inputs=False)
 def pad(x, pad_width, value=0):
     """Constant padding; ``pad_width`` is NumPy's ((before, after), ...) per axis."""
     return np.pad(x, pad_width, mode="constant", constant_values=value)
@@ -121,7 +121,7 @@ def _unpad_index(pad_width, shape):
 pad.defvjp(lambda F, g, ans, x, pad_width, value=0: F.getitem(g, index=_unpad_index(pad_width, x.shape)))
 
 
-@primitive("astype")
+@primitive("astype", reads_inputs=False)
 def astype(x, dtype):
     """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
     return x.astype(dtype)
