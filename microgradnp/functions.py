@@ -313,6 +313,10 @@ def astype(input, dtype):  # noqa: A002
     dtype = np.dtype(dtype)
     if isinstance(input, Tensor) and input.dtype == dtype:
         return input
+    if not dtypes.is_floating(dtype):
+        # integers and bools carry no gradient: the result leaves the graph, as in PyTorch
+        data = input.data if isinstance(input, Tensor) else np.asarray(input)
+        return Tensor._from_op(data.astype(dtype), None)
     return shape.astype(input, dtype=dtype)
 
 

@@ -222,6 +222,10 @@ class Tensor:
                     f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                     f"update parameters inside `with mg.no_grad():` (as optimizers do) or use an out-of-place op")
             result = op(self, *others)
+            if result.shape != self.shape:
+                raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
+                                   f"tensor of shape {self.shape} (in-place ops do not change a tensor's shape)")
+            result = F.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
             self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, result.requires_grad
             return self
         with grad_mode.no_grad():
@@ -274,11 +278,11 @@ class Tensor:
 
     def fill_(self, value):
         """Fill with ``value`` in place."""
-        return self._inplace("fill_", lambda t: t * 0 + value)
+        return self._inplace("fill_", _replaced_by, value)
 
     def copy_(self, src):
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        return self._inplace("copy_", lambda t, s: t * 0 + s, src)
+        return self._inplace("copy_", _replaced_by, src)
 
     def __setitem__(self, index, value):
         index = F.index_from(index)
@@ -418,6 +422,12 @@ class Tensor:
     def all(self, dim=None, keepdim=False):
         """True where all elements are nonzero."""
         return Tensor._from_op(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)), None)
+
+
+def _replaced_by(t, value):
+    # every element of t replaced by (broadcast) value: t gets a zero gradient and value the rest,
+    # without arithmetic on t's old contents (t * 0 would turn inf or NaN into NaN)
+    return F.where(np.zeros(t.shape, dtype=np.bool_), t, value)
 
 
 class _HookHandle:

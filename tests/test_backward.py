@@ -638,3 +638,40 @@ def test_gradient_conventions_at_kinks_match_pytorch():
     x = leaf([0.0])
     mg.where(x > 0, x, 0.1 * x).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.1])
+
+
+def test_fill_and_copy_replace_inf_and_nan_without_arithmetic():
+    t = mg.tensor([np.inf, np.nan, 1.0])
+    t.fill_(0.0)
+    np.testing.assert_array_equal(t.data, [0.0, 0.0, 0.0])
+    x = leaf([1.0, 2.0])
+    y = x * np.array([np.inf, 1.0])
+    y.copy_(mg.tensor([5.0, 6.0]))
+    np.testing.assert_array_equal(y.data, [5.0, 6.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])  # nothing of x survives the copy
+
+
+def test_in_place_while_recording_keeps_shape_and_dtype():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float32, requires_grad=True)
+    y = x * 1
+    y += mg.tensor([0.5, 0.5], dtype=mg.float64)
+    assert y.dtype == mg.float32
+    with pytest.raises(RuntimeError, match=r"add_: the result has shape \(2, 2\).*shape \(2,\)"):
+        y += mg.ones(2, 2)
+
+
+def test_casting_to_an_integer_leaves_the_graph():
+    x = leaf([1.7, 2.2])
+    i = x.long()
+    assert i.requires_grad is False and i.grad_fn is None
+    np.testing.assert_array_equal(i.data, [1, 2])
+
+
+def test_autograd_grad_leaves_retained_grads_untouched():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    (g,) = mg.autograd.grad((h * h).sum(), [x])
+    np.testing.assert_allclose(g.data, [18.0, 36.0])
+    assert h.grad is None

@@ -108,7 +108,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
             g = grads.pop(node)
             del deps[node]
             if node.extra is not None:
-                g = _node_extras(node, g, create_graph)
+                g = _node_extras(node, g, create_graph, capture is None)
             if capture is not None and node in capture:
                 capture[node] = g
             args = node.args
@@ -229,7 +229,7 @@ def _unwrap(g, create_graph):
     return g if create_graph else g.data
 
 
-def _node_extras(node, g, create_graph):
+def _node_extras(node, g, create_graph, accumulate):
     modified_by = node.extra.get("modified_by")
     if modified_by is not None:
         raise RuntimeError(
@@ -241,7 +241,7 @@ def _node_extras(node, g, create_graph):
             g = _unwrap(_wrap(replaced), create_graph)
     ref = node.extra.get("retained")
     t = ref() if ref is not None else None
-    if t is not None:
+    if t is not None and accumulate:  # autograd.grad() leaves every .grad untouched
         _accumulate_into(t, g, create_graph, copy=True)
     return g
 

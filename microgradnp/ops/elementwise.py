@@ -113,13 +113,16 @@ def _inside(x, low, high):
 
 clip.defvjp(lambda F, g, ans, x, min=None, max=None: g * _inside(x, min, max))
 
-_erf = np.frompyfunc(math.erf, 1, 1)
+try:  # SciPy's vectorised erf when it is installed; the C library's, element by element, otherwise
+    from scipy.special import erf as _erf
+except ImportError:
+    _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 @primitive("erf")
 def erf(x):
-    """The error function (exact, from the C library; used by the exact GELU)."""
-    # np.asarray: on a 0-d input the ufunc returns a bare Python float, which has no astype
+    """The error function (exact to double precision; used by the exact GELU)."""
+    # np.asarray: on a 0-d input frompyfunc returns a bare Python float, which has no astype
     return np.asarray(_erf(x)).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
 
 
