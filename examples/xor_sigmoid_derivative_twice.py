@@ -163,8 +163,7 @@ def show_gradient_tables(seed):
                                    ("weights_output", post[1], derived[1])])
     print("   With d_sigmoid(y_pred) replaced by y_pred * (1 - y_pred):")
     fixed = hand_written_gradients(post_network(seed, OutputFormFixed))
-    output_form = compare_gradients([("weights_hidden", fixed[0], derived[0]),
-                                     ("weights_output", fixed[1], derived[1])])
+    compare_gradients([("weights_hidden", fixed[0], derived[0]), ("weights_output", fixed[1], derived[1])])
     factor = len(X)
     exact = all(np.allclose(f, factor * d, rtol=1e-10, atol=1e-12) for f, d in zip(fixed, derived))
     print(f"   The remaining factor {factor} is the batch size: binary_cross_entropy takes the mean over the 4")
