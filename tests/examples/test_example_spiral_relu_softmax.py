@@ -2,7 +2,7 @@
 NaN logits; the fix reaches 95% on the spiral."""
 import pytest
 
-from conftest import assert_outputs_written, run_example
+from example_runner import assert_outputs_written, run_example
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from example_runner import EXAMPLES
 
 
 @pytest.fixture

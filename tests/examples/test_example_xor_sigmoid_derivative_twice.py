@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import assert_outputs_written, run_example
+from example_runner import assert_outputs_written, run_example
 
 
 @pytest.fixture(scope="module")
