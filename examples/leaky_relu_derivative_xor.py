@@ -4,7 +4,7 @@ The post's leaky ReLU is ``np.maximum(epsilon * data, data)`` with epsilon = 0.1
 back-propagation on XOR. Its first derivative ``relu_prime`` returns one number for the whole array; the
 "corrected" one in the post's EDIT compares with epsilon instead of 0. The post does not show the rest of
 its network; here it is 2 -> 4 leaky ReLU -> 1 sigmoid with the squared error, trained one sample at a
-time with learning rate 0.5, as in the classic from-scratch XOR tutorials the post follows.
+time with learning rate 0.5, a common from-scratch XOR setup.
 
 WHAT WENT WRONG, shown with microgradnp's tools:
   1. ``mg.autograd.check_derivative(relu, relu_prime)`` for both of the post's versions: it derives the
