@@ -10,7 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd.graph import PRIMITIVES, Primitive, apply1
-from .ops import arithmetic, elementwise, linalg, reductions, shape
+from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
 from .tensor import Tensor, as_array
 
 # ---- argument conventions ------------------------------------------------------------------------
@@ -42,6 +42,22 @@ sin, cos, tanh, abs, erf = elementwise.sin, elementwise.cos, elementwise.tanh, e
 sigmoid, relu = elementwise.sigmoid, elementwise.relu
 matmul, linear = linalg.matmul, linalg.linear
 absolute = abs
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
+    """Fused binary cross-entropy of probabilities, each log clamped at -100 (PyTorch's values and gradient).
+
+    No argument checks: ``nn.functional.binary_cross_entropy`` validates and then calls this.
+    """
+    return losses.binary_cross_entropy(input, target, weight, reduction=reduction)
+
+
+def cross_entropy(input, target, reduction="mean"):  # noqa: A002
+    """Fused softmax cross-entropy of (N, C) logits against N class indices (stable for any magnitude).
+
+    No argument checks: ``nn.functional.cross_entropy`` validates, handles the options, and calls this.
+    """
+    return losses.cross_entropy(input, target, reduction=reduction)
 
 
 def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
@@ -99,9 +115,9 @@ def sum(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A
 def _count(input, axis):
     shape_ = np.shape(input)
     if axis is None:
-        return int(np.prod(shape_))
+        return math.prod(shape_)
     axes = (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([shape_[a] for a in axes]))
+    return math.prod(shape_[a] for a in axes)
 
 
 def mean(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
@@ -546,4 +562,5 @@ Tensor.type_as = lambda self, other: astype(self, other.dtype)
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in
            ("builtins", "math", "np", "dtypes", "PRIMITIVES", "arithmetic", "elementwise", "linalg",
-            "reductions", "shape", "Tensor", "as_array", "MaxResult")]
+            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1",
+            "UFUNC_OPS", "losses")]

@@ -128,6 +128,17 @@ PRIMITIVE_CASES = {
     "linear": [C(mg.linear, r(5, 3), r(4, 3), r(4), label="linear (5,3) (4,3) (4,)"),
                C(mg.linear, r(2, 5, 3), r(4, 3), r(4), label="linear 3-D input"),
                C(lambda x, w: mg.linear(x, w), r(5, 3), r(4, 3), label="linear no bias")],
+    "binary_cross_entropy": [
+        C(lambda p: mg.binary_cross_entropy(p, mg.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]])),
+          _rng.uniform(0.1, 0.9, (2, 3)), label="bce mean"),
+        C(lambda p, t: mg.binary_cross_entropy(p, t, np.array([0.5, 1.0, 2.0]), "sum"),
+          _rng.uniform(0.1, 0.9, (2, 3)), _rng.uniform(0.0, 1.0, (2, 3)), label="bce sum, weight (3,), target grad"),
+        C(lambda p: mg.binary_cross_entropy(p, mg.tensor([1.0, 0.0, 1.0, 0.0]), None, "none"),
+          _rng.uniform(0.1, 0.9, 4), label="bce none")],
+    "cross_entropy": [
+        C(lambda x: mg.cross_entropy(x, np.array([0, 2, 1, 2, 0])), r(5, 3), label="cross_entropy mean"),
+        C(lambda x: mg.cross_entropy(x, np.array([1, 0]), "sum"), r(2, 4), label="cross_entropy sum"),
+        C(lambda x: mg.cross_entropy(x, np.array([1, 0, 3]), "none"), r(3, 4), label="cross_entropy none")],
     "sum": [C(mg.sum, r(2, 3, 4), label="sum all"),
             C(lambda a: mg.sum(a, 1), r(2, 3, 4), label="sum dim 1"),
             C(lambda a: mg.sum(a, (0, 2), keepdim=True), r(2, 3, 4), label="sum (0,2) keepdim"),

@@ -15,6 +15,14 @@ def _numpy_sign(x):
     return np.sign(x)
 
 
+def _numpy_broadcast_to(x, shape):
+    # a fresh writable array: np.broadcast_to is slow for small arrays and returns a read-only view
+    # that every later consumer would have to copy anyway
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
+
+
 def build():
     """Build both namespaces from the primitive table (called once all primitives are registered)."""
     from .. import functions
@@ -22,6 +30,9 @@ def build():
     numpy_ops = {name: prim.forward for name, prim in PRIMITIVES.items()}
     tensor_ops = dict(PRIMITIVES)
     numpy_ops["sign"], tensor_ops["sign"] = _numpy_sign, functions.sign
+    # inside a backward pass the shapes were already checked by the forward pass
+    numpy_ops["matmul"] = np.matmul
+    numpy_ops["broadcast_to"] = _numpy_broadcast_to
     return SimpleNamespace(**numpy_ops), SimpleNamespace(**tensor_ops)
 
 

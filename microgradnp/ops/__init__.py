@@ -2,4 +2,4 @@
 
 Importing this package registers all primitives in ``microgradnp.autograd.graph.PRIMITIVES``.
 """
-from . import arithmetic, elementwise, reductions, shape, linalg  # noqa: F401  (registers primitives)
+from . import arithmetic, elementwise, reductions, shape, linalg, losses  # noqa: F401  (registers primitives)

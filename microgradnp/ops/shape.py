@@ -9,6 +9,8 @@ def sum_to_shape(x, shape):
     if x.shape == shape:
         return x
     lead = x.ndim - len(shape)
+    if x.shape[lead:] == shape:  # only leading axes were added (a bias): a plain sum, no reshape view
+        return x.sum(axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     return np.sum(x, axis=axes, keepdims=True).reshape(shape)

@@ -3,33 +3,12 @@
 All are written with stable composites (log_softmax, log1p(exp(-|x|))), so logits of +-1000 give finite
 losses and gradients without NumPy warnings.
 """
-import math
-
 import numpy as np
 
 import microgradnp as mg
 
 from ..misuse import looks_like_probabilities, warn, warn_if_relu_output
 from .loss_checks import as_constant, check_reduction, floating_input, matching_target, reduce
-
-_LOG_FLOOR = 1e-12  # below it, d log(p)/dp is taken as 1/1e-12, as PyTorch's BCE backward does
-
-
-def _clamped_log(p):
-    """max(log(p), -100) as PyTorch's BCE computes it, with the gradient 1/max(p, 1e-12): finite at p = 0."""
-    data = p.data
-    if data.size == 0 or data.min() >= _LOG_FLOOR:
-        return mg.log(p)  # the usual case: the plain log is exact and its gradient bounded
-    # below the floor a line of slope 1/floor continues the log (a where, not a sum, so that large slopes
-    # never cancel against the small gradients elsewhere); the detached correction then makes the value
-    # exactly PyTorch's
-    above = data >= _LOG_FLOOR
-    smooth = mg.where(above, mg.log(mg.clamp(p, min=_LOG_FLOOR)),
-                      (p - _LOG_FLOOR) * (1.0 / _LOG_FLOOR) + math.log(_LOG_FLOOR))
-    with np.errstate(divide="ignore"):
-        exact = np.maximum(np.log(data), -100.0).astype(data.dtype)
-    return smooth + (exact - smooth.data)
-
 
 def _check_probabilities(input, loss):  # noqa: A002
     data = input.data
@@ -62,10 +41,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     _check_probabilities(input, loss_name)
     target = matching_target(input, target, loss_name)
     weight = _broadcast_weight(weight, input, loss_name, "weight")
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    if weight is not None:
-        loss = loss * weight
-    return reduce(loss, reduction)
+    return mg.binary_cross_entropy(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
@@ -193,6 +169,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                            "cross_entropy applies log_softmax itself and expects raw scores (logits). Softmax "
                            "applied twice squashes the predictions and stalls learning: remove the Softmax "
                            "before the loss (or use nn.NLLLoss on the output of nn.LogSoftmax).")
+    target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
+    if (weight is None and label_smoothing == 0 and input.ndim == 2 and np.issubdtype(target_dtype, np.integer)):
+        index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
+        if valid.all():  # the everyday case: one fused op
+            return mg.cross_entropy(input, index, reduction)
     weight = _class_weight(weight, input, classes, class_dim, loss_name)
     log_probs = mg.log_softmax(input, dim=class_dim)
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
