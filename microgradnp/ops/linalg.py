@@ -71,5 +71,5 @@ def _flat_rows(F, t):
 
 
 linear.defvjp(lambda F, g, ans, x, w, b=None: F.matmul(g, w),
-              lambda F, g, ans, x, w, b=None: F.matmul(_mT(F, _flat_rows(F, g)), _flat_rows(F, x)),
+              lambda F, g, ans, x, w, b=None: F.matmul(F.transpose(_flat_rows(F, g)), _flat_rows(F, x)),
               lambda F, g, ans, x, w, b=None: g)

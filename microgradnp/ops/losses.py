@@ -11,11 +11,17 @@ from ..autograd.graph import primitive
 
 _LOG_MIN = -100.0   # PyTorch clamps each log of the binary cross-entropy here
 _EPS = 1e-12        # and divides by max(p * (1 - p), eps) in its gradient
+_TINY = 1e-44       # log(1e-44) < -100, and 1e-44 is representable (subnormal) even in float32
+
+
+def _clamped_log(x):
+    # max(log(x), -100) without log(0): flooring x first avoids the warning and an errstate switch
+    return np.maximum(np.log(np.maximum(x, _TINY)), _LOG_MIN)
 
 
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return loss.mean()
+        return loss.sum() / loss.size
     if reduction == "sum":
         return loss.sum()
     return loss
@@ -29,10 +35,7 @@ def _scale(F, g, reduction, size):
 @primitive("binary_cross_entropy")
 def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced."""
-    with np.errstate(divide="ignore"):
-        log_p = np.maximum(np.log(p), _LOG_MIN)
-        log_q = np.maximum(np.log1p(-p), _LOG_MIN)
-    loss = -(target * log_p + (1 - target) * log_q)
+    loss = -(target * _clamped_log(p) + (1 - target) * _clamped_log(1 - p))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -48,8 +51,8 @@ def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
 
 
 def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
-    log_p = F.maximum(F.log(p), _LOG_MIN)
-    log_q = F.maximum(F.log1p(-p), _LOG_MIN)
+    log_p = F.maximum(F.log(F.maximum(p, _TINY)), _LOG_MIN)
+    log_q = F.maximum(F.log(F.maximum(1 - p, _TINY)), _LOG_MIN)
     return _bce_weighted(F, g, p, weight, reduction) * (log_q - log_p)
 
 
