@@ -1,0 +1,172 @@
+"""mlp: 784 -> 256 -> 128 -> 10 (ReLU), cross-entropy on logits, SGD lr 0.1, batch 128, float32.
+
+Compute-bound: the matrix products dominate, so what counts is doing no more arithmetic than needed
+(no gradient for the input batch, products on transposed views, in-place updates). One repeat restores
+the starting weights, runs 10 warm-up steps, then times 100 steps over synthetic batches one by one;
+the time per step is their median.
+"""
+import numpy as np
+
+from .common import SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps
+
+TITLE = "MLP 784-256-128-10, float32, batch 128: one training step"
+SIZES = (784, 256, 128, 10)
+LINEAR_POSITIONS = (0, 2, 4)
+BATCH = 128
+LR = 0.1
+WARMUP = 10
+STEPS = 100
+BATCHES = 8  # distinct synthetic batches, cycled
+REPEATS = 5
+FRESH_PROCESS = False
+METRICS = {"step_us": Metric("time per step", "us", digits=0)}
+
+
+def synthetic_batches(batch=BATCH, count=BATCHES, seed=SEED):
+    """``count`` (inputs float32 (batch, 784), class labels int64 (batch,)) pairs, the same everywhere."""
+    rng = np.random.default_rng(seed + 1)
+    inputs = rng.standard_normal((count, batch, SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, SIZES[-1], (count, batch)).astype(np.int64)
+    return list(zip(inputs, labels))
+
+
+class NumpyMLPTrainer:
+    """The hand-written forward and backward of the MLP (shared with the memory workload)."""
+
+    def __init__(self, batches):
+        self.batches = batches
+        self.layers = None
+
+    def reset(self):
+        """Restore the starting weights."""
+        self.layers = start_weights(SIZES, np.float32)
+
+    def step(self, x, labels):
+        """One training step; returns the loss (a float32 NumPy scalar)."""
+        (w1, b1), (w2, b2), (w3, b3) = self.layers
+        a1 = x @ w1.T
+        a1 += b1
+        np.maximum(a1, 0, out=a1)
+        a2 = a1 @ w2.T
+        a2 += b2
+        np.maximum(a2, 0, out=a2)
+        logits = a2 @ w3.T
+        logits += b3
+        # softmax cross-entropy: log-sum-exp with the row maximum taken out
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        total = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        loss = np.log(total).mean() - logits[rows, labels].mean()
+        # d loss / d logits = (softmax - one_hot) / n
+        grad = exp
+        grad /= total
+        grad[rows, labels] -= 1
+        grad *= np.float32(1.0 / len(labels))
+        dw3 = grad.T @ a2
+        db3 = grad.sum(axis=0)
+        grad = grad @ w3
+        grad *= a2 > 0
+        dw2 = grad.T @ a1
+        db2 = grad.sum(axis=0)
+        grad = grad @ w2
+        grad *= a1 > 0
+        dw1 = grad.T @ x  # no gradient for the input batch itself
+        db1 = grad.sum(axis=0)
+        for param, update in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
+            update *= np.float32(LR)
+            param -= update
+        return loss
+
+
+class NumpyMLP:
+    """The hand-written NumPy baseline."""
+
+    def __init__(self, batch=BATCH):
+        self.trainer = NumpyMLPTrainer(synthetic_batches(batch))
+        self.reset, self.step, self.batches = self.trainer.reset, self.trainer.step, self.trainer.batches
+
+    def run(self):
+        """Warm up, then time ``STEPS`` steps; returns the time per step."""
+        return _train(self.reset, self.step, self.batches)
+
+
+class MicrogradnpMLP:
+    """microgradnp exactly as a user writes it: nn.Sequential, nn.CrossEntropyLoss, nn.optim.SGD."""
+
+    def __init__(self, batch=BATCH):
+        import microgradnp as mg
+        from microgradnp import nn
+
+        self.model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                                   nn.Linear(128, 10))
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.optimizer = nn.optim.SGD(self.model.parameters(), lr=LR)
+        self.batches = [(mg.tensor(x), mg.tensor(y)) for x, y in synthetic_batches(batch)]
+
+    def reset(self):
+        """Restore the starting weights."""
+        self.model.load_state_dict(sequential_state(start_weights(SIZES, np.float32), LINEAR_POSITIONS))
+
+    def step(self, x, labels):
+        """One training step as in any tutorial."""
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(x), labels)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def run(self):
+        """Warm up, then time ``STEPS`` steps; returns the time per step."""
+        return _train(self.reset, self.step, self.batches)
+
+
+class TorchMLP:
+    """PyTorch CPU eager mode, one thread, the same model and loop."""
+
+    def __init__(self, batch=BATCH):
+        torch = self.torch = import_torch()
+        nn = torch.nn
+        self.model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                                   nn.Linear(128, 10))
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in synthetic_batches(batch)]
+
+    def reset(self):
+        """Restore the starting weights."""
+        state = sequential_state(start_weights(SIZES, np.float32), LINEAR_POSITIONS)
+        self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in state.items()})
+
+    def step(self, x, labels):
+        """One training step as in any tutorial."""
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(x), labels)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def run(self):
+        """Warm up, then time ``STEPS`` steps; returns the time per step."""
+        return _train(self.reset, self.step, self.batches)
+
+
+def _train(reset, step, batches):
+    reset()
+    first = step(*batches[0])
+    for i in range(1, WARMUP):
+        step(*batches[i % len(batches)])
+    seconds, _, last = time_steps(lambda i: step(*batches[i % len(batches)]), WARMUP, STEPS, 1)
+    return {"metrics": {"step_us": seconds * 1e6},
+            "check": {"loss at step 1": as_float(first), f"loss at step {WARMUP + STEPS}": as_float(last)}}
+
+
+IMPLEMENTATIONS = {"numpy": NumpyMLP, "microgradnp": MicrogradnpMLP, "torch": TorchMLP}
+
+
+def targets(summary):
+    """The issue's target for this workload: microgradnp at most 1.05x the hand-written NumPy step."""
+    ratio = summary.ratio("microgradnp", "step_us")
+    if ratio is None:
+        return []
+    return [("mlp step <= 1.05x hand-written NumPy", f"{ratio:.3f}x", ratio <= 1.05)]
