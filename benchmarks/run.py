@@ -68,13 +68,21 @@ def blas_lines(summaries):
     for summary in summaries.values():
         for implementation, pools in summary.blas.items():
             for pool in pools:
-                text = ", ".join(f"{k}={v}" for k, v in pool.items())
+                text = _pool_text(pool)
                 pools_of.setdefault(implementation, [])
                 if text not in pools_of[implementation]:
                     pools_of[implementation].append(text)
     if not any(pools_of.values()):
         return ["children: threadpoolctl not installed; BLAS pinned through OMP/OPENBLAS/MKL_NUM_THREADS=1"]
-    return [f"{implementation} child: {'; '.join(texts)}" for implementation, texts in pools_of.items()]
+    return [f"{implementation} process: {'; '.join(texts)}" for implementation, texts in pools_of.items()]
+
+
+def _pool_text(pool):
+    text = f"{pool.get('internal_api', '?')} {pool.get('version') or ''}".rstrip()
+    if pool.get("architecture"):
+        text += f" ({pool['architecture']} kernels)"
+    threads = pool.get("num_threads")
+    return text + (f", {threads} thread{'s' if threads != 1 else ''}" if threads is not None else "")
 
 
 def main(argv=None):
@@ -96,6 +104,11 @@ def main(argv=None):
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
     only = None if args.implementations is None else {s.strip() for s in args.implementations.split(",")}
+    if only is not None:
+        known = {name for w in workloads for name in WORKLOADS[w].IMPLEMENTATIONS}
+        if only - known:
+            parser.error(f"unknown implementation(s) {', '.join(sorted(only - known))}; these workloads have "
+                         f"{', '.join(sorted(known))}")
 
     header = machine.describe()
     print("\n".join(header), flush=True)

@@ -2,7 +2,10 @@
 import datetime
 import os
 import platform
+import subprocess
 import sys
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Set on some machines so that old OpenBLAS builds pick a safe kernel; they slow a current numpy, so the
@@ -84,6 +87,7 @@ def describe():
         f"cpu:     {cpu_model()}",
         f"python:  {sys.version.split()[0]}   numpy: {np.__version__}   torch: {_torch_version()}",
         f"blas:    {numpy_blas()}",
+        f"code:    {source_revision()}",
     ]
     overrides = openblas_overrides_in_parent()
     if overrides:
@@ -98,6 +102,19 @@ def describe():
     except OSError:
         pass
     return lines
+
+
+def source_revision():
+    """The git commit of the measured checkout, and whether the engine or nn had uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", "-C", REPOSITORY, *args], capture_output=True, text=True, check=True).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        changed = git("status", "--porcelain", "--", "microgradnp", "nn").strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {commit}" + (" + uncommitted changes in microgradnp/ or nn/" if changed else "")
 
 
 def _torch_version():
