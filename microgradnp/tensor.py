@@ -160,8 +160,7 @@ class Tensor:
     # ---- autograd --------------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is needed unless scalar)."""
-        from .autograd import engine
-        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+        _engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def detach(self):
         """A tensor sharing this data, cut off from the graph."""
@@ -461,3 +460,4 @@ from . import functions as F  # noqa: E402  (functions needs Tensor defined firs
 from . import numpy_dispatch as _numpy_dispatch  # noqa: E402
 from .autograd.graph import apply2 as _apply2  # noqa: E402
 _ADD, _SUB, _MUL, _DIV = F.add, F.sub, F.mul, F.div
+from .autograd import engine as _engine  # noqa: E402

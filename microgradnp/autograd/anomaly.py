@@ -6,12 +6,16 @@ import numpy as np
 
 from . import graph
 
-_state = threading.local()
+class _AnomalyState(threading.local):
+    depth = 0  # the class attribute is each thread's starting value
+
+
+_state = _AnomalyState()
 
 
 def is_enabled():
     """True inside ``detect_anomaly()``."""
-    return getattr(_state, "depth", 0) > 0
+    return _state.depth > 0
 
 
 @contextmanager
@@ -20,7 +24,7 @@ def detect_anomaly():
 
     Recording costs time on every op, so use it to find a bug, not for training runs.
     """
-    _state.depth = getattr(_state, "depth", 0) + 1
+    _state.depth += 1
     try:
         with graph.record():
             yield

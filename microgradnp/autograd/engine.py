@@ -1,7 +1,7 @@
 """Reverse-mode traversal: visits each node once, in reverse topological order, without recursion."""
 import numpy as np
 
-from .. import dtypes, grad_mode
+from .. import grad_mode
 from . import anomaly, backends
 from .graph import Node
 
@@ -64,7 +64,7 @@ def _root_gradient(t, g, create_graph, caller):
                 f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
                 f"has shape {t.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
                 f"shape {t.shape}")
-        g = np.ones_like(t.data)
+        g = np.ones(t.data.shape, dtype=t.data.dtype)
     elif isinstance(g, Tensor):
         if create_graph:
             if g.shape != t.shape:
@@ -102,7 +102,9 @@ def run(roots, retain_graph, create_graph, inputs=None):
     deps = _dependencies(root_nodes)
     ready = [n for n in root_nodes if not deps[n]]
     check_finite = anomaly.is_enabled()
-    with grad_mode.set_grad_enabled(create_graph):
+    previous_mode = grad_mode.is_grad_enabled()
+    grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
+    try:
         while ready:
             node = ready.pop()
             g = grads.pop(node)
@@ -158,6 +160,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 node.args = node.inputs = node.out = None
 
         return _finish_leaves(leaf_grads, create_graph, capture, inputs)
+    finally:
+        grad_mode._state.enabled = previous_mode
 
 
 def _raise_freed(node):
@@ -260,8 +264,7 @@ def _finish_leaves(leaf_grads, create_graph, capture, inputs):
             continue
         # a VJP may pass one array to several inputs (add does), or a read-only broadcast view:
         # such a gradient is copied so that in-place changes to one .grad never reach another
-        shared = not create_graph and (type(g) is not np.ndarray or g.base is not None
-                                       or not g.flags.writeable or id(g) in handed_out)
+        shared = not create_graph and (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out)
         handed_out.add(id(g))
         _accumulate_into(leaf, g, create_graph, copy=shared)
     if capture is None:
@@ -274,7 +277,7 @@ def _finish_leaves(leaf_grads, create_graph, capture, inputs):
 
 
 def _accumulate_into(t, g, create_graph, copy=False):
-    if not dtypes.is_floating(t.dtype):
+    if t.data.dtype.kind != "f":
         raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t.shape}) requires grad; only "
                            f"floating point tensors can have gradients")
     if create_graph:

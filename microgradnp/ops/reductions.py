@@ -15,7 +15,9 @@ def kept_shape(shape, axis):
 
 def _regrow(F, g, x, axis, keepdims):
     # undo the reduction's shape change so that g lines up with x's axes
-    return g if keepdims else F.reshape(g, kept_shape(x.shape, axis))
+    if keepdims or g.ndim == 0:  # a 0-d gradient already broadcasts against every axis
+        return g
+    return F.reshape(g, kept_shape(x.shape, axis))
 
 
 @primitive("sum", reads_inputs=False)
