@@ -62,7 +62,12 @@ class Primitive:
         return self
 
     def __call__(self, *inputs, **kwargs):
-        return apply(self, inputs, kwargs)
+        if not kwargs:
+            if len(inputs) == 2:
+                return apply2(self, inputs[0], inputs[1])
+            if len(inputs) == 1:
+                return apply1(self, inputs[0])
+        return _apply_general(self, inputs, kwargs)
 
     def __repr__(self):
         return f"<primitive {self.name}>"

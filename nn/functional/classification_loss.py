@@ -90,13 +90,15 @@ def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
     classes = input.shape[class_dim]
     expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
     index = target.data if isinstance(target, mg.Tensor) else np.asarray(target)
-    if not np.issubdtype(index.dtype, np.integer):
+    if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
                         f"{index.shape} (use target.long()); probability targets must have the input's shape "
                         f"{input.shape}")
     if index.shape != expected:
         raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {index.shape}")
+    if index.size and 0 <= index.min() and index.max() < classes and not 0 <= ignore_index < classes:
+        return index, np.ones(index.shape, dtype=bool)  # the usual case: every target valid and in range
     valid = index != ignore_index
     out_of_range = valid & ((index < 0) | (index >= classes))
     if out_of_range.any():
@@ -170,14 +172,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                            "applied twice squashes the predictions and stalls learning: remove the Softmax "
                            "before the loss (or use nn.NLLLoss on the output of nn.LogSoftmax).")
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
-    if (weight is None and label_smoothing == 0 and input.ndim == 2 and np.issubdtype(target_dtype, np.integer)):
+    if (weight is None and label_smoothing == 0 and input.ndim == 2 and target_dtype.kind in "iu"):
         index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
         if valid.all():  # the everyday case: one fused op
             return mg.cross_entropy(input, index, reduction)
     weight = _class_weight(weight, input, classes, class_dim, loss_name)
     log_probs = mg.log_softmax(input, dim=class_dim)
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
-    if np.issubdtype(target_dtype, np.floating) and np.shape(target) == input.shape:
+    if target_dtype.kind == "f" and np.shape(target) == input.shape:
         return _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing)
     index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
     return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing)

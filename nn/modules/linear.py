@@ -42,7 +42,8 @@ class Linear(Module):
         if input.shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): input of "
                              f"shape {tuple(input.shape)} does not end with {self.in_features} features")
-        return mg.linear(input, self.weight, self.bias)
+        params = self._parameters  # one dict lookup instead of two trips through Module.__getattr__
+        return mg.linear(input, params["weight"], params["bias"])
 
     def extra_repr(self):
         """The settings shown inside the parentheses of ``repr``."""
