@@ -382,9 +382,16 @@ class Tensor:
         return _numpy_dispatch.array_function(func, args, kwargs)
 
     # ---- conversions -------------------------------------------------------------------------------
-    def to(self, dtype):
-        """Cast to ``dtype`` (differentiable between floating dtypes)."""
-        return F.astype(self, dtype)
+    def to(self, dtype_or_device, dtype=None):
+        """Cast to ``dtype`` (differentiable between floating dtypes); ``to('cpu')`` is accepted and a no-op.
+
+        Every tensor lives in NumPy on the CPU, so ported code calling ``x.to(device)`` keeps working.
+        """
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] == "cpu":
+            return self if dtype is None else F.astype(self, dtype)
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cuda", "mps", "xpu"):
+            raise RuntimeError(f"to({dtype_or_device!r}): microgradnp runs on NumPy, on the CPU only")
+        return F.astype(self, dtype_or_device)
 
     def type(self, dtype):
         """Cast to ``dtype``."""

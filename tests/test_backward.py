@@ -675,3 +675,11 @@ def test_autograd_grad_leaves_retained_grads_untouched():
     (g,) = mg.autograd.grad((h * h).sum(), [x])
     np.testing.assert_allclose(g.data, [18.0, 36.0])
     assert h.grad is None
+
+
+def test_to_cpu_is_accepted_and_other_devices_are_refused_clearly():
+    x = leaf([1.0, 2.0])
+    assert x.to("cpu") is x
+    assert x.to("cpu", mg.float32).dtype == mg.float32
+    with pytest.raises(RuntimeError, match="to\\('cuda'\\): microgradnp runs on NumPy, on the CPU only"):
+        x.to("cuda")

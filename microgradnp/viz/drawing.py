@@ -41,8 +41,9 @@ class GraphDrawing(graphviz.Digraph):
         """Save the DOT source and render it to a file; returns the rendered file's path (as graphviz does)."""
         fmt = format or (pathlib.Path(outfile).suffix.lstrip(".") if outfile is not None else None) or self.format
         if renderers.backend_for(fmt) == "system":
-            return super().render(filename, directory, view, cleanup, fmt, renderer, formatter, neato_no_op,
-                                  quiet, quiet_view, outfile=outfile, engine=engine,
+            return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=fmt,
+                                  renderer=renderer, formatter=formatter, neato_no_op=neato_no_op,
+                                  quiet=quiet, quiet_view=quiet_view, outfile=outfile, engine=engine,
                                   raise_if_result_exists=raise_if_result_exists,
                                   overwrite_source=overwrite_source)
         _only_defaults(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
