@@ -67,7 +67,7 @@ class Primitive:
                 return apply2(self, inputs[0], inputs[1])
             if len(inputs) == 1:
                 return apply1(self, inputs[0])
-        return _apply_general(self, inputs, kwargs)
+        return _apply_general(self, inputs, kwargs or _NO_KWARGS)
 
     def __repr__(self):
         return f"<primitive {self.name}>"

@@ -113,17 +113,26 @@ def _inside(x, low, high):
 
 clip.defvjp(lambda F, g, ans, x, min=None, max=None: g * _inside(x, min, max))
 
-try:  # SciPy's vectorised erf when it is installed; the C library's, element by element, otherwise
-    from scipy.special import erf as _erf
-except ImportError:
-    _erf = np.frompyfunc(math.erf, 1, 1)
+_erf_impl = None
+
+
+def _erf_function():
+    # SciPy's vectorised erf when installed, else the C library's element by element; looked up on first
+    # use so that importing microgradnp never pays for importing SciPy
+    global _erf_impl
+    if _erf_impl is None:
+        try:
+            from scipy.special import erf as _erf_impl
+        except ImportError:
+            _erf_impl = np.frompyfunc(math.erf, 1, 1)
+    return _erf_impl
 
 
 @primitive("erf")
 def erf(x):
     """The error function (exact to double precision; used by the exact GELU)."""
     # np.asarray: on a 0-d input frompyfunc returns a bare Python float, which has no astype
-    return np.asarray(_erf(x)).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
+    return np.asarray(_erf_function()(x)).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
 
 
 erf.defvjp(lambda F, g, ans, x: g * (2.0 / math.sqrt(math.pi)) * F.exp(-(x * x)))

@@ -2,6 +2,8 @@
 import math
 import warnings
 
+import numpy as np
+
 import microgradnp as mg
 
 
@@ -12,7 +14,11 @@ def relu(input, inplace=False):  # noqa: A002 - PyTorch's argument names
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     """``input`` where positive, ``negative_slope * input`` elsewhere (the slope is kept elementwise)."""
-    return mg.where(input > 0, input, input * negative_slope)
+    # a piecewise-linear function is input times a piecewise-constant slope: one recorded op, and the
+    # slope array is a constant, so the derived gradient is exactly 1 or negative_slope elementwise
+    data = input.data
+    slopes = np.where(data > 0, 1.0, negative_slope).astype(data.dtype, copy=False)
+    return input * slopes
 
 
 def sigmoid(input):  # noqa: A002
