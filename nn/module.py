@@ -5,6 +5,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import is_recording
 
 from .parameter import Parameter
 
@@ -38,7 +39,7 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if mg.autograd.graph.is_recording():
+        if is_recording():
             return self._call_in_scope(args, kwargs)
         return self.forward(*args, **kwargs)
 
