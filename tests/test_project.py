@@ -31,6 +31,15 @@ def test_ci_runs_the_readme_install_step_and_test_command():
     assert ci_lines.index(install) < ci_lines.index(test_command)
 
 
+def test_ci_also_runs_the_readme_demo_command_after_its_install_step():
+    demo, _ = _readme_commands()
+    steps = [s.strip() for s in demo.split("&&")]
+    install = next(s for s in steps if s.startswith("pip install"))
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert install in ci_lines and steps[-1] in ci_lines
+    assert ci_lines.index(install) < ci_lines.index(steps[-1])
+
+
 def test_readme_demo_script_exists():
     demo, _ = _readme_commands()
     script = re.search(r"python (examples/\S+\.py)", demo).group(1)
