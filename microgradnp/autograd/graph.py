@@ -195,6 +195,13 @@ def _annotate(node):
 # ----------------------------------------------------------------------------------------------------
 # Applying a primitive.
 
+def defprimitive(name, forward, doc, saves_out=False, reads_inputs=True):
+    """Register a primitive whose forward is a NumPy callable used as is (a ufunc: no Python frame)."""
+    prim = Primitive(name, forward, saves_out, reads_inputs, doc=doc)
+    PRIMITIVES[name] = prim
+    return prim
+
+
 Tensor = None  # bound by tensor.py once the class exists (avoids an import cycle)
 
 

@@ -1,53 +1,29 @@
 """Broadcasting binary arithmetic. The engine reduces each gradient back to its input's shape."""
 import numpy as np
 
-from ..autograd.graph import primitive
+from ..autograd.graph import defprimitive
 
-
-@primitive("add", reads_inputs=False)
-def add(a, b):
-    """a + b."""
-    return np.add(a, b)
-
-
+add = defprimitive("add", np.add, "a + b.", reads_inputs=False)
 add.defvjp(lambda F, g, ans, a, b: g,
            lambda F, g, ans, a, b: g)
 
 
-@primitive("sub", reads_inputs=False)
-def sub(a, b):
-    """a - b."""
-    return np.subtract(a, b)
-
-
+sub = defprimitive("sub", np.subtract, "a - b.", reads_inputs=False)
 sub.defvjp(lambda F, g, ans, a, b: g,
            lambda F, g, ans, a, b: -g)
 
 
-@primitive("mul")
-def mul(a, b):
-    """a * b."""
-    return np.multiply(a, b)
-
-
+mul = defprimitive("mul", np.multiply, "a * b.")
 mul.defvjp(lambda F, g, ans, a, b: g * b,
            lambda F, g, ans, a, b: g * a)
 
 
-@primitive("div", saves_out=True)
-def div(a, b):
-    """a / b (true division)."""
-    return np.true_divide(a, b)
-
-
+div = defprimitive("div", np.true_divide, "a / b (true division).", saves_out=True)
 div.defvjp(lambda F, g, ans, a, b: g / b,
            lambda F, g, ans, a, b: -g * ans / b)
 
 
-@primitive("pow", saves_out=True)
-def pow(a, b):  # noqa: A001 - the op's name
-    """a ** b."""
-    return np.power(a, b)
+pow = defprimitive("pow", np.power, "a ** b.", saves_out=True)
 
 
 def _log_where_positive(F, a):
@@ -59,12 +35,7 @@ pow.defvjp(lambda F, g, ans, a, b: g * b * a ** (b - 1),
            lambda F, g, ans, a, b: g * ans * _log_where_positive(F, a))
 
 
-@primitive("neg", reads_inputs=False)
-def neg(a):
-    """-a."""
-    return np.negative(a)
-
-
+neg = defprimitive("neg", np.negative, "-a.", reads_inputs=False)
 neg.defvjp(lambda F, g, ans, a: -g)
 
 
@@ -73,32 +44,17 @@ def _tie_share(F, a, b):
     return (a > b) + (a == b) * 0.5
 
 
-@primitive("maximum")
-def maximum(a, b):
-    """Elementwise maximum; ties split the gradient half and half."""
-    return np.maximum(a, b)
-
-
+maximum = defprimitive("maximum", np.maximum, "Elementwise maximum; ties split the gradient half and half.")
 maximum.defvjp(lambda F, g, ans, a, b: g * _tie_share(F, a, b),
                lambda F, g, ans, a, b: g * _tie_share(F, b, a))
 
 
-@primitive("minimum")
-def minimum(a, b):
-    """Elementwise minimum; ties split the gradient half and half."""
-    return np.minimum(a, b)
-
-
+minimum = defprimitive("minimum", np.minimum, "Elementwise minimum; ties split the gradient half and half.")
 minimum.defvjp(lambda F, g, ans, a, b: g * _tie_share(F, b, a),
                lambda F, g, ans, a, b: g * _tie_share(F, a, b))
 
 
-@primitive("where")
-def where(condition, a, b):
-    """``a`` where ``condition`` holds, else ``b``."""
-    return np.where(condition, a, b)
-
-
+where = defprimitive("where", np.where, "``a`` where ``condition`` holds, else ``b``.")
 where.defvjp(None,
              lambda F, g, ans, c, a, b: F.where(c, g, 0),
              lambda F, g, ans, c, a, b: F.where(c, 0, g))

@@ -3,78 +3,37 @@ import math
 
 import numpy as np
 
-from ..autograd.graph import primitive
+from ..autograd.graph import defprimitive, primitive
 
-
-@primitive("exp", saves_out=True, reads_inputs=False)
-def exp(x):
-    """e ** x."""
-    return np.exp(x)
-
-
+exp = defprimitive("exp", np.exp, "e ** x.", saves_out=True, reads_inputs=False)
 exp.defvjp(lambda F, g, ans, x: g * ans)
 
 
-@primitive("log")
-def log(x):
-    """Natural logarithm."""
-    return np.log(x)
-
-
+log = defprimitive("log", np.log, "Natural logarithm.")
 log.defvjp(lambda F, g, ans, x: g / x)
 
 
-@primitive("log1p")
-def log1p(x):
-    """log(1 + x), accurate for small x."""
-    return np.log1p(x)
-
-
+log1p = defprimitive("log1p", np.log1p, "log(1 + x), accurate for small x.")
 log1p.defvjp(lambda F, g, ans, x: g / (x + 1))
 
 
-@primitive("sqrt", saves_out=True, reads_inputs=False)
-def sqrt(x):
-    """Square root."""
-    return np.sqrt(x)
-
-
+sqrt = defprimitive("sqrt", np.sqrt, "Square root.", saves_out=True, reads_inputs=False)
 sqrt.defvjp(lambda F, g, ans, x: g * 0.5 / ans)
 
 
-@primitive("sin")
-def sin(x):
-    """Sine."""
-    return np.sin(x)
-
-
+sin = defprimitive("sin", np.sin, "Sine.")
 sin.defvjp(lambda F, g, ans, x: g * F.cos(x))
 
 
-@primitive("cos")
-def cos(x):
-    """Cosine."""
-    return np.cos(x)
-
-
+cos = defprimitive("cos", np.cos, "Cosine.")
 cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
 
 
-@primitive("tanh", saves_out=True, reads_inputs=False)
-def tanh(x):
-    """Hyperbolic tangent."""
-    return np.tanh(x)
-
-
+tanh = defprimitive("tanh", np.tanh, "Hyperbolic tangent.", saves_out=True, reads_inputs=False)
 tanh.defvjp(lambda F, g, ans, x: g * (1 - ans * ans))
 
 
-@primitive("abs")
-def abs(x):  # noqa: A001 - the op's name
-    """Absolute value; the gradient at 0 is 0, as in PyTorch."""
-    return np.abs(x)
-
-
+abs = defprimitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.")
 abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
 
 
