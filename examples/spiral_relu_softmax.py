@@ -288,8 +288,12 @@ def plot_boundary(path, model, data, labels):
     with mg.no_grad():
         regions = model(grid).argmax(dim=1).numpy().reshape(xx.shape)
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contourf(xx, yy, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap="Pastel1", alpha=0.8)
-    ax.scatter(data[:, 0], data[:, 1], c=labels, cmap="Set1", s=12, edgecolors="k", linewidths=0.3)
+    # each class has one hue: a pale shade for its region, a strong one for its points
+    from matplotlib.colors import ListedColormap
+    point_colors = np.array(["#d62728", "#1f77b4", "#2ca02c"])
+    region_colors = ListedColormap(["#f6c6c6", "#c6dbf2", "#c8ebc8"])
+    ax.contourf(xx, yy, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=region_colors)
+    ax.scatter(data[:, 0], data[:, 1], c=point_colors[np.asarray(labels)], s=12, edgecolors="k", linewidths=0.3)
     ax.set_title("2-100-3 ReLU network: decision regions")
     ax.set_aspect("equal")
     fig.tight_layout()
