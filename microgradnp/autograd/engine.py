@@ -116,8 +116,15 @@ def run(roots, retain_graph, create_graph, inputs=None):
             args = node.args
             if args is None:
                 _raise_freed(node)
-            if node.version is not None:
-                _check_versions(node)
+            version = node.version
+            if version is not None:
+                # the version check inline: it runs for every node whose VJP reads its inputs
+                now = 0
+                for x in node.inputs:
+                    if isinstance(x, Tensor):
+                        now += x._version
+                if now != version:
+                    _raise_modified(node)
             fn = node.fn
             kwargs = node.kwargs
             if create_graph:
@@ -125,15 +132,18 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 ans = None if node.out is None else Tensor._from_op(node.out, node)
             else:
                 vjp_args, ans = args, node.out
-            if fn.joint_vjp is not None:
-                joint = fn.joint_vjp(F, g, ans, *vjp_args, **kwargs)
+            joint = fn.joint_vjp
+            if joint is not None:
+                joint = joint(F, g, ans, *vjp_args, **kwargs)
+            else:
+                vjps = fn.vjps
             i = -1
             for edge in node.edges:
                 i += 1
                 if edge is None:
                     continue
-                if fn.joint_vjp is None:
-                    gi = fn.vjps[i](F, g, ans, *vjp_args, **kwargs)
+                if joint is None:
+                    gi = vjps[i](F, g, ans, *vjp_args, **kwargs) if kwargs else vjps[i](F, g, ans, *vjp_args)
                 else:
                     gi = joint[i]
                     if gi is None:
@@ -141,7 +151,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 target = args[i]
                 if gi.shape != target.shape:
                     gi = F.sum_to(gi, shape=target.shape)
-                if gi.dtype != target.dtype:
+                # dtypes of one kind are usually the same object: the identity test skips a comparison
+                if gi.dtype is not target.dtype and gi.dtype != target.dtype:
                     gi = F.astype(gi, dtype=target.dtype)
                 if check_finite:
                     anomaly.check(node, i, gi)
@@ -197,17 +208,12 @@ def _add_leaf(leaf_grads, leaf, g):
         entry[1] = entry[1] + g
 
 
-def _check_versions(node):
-    now = 0
-    for x in node.inputs:
-        if isinstance(x, Tensor):
-            now += x._version
-    if now != node.version:
-        shapes = ", ".join(f"{tuple(x.shape)} at version {x._version}" for x in node.inputs if isinstance(x, Tensor))
-        raise RuntimeError(
-            f"one of the tensors needed to compute the gradient of '{node.fn.name}' was modified by an in-place "
-            f"operation after it was used (inputs: {shapes}). Use an out-of-place op (x = x + y instead of "
-            f"x += y), or clone the tensor before changing it.")
+def _raise_modified(node):
+    shapes = ", ".join(f"{tuple(x.shape)} at version {x._version}" for x in node.inputs if isinstance(x, Tensor))
+    raise RuntimeError(
+        f"one of the tensors needed to compute the gradient of '{node.fn.name}' was modified by an in-place "
+        f"operation after it was used (inputs: {shapes}). Use an out-of-place op (x = x + y instead of "
+        f"x += y), or clone the tensor before changing it.")
 
 
 def _tensor_args(node):

@@ -227,6 +227,25 @@ def apply(prim, inputs, kwargs):
     return _apply_general(prim, inputs, kwargs)
 
 
+_new = object.__new__
+
+
+def _record(prim, inputs, args, edges, kwargs, out, version):
+    # builds the Node without calling __init__: one Python frame less on every recorded op
+    node = _new(Node)
+    node.fn = prim
+    node.inputs = inputs
+    node.args = args
+    node.edges = edges
+    node.kwargs = kwargs
+    node.out = out if prim.saves_out else None
+    node.version = version if prim.reads_inputs else None
+    node.extra = None
+    if _recording.depth:
+        _annotate(node)
+    return node
+
+
 def _apply_general(prim, inputs, kwargs):
     args = []
     edges = []
@@ -250,32 +269,55 @@ def _apply_general(prim, inputs, kwargs):
         raise type(error)(_describe(prim, args, kwargs, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t._version = 0
+    t._hooks = None
     if needs_grad and _grad_state.enabled:
-        node = Node(prim, inputs, args, edges, kwargs, out if prim.saves_out else None,
-                    version if prim.reads_inputs else None)
-        if _recording.depth:
-            _annotate(node)
-        return Tensor._from_op(out, node)
-    return Tensor._from_op(out, None)
+        t.grad_fn = _record(prim, inputs, args, edges, kwargs, out, version)
+        t.requires_grad = True
+    else:
+        t.grad_fn = None
+        t.requires_grad = False
+    return t
 
 
 def apply1(prim, x):
     """``apply`` for one input and no keyword arguments (most elementwise ops): the hot path."""
     if not isinstance(x, Tensor):
         return _apply_general(prim, (x,), {})
+    data = x.data
     try:
-        out = prim.forward(x.data)
+        out = prim.forward(data)
     except (ValueError, IndexError, TypeError) as error:
-        raise type(error)(_describe(prim, [x.data], {}, error)) from None
+        raise type(error)(_describe(prim, [data], {}, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    # the result Tensor and its Node are built inline (no constructor frames): this runs for every op
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t._version = 0
+    t._hooks = None
     if x.requires_grad and _grad_state.enabled:
-        node = Node(prim, (x,), (x.data,), (x.grad_fn or x,), _NO_KWARGS, out if prim.saves_out else None,
-                    x._version if prim.reads_inputs else None)
+        node = _new(Node)
+        node.fn = prim
+        node.inputs = (x,)
+        node.args = (data,)
+        node.edges = (x.grad_fn or x,)
+        node.kwargs = _NO_KWARGS
+        node.out = out if prim.saves_out else None
+        node.version = x._version if prim.reads_inputs else None
+        node.extra = None
         if _recording.depth:
             _annotate(node)
-        return Tensor._from_op(out, node)
-    return Tensor._from_op(out, None)
+        t.grad_fn = node
+        t.requires_grad = True
+    else:
+        t.grad_fn = None
+        t.requires_grad = False
+    return t
 
 
 def apply2(prim, a, b):
@@ -299,13 +341,29 @@ def apply2(prim, a, b):
         raise type(error)(_describe(prim, [da, db], {}, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t._version = 0
+    t._hooks = None
     if (ea is not None or eb is not None) and _grad_state.enabled:
-        node = Node(prim, (a, b), (da, db), (ea, eb), _NO_KWARGS, out if prim.saves_out else None,
-                    version if prim.reads_inputs else None)
+        node = _new(Node)
+        node.fn = prim
+        node.inputs = (a, b)
+        node.args = (da, db)
+        node.edges = (ea, eb)
+        node.kwargs = _NO_KWARGS
+        node.out = out if prim.saves_out else None
+        node.version = version if prim.reads_inputs else None
+        node.extra = None
         if _recording.depth:
             _annotate(node)
-        return Tensor._from_op(out, node)
-    return Tensor._from_op(out, None)
+        t.grad_fn = node
+        t.requires_grad = True
+    else:
+        t.grad_fn = None
+        t.requires_grad = False
+    return t
 
 
 _NO_KWARGS = {}
