@@ -81,7 +81,7 @@ def _root_gradient(t, g, create_graph, caller):
 def run(roots, retain_graph, create_graph, inputs=None):
     """The traversal. With ``inputs`` the gradients of those tensors are returned instead of accumulated."""
     F = backends.TENSOR if create_graph else backends.NUMPY
-    grads = {}        # node -> gradient of its output, summed over its consumers
+    root_grads = {}   # root node -> its gradient, summed over the roots it produced
     leaf_grads = {}   # id(leaf) -> [leaf, gradient]
     capture = None
     if inputs is not None:
@@ -93,22 +93,24 @@ def run(roots, retain_graph, create_graph, inputs=None):
     for t, g in roots:
         if t.grad_fn is None:
             _add_leaf(leaf_grads, t, g)
-        elif t.grad_fn in grads:
-            grads[t.grad_fn] = grads[t.grad_fn] + g
+        elif t.grad_fn in root_grads:
+            root_grads[t.grad_fn] = root_grads[t.grad_fn] + g
         else:
-            grads[t.grad_fn] = g
+            root_grads[t.grad_fn] = g
             root_nodes.append(t.grad_fn)
 
-    deps = _dependencies(root_nodes)
-    ready = [n for n in root_nodes if not deps[n]]
+    # pending[node] = [edges into it not yet processed, gradient summed so far]: one dict for both
+    pending = _dependencies(root_nodes)
+    for node, g in root_grads.items():
+        pending[node][1] = g
+    ready = [n for n in root_nodes if not pending[n][0]]
     check_finite = anomaly.is_enabled()
     previous_mode = grad_mode.is_grad_enabled()
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
     try:
         while ready:
             node = ready.pop()
-            g = grads.pop(node)
-            del deps[node]
+            g = pending.pop(node)[1]
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph, capture is None)
             if capture is not None and node in capture:
@@ -137,13 +139,21 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 joint = joint(F, g, ans, *vjp_args, **kwargs)
             else:
                 vjps = fn.vjps
+                n_args = len(vjp_args)
             i = -1
             for edge in node.edges:
                 i += 1
                 if edge is None:
                     continue
                 if joint is None:
-                    gi = vjps[i](F, g, ans, *vjp_args, **kwargs) if kwargs else vjps[i](F, g, ans, *vjp_args)
+                    if kwargs:
+                        gi = vjps[i](F, g, ans, *vjp_args, **kwargs)
+                    elif n_args == 1:  # direct calls for one and two inputs: no argument tuple is built
+                        gi = vjps[0](F, g, ans, vjp_args[0])
+                    elif n_args == 2:
+                        gi = vjps[i](F, g, ans, vjp_args[0], vjp_args[1])
+                    else:
+                        gi = vjps[i](F, g, ans, *vjp_args)
                 else:
                     gi = joint[i]
                     if gi is None:
@@ -157,13 +167,10 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 if check_finite:
                     anomaly.check(node, i, gi)
                 if type(edge) is Node:
-                    if edge in grads:
-                        grads[edge] = grads[edge] + gi
-                    else:
-                        grads[edge] = gi
-                    left = deps[edge] - 1
-                    deps[edge] = left
-                    if left == 0:
+                    entry = pending[edge]
+                    entry[1] = gi if entry[1] is None else entry[1] + gi
+                    entry[0] -= 1
+                    if entry[0] == 0:
                         ready.append(edge)
                 else:
                     _add_leaf(leaf_grads, edge, gi)
@@ -183,20 +190,22 @@ def _raise_freed(node):
 
 
 def _dependencies(root_nodes):
-    """How many edges point at each node reachable from the roots (iterative: no recursion limit)."""
-    deps = dict.fromkeys(root_nodes, 0)
+    """For each node reachable from the roots, [how many edges point at it, None] (iterative: no recursion)."""
+    deps = {node: [0, None] for node in root_nodes}
     stack = list(root_nodes)
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        if node.edges is None:
+        edges = pop().edges
+        if edges is None:
             continue
-        for edge in node.edges:
+        for edge in edges:
             if type(edge) is Node:
-                if edge in deps:
-                    deps[edge] += 1
+                entry = deps.get(edge)
+                if entry is None:
+                    deps[edge] = [1, None]
+                    push(edge)
                 else:
-                    deps[edge] = 1
-                    stack.append(edge)
+                    entry[0] += 1
     return deps
 
 
