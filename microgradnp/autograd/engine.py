@@ -281,7 +281,10 @@ def _finish_leaves(leaf_grads, create_graph, capture, inputs):
         # such a gradient is copied so that in-place changes to one .grad never reach another
         shared = not create_graph and (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out)
         handed_out.add(id(g))
-        _accumulate_into(leaf, g, create_graph, copy=shared)
+        if not shared and not create_graph and leaf.grad is None and leaf.data.dtype.kind == "f":
+            leaf.grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
+        else:
+            _accumulate_into(leaf, g, create_graph, copy=shared)
     if capture is None:
         return None
     results = []
