@@ -10,9 +10,13 @@ import microgradnp as mg
 from ..misuse import looks_like_probabilities, warn, warn_if_relu_output
 from .loss_checks import as_constant, check_reduction, floating_input, matching_target, reduce
 
+_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
+
+
 def _check_probabilities(input, loss):  # noqa: A002
     data = input.data
-    if data.size and not (data.min() >= 0 and data.max() <= 1):
+    # the ufuncs' reduce directly: ndarray.min/max add a Python frame each, on every loss call
+    if data.size and not (_min_reduce(data, axis=None) >= 0 and _max_reduce(data, axis=None) <= 1):
         raise ValueError(f"{loss}: all input values must be probabilities in [0, 1], got values from "
                          f"{data.min():.4g} to {data.max():.4g} (shape {input.shape}); if these are raw scores "
                          f"(logits), use nn.BCEWithLogitsLoss / binary_cross_entropy_with_logits instead")
