@@ -26,6 +26,7 @@ def _numpy_broadcast_to(x, shape):
 def build():
     """Build both namespaces from the primitive table (called once all primitives are registered)."""
     from .. import functions
+    from ..ops import shape
 
     numpy_ops = {name: prim.forward for name, prim in PRIMITIVES.items()}
     tensor_ops = dict(PRIMITIVES)
@@ -33,6 +34,8 @@ def build():
     # inside a backward pass the shapes were already checked by the forward pass
     numpy_ops["matmul"] = np.matmul
     numpy_ops["broadcast_to"] = _numpy_broadcast_to
+    # every caller inside a backward pass gives the shape as a tuple: skip the primitive's conversion frame
+    numpy_ops["sum_to"] = shape.sum_to_shape
     return SimpleNamespace(**numpy_ops), SimpleNamespace(**tensor_ops)
 
 

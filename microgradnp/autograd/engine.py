@@ -64,7 +64,8 @@ def _root_gradient(t, g, create_graph, caller):
                 f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
                 f"has shape {t.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
                 f"shape {t.shape}")
-        g = np.ones(t.data.shape, dtype=t.data.dtype)
+        g = np.empty(t.data.shape, dtype=t.data.dtype)
+        g.fill(1)  # np.ones is a Python function around the same two calls
     elif isinstance(g, Tensor):
         if create_graph:
             if g.shape != t.shape:

@@ -10,7 +10,7 @@ def sum_to_shape(x, shape):
         return x
     lead = x.ndim - len(shape)
     if x.shape[lead:] == shape:  # only leading axes were added (a bias): a plain sum, no reshape view
-        return x.sum(axis=tuple(range(lead)))
+        return np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     return np.sum(x, axis=axes, keepdims=True).reshape(shape)
