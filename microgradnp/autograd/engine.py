@@ -229,15 +229,16 @@ def _raise_modified(node):
 def _tensor_args(node):
     # the inputs as Tensors wired to the graph as it was when the op ran (in-place ops may rebind since)
     out = []
+    # (an input with an edge may be None in node.inputs: the edge is all that is needed)
     for x, a, edge in zip(node.inputs, node.args, node.edges):
-        if not isinstance(x, Tensor):
-            out.append(a)
-        elif type(edge) is Node:
+        if type(edge) is Node:
             out.append(Tensor._from_op(a, edge))
         elif edge is not None:
             out.append(edge)
-        else:
+        elif isinstance(x, Tensor):
             out.append(Tensor._from_op(a, None))
+        else:
+            out.append(a)
     return out
 
 

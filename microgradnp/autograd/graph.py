@@ -92,8 +92,12 @@ class Node:
     """What one primitive application leaves in the graph.
 
     ``edges[i]`` is where the gradient of input ``i`` goes: the input's own node, the input itself when
-    it is a leaf that requires grad, or None. ``inputs``/``args``/``out`` are freed after backward
-    unless the graph is retained; ``edges`` and ``fn`` stay so the structure can still be drawn.
+    it is a leaf that requires grad, or None. ``args[i]`` is input ``i``'s value (its array). ``inputs[i]``
+    is the input as given (a Tensor or a constant), except that an op whose VJP reads no input values
+    (``reads_inputs=False``) keeps None where ``edges[i]`` already leads to the input: holding those
+    Tensors would only keep them alive (and make Python's garbage collector rescan them). ``inputs``,
+    ``args`` and ``out`` are freed after backward unless the graph is retained; ``edges`` and ``fn`` stay
+    so the structure can still be drawn.
     """
 
     __slots__ = ("fn", "inputs", "args", "edges", "kwargs", "out", "version", "extra", "__weakref__")
@@ -234,12 +238,22 @@ def _record(prim, inputs, args, edges, kwargs, out, version):
     # builds the Node without calling __init__: one Python frame less on every recorded op
     node = _new(Node)
     node.fn = prim
-    node.inputs = inputs
+    if prim.reads_inputs:
+        node.inputs = inputs
+        node.version = version
+    else:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+        kept = list(inputs)
+        i = 0
+        for edge in edges:
+            if edge is not None:
+                kept[i] = None
+            i += 1
+        node.inputs = kept
+        node.version = None
     node.args = args
     node.edges = edges
     node.kwargs = kwargs
     node.out = out if prim.saves_out else None
-    node.version = version if prim.reads_inputs else None
     node.extra = None
     if _recording.depth:
         _annotate(node)
@@ -303,12 +317,16 @@ def apply1(prim, x):
     if x.requires_grad and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
-        node.inputs = (x,)
+        if prim.reads_inputs:
+            node.inputs = (x,)
+            node.version = x._version
+        else:  # the edge leads to x: the graph need not keep the Tensor alive (see Node)
+            node.inputs = _NO_INPUT
+            node.version = None
         node.args = (data,)
         node.edges = (x.grad_fn or x,)
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
-        node.version = x._version if prim.reads_inputs else None
         node.extra = None
         if _recording.depth:
             _annotate(node)
@@ -349,12 +367,16 @@ def apply2(prim, a, b):
     if (ea is not None or eb is not None) and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
-        node.inputs = (a, b)
+        if prim.reads_inputs:
+            node.inputs = (a, b)
+            node.version = version
+        else:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+            node.inputs = (None if ea is not None else a, None if eb is not None else b)
+            node.version = None
         node.args = (da, db)
         node.edges = (ea, eb)
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
-        node.version = version if prim.reads_inputs else None
         node.extra = None
         if _recording.depth:
             _annotate(node)
@@ -367,3 +389,4 @@ def apply2(prim, a, b):
 
 
 _NO_KWARGS = {}
+_NO_INPUT = (None,)  # the inputs of a one-input op that reads no input values (shared: no allocation)
