@@ -100,18 +100,18 @@ def run(roots, retain_graph, create_graph, inputs=None):
             root_grads[t.grad_fn] = g
             root_nodes.append(t.grad_fn)
 
-    # pending[node] = [edges into it not yet processed, gradient summed so far]: one dict for both
-    pending = _dependencies(root_nodes)
-    for node, g in root_grads.items():
-        pending[node][1] = g
-    ready = [n for n in root_nodes if not pending[n][0]]
+    # deps: edges into each node not yet processed (plain ints: a container per node would make the
+    # garbage collector rescan a large graph); grads: each node's gradient summed so far
+    deps = _dependencies(root_nodes)
+    grads = root_grads
+    ready = [n for n in root_nodes if not deps[n]]
     check_finite = anomaly.is_enabled()
     previous_mode = grad_mode.is_grad_enabled()
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
     try:
         while ready:
             node = ready.pop()
-            g = pending.pop(node)[1]
+            g = grads.pop(node)
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph, capture is None)
             if capture is not None and node in capture:
@@ -168,10 +168,11 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 if check_finite:
                     anomaly.check(node, i, gi)
                 if type(edge) is Node:
-                    entry = pending[edge]
-                    entry[1] = gi if entry[1] is None else entry[1] + gi
-                    entry[0] -= 1
-                    if entry[0] == 0:
+                    summed = grads.get(edge)
+                    grads[edge] = gi if summed is None else summed + gi
+                    left = deps[edge] - 1
+                    deps[edge] = left
+                    if left == 0:
                         ready.append(edge)
                 else:
                     _add_leaf(leaf_grads, edge, gi)
@@ -191,8 +192,8 @@ def _raise_freed(node):
 
 
 def _dependencies(root_nodes):
-    """For each node reachable from the roots, [how many edges point at it, None] (iterative: no recursion)."""
-    deps = {node: [0, None] for node in root_nodes}
+    """How many edges point at each node reachable from the roots (iterative: no recursion limit)."""
+    deps = dict.fromkeys(root_nodes, 0)
     stack = list(root_nodes)
     pop, push = stack.pop, stack.append
     while stack:
@@ -201,12 +202,11 @@ def _dependencies(root_nodes):
             continue
         for edge in edges:
             if type(edge) is Node:
-                entry = deps.get(edge)
-                if entry is None:
-                    deps[edge] = [1, None]
-                    push(edge)
+                if edge in deps:
+                    deps[edge] += 1
                 else:
-                    entry[0] += 1
+                    deps[edge] = 1
+                    push(edge)
     return deps
 
 
