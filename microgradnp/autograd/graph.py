@@ -40,7 +40,7 @@ _recording = _RecordingState()
 class Primitive:
     """A NumPy forward function and its VJP rules, applied to Tensors by calling it."""
 
-    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "doc")
+    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "doc")
 
     def __init__(self, name, forward, saves_out=False, reads_inputs=True, doc=None):
         self.name = name
@@ -49,6 +49,8 @@ class Primitive:
         self.joint_vjp = None
         self.saves_out = saves_out
         self.reads_inputs = reads_inputs
+        # with per-input reads: for each set of inputs with an edge (a bit mask), which inputs to keep
+        self.keeps = None if isinstance(reads_inputs, bool) else _keep_table(reads_inputs)
         self.doc = doc or forward.__doc__
 
     def defvjp(self, *vjps):
@@ -73,11 +75,23 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+def _keep_table(reads):
+    # an input is kept when it has no edge (drawings show constants and inputs without gradient) or
+    # when a VJP that will run (one whose input has an edge) reads its value
+    table = []
+    for mask in range(1 << len(reads)):
+        read = {j for i, needs in enumerate(reads) if mask >> i & 1 for j in needs}
+        table.append(tuple(not mask >> i & 1 or i in read for i in range(len(reads))))
+    return tuple(table)
+
+
 def primitive(name, saves_out=False, reads_inputs=True):
     """Decorator: turn a NumPy forward function into a registered primitive named ``name``.
 
     ``saves_out``: the VJPs use the output, so it is kept. ``reads_inputs=False``: the VJPs use no input
     values (only shapes), so an in-place change to an input after the op is harmless and not checked.
+    ``reads_inputs`` may also say, per input, which inputs' values that input's VJP reads, e.g. ``((1,),
+    (0,))`` for a product: then only the values the VJPs that will run need are kept and checked.
     """
 
     def register(forward):
@@ -238,10 +252,11 @@ def _record(prim, inputs, args, edges, kwargs, out, version):
     # builds the Node without calling __init__: one Python frame less on every recorded op
     node = _new(Node)
     node.fn = prim
-    if prim.reads_inputs:
+    reads = prim.reads_inputs
+    if reads is True:
         node.inputs = inputs
         node.version = version
-    else:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+    elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
         kept = list(inputs)
         i = 0
         for edge in edges:
@@ -250,6 +265,8 @@ def _record(prim, inputs, args, edges, kwargs, out, version):
             i += 1
         node.inputs = kept
         node.version = None
+    else:
+        node.inputs, node.version = _kept_inputs(inputs, edges, prim.keeps)
     node.args = args
     node.edges = edges
     node.kwargs = kwargs
@@ -258,6 +275,26 @@ def _record(prim, inputs, args, edges, kwargs, out, version):
     if _recording.depth:
         _annotate(node)
     return node
+
+
+def _kept_inputs(inputs, edges, keeps):
+    # the inputs as kept by a primitive with per-input reads (None where not kept), and their versions
+    mask = 0
+    bit = 1
+    for edge in edges:
+        if edge is not None:
+            mask |= bit
+        bit <<= 1
+    kept = []
+    version = None
+    for x, keep in zip(inputs, keeps[mask]):
+        if keep:
+            kept.append(x)
+            if isinstance(x, Tensor):
+                version = x._version if version is None else version + x._version
+        else:
+            kept.append(None)
+    return kept, version
 
 
 def _apply_general(prim, inputs, kwargs):
@@ -367,12 +404,28 @@ def apply2(prim, a, b):
     if (ea is not None or eb is not None) and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
-        if prim.reads_inputs:
+        reads = prim.reads_inputs
+        if reads is True:
             node.inputs = (a, b)
             node.version = version
-        else:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+        elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
             node.inputs = (None if ea is not None else a, None if eb is not None else b)
             node.version = None
+        else:  # per-input reads (a product): keep and check only what the VJPs that will run read
+            keep = prim.keeps[(ea is not None) + 2 * (eb is not None)]  # (may list optional inputs too)
+            keep_a, keep_b = keep[0], keep[1]
+            if keep_a and keep_b:
+                node.inputs = (a, b)
+                node.version = version
+            elif keep_a:
+                node.inputs = (a, None)
+                node.version = a._version if isinstance(a, Tensor) else None
+            elif keep_b:
+                node.inputs = (None, b)
+                node.version = b._version if isinstance(b, Tensor) else None
+            else:
+                node.inputs = (None, None)
+                node.version = None
         node.args = (da, db)
         node.edges = (ea, eb)
         node.kwargs = _NO_KWARGS

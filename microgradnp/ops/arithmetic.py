@@ -13,12 +13,13 @@ sub.defvjp(lambda F, g, ans, a, b: g,
            lambda F, g, ans, a, b: -g)
 
 
-mul = defprimitive("mul", np.multiply, "a * b.")
+# each factor's gradient reads only the other factor: x * 2 need not keep x (nor check its version)
+mul = defprimitive("mul", np.multiply, "a * b.", reads_inputs=((1,), (0,)))
 mul.defvjp(lambda F, g, ans, a, b: g * b,
            lambda F, g, ans, a, b: g * a)
 
 
-div = defprimitive("div", np.true_divide, "a / b (true division).", saves_out=True)
+div = defprimitive("div", np.true_divide, "a / b (true division).", saves_out=True, reads_inputs=((1,), (1,)))
 div.defvjp(lambda F, g, ans, a, b: g / b,
            lambda F, g, ans, a, b: -g * ans / b)
 

@@ -24,7 +24,8 @@ def _matmul_shapes_check(a, b):
                          f"do not broadcast") from None
 
 
-@primitive("matmul")
+# each side's gradient reads only the other side's values (and the shapes, which never change)
+@primitive("matmul", reads_inputs=((1,), (0,)))
 def matmul(a, b):
     """Matrix product with NumPy's rules for 1-D operands and broadcast batch dimensions."""
     _matmul_shapes_check(a, b)
@@ -54,7 +55,8 @@ def _matmul_vjp_b(F, g, ans, a, b):
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
 
 
-@primitive("linear")
+# the input's gradient reads the weight, the weight's reads the input, the bias's reads neither
+@primitive("linear", reads_inputs=((1,), (0,), ()))
 def linear(x, weight, bias=None):
     """x @ weight.T + bias with weight stored (out_features, in_features), fused for speed."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
