@@ -101,17 +101,17 @@ def run(roots, retain_graph, create_graph, inputs=None):
             root_nodes.append(t.grad_fn)
 
     # deps: edges into each node not yet processed (plain ints: a container per node would make the
-    # garbage collector rescan a large graph); grads: each node's gradient summed so far
+    # garbage collector rescan a large graph); grads: partial sums of nodes still waiting for consumers;
+    # ready: (node, its whole gradient), so a node with one consumer never goes through grads
     deps = _dependencies(root_nodes)
     grads = root_grads
-    ready = [n for n in root_nodes if not deps[n]]
+    ready = [(n, grads.pop(n)) for n in root_nodes if not deps[n]]
     check_finite = anomaly.is_enabled()
     previous_mode = grad_mode.is_grad_enabled()
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
     try:
         while ready:
-            node = ready.pop()
-            g = grads.pop(node)
+            node, g = ready.pop()
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph, capture is None)
             if capture is not None and node in capture:
@@ -168,12 +168,14 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 if check_finite:
                     anomaly.check(node, i, gi)
                 if type(edge) is Node:
-                    summed = grads.get(edge)
-                    grads[edge] = gi if summed is None else summed + gi
                     left = deps[edge] - 1
-                    deps[edge] = left
-                    if left == 0:
-                        ready.append(edge)
+                    if left == 0:  # the last consumer: the gradient is complete
+                        summed = grads.pop(edge, None)
+                        ready.append((edge, gi if summed is None else summed + gi))
+                    else:
+                        deps[edge] = left
+                        summed = grads.get(edge)
+                        grads[edge] = gi if summed is None else summed + gi
                 else:
                     _add_leaf(leaf_grads, edge, gi)
             if not retain_graph:
