@@ -107,9 +107,10 @@ class Node:
 
     ``edges[i]`` is where the gradient of input ``i`` goes: the input's own node, the input itself when
     it is a leaf that requires grad, or None. ``args[i]`` is input ``i``'s value (its array). ``inputs[i]``
-    is the input as given (a Tensor or a constant), except that an op whose VJP reads no input values
-    (``reads_inputs=False``) keeps None where ``edges[i]`` already leads to the input: holding those
-    Tensors would only keep them alive (and make Python's garbage collector rescan them). ``inputs``,
+    is the input as given (a Tensor or a constant), except that it is None where ``edges[i]`` already
+    leads to the input and no VJP that will run reads its value (``reads_inputs`` of the primitive):
+    holding those Tensors would only keep them alive (and make Python's garbage collector rescan them);
+    ``version`` sums the versions of the Tensors kept. ``inputs``,
     ``args`` and ``out`` are freed after backward unless the graph is retained; ``edges`` and ``fn`` stay
     so the structure can still be drawn.
     """
