@@ -48,24 +48,28 @@ def _roots(tensors, grad_tensors, create_graph, caller):
     if len(grad_tensors) != len(tensors):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grad_tensors)} gradients")
     roots = []
-    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+    i = 0
+    for t in tensors:
         if not t.requires_grad:
             raise RuntimeError(
                 f"{caller}: output {i} does not require grad and has no grad_fn: nothing that produced it "
                 f"requires grad (create inputs with requires_grad=True, and do not compute it under no_grad)")
-        roots.append((t, _root_gradient(t, g, create_graph, caller)))
+        roots.append((t, _root_gradient(t, grad_tensors[i], create_graph, caller)))
+        i += 1
     return roots
 
 
 def _root_gradient(t, g, create_graph, caller):
     if g is None:
-        if t.data.size != 1:
+        data = t.data
+        if data.size != 1:
             raise RuntimeError(
                 f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
                 f"has shape {t.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
                 f"shape {t.shape}")
-        g = np.empty(t.data.shape, dtype=t.data.dtype)
+        g = np.empty(data.shape, dtype=data.dtype)
         g.fill(1)  # np.ones is a Python function around the same two calls
+        return Tensor._from_op(g, None) if create_graph else g  # the output's shape by construction
     elif isinstance(g, Tensor):
         if create_graph:
             if g.shape != t.shape:
