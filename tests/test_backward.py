@@ -683,3 +683,28 @@ def test_to_cpu_is_accepted_and_other_devices_are_refused_clearly():
     assert x.to("cpu", mg.float32).dtype == mg.float32
     with pytest.raises(RuntimeError, match="to\\('cuda'\\): microgradnp runs on NumPy, on the CPU only"):
         x.to("cuda")
+
+
+def test_in_place_change_to_an_input_whose_value_no_gradient_reads_is_allowed():
+    # d(a * 2)/da = 2 does not read a, so changing a afterwards cannot make the gradient wrong (as in PyTorch)
+    a = leaf([1.0, 2.0])
+    y = a * 2
+    with mg.no_grad():
+        a.mul_(3)
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.data, [2.0, 2.0])
+
+
+def test_in_place_change_to_an_input_whose_value_a_gradient_reads_still_raises():
+    a = leaf([1.0, 2.0])
+    z = a * a
+    with mg.no_grad():
+        a.mul_(3)
+    with pytest.raises(RuntimeError, match="gradient of 'mul' was modified by an in-place operation"):
+        z.sum().backward()
+    c = mg.tensor([5.0, 6.0], dtype=mg.float64)
+    b = leaf([1.0, 2.0])
+    w = b * c  # d/db reads c
+    c.mul_(2)
+    with pytest.raises(RuntimeError, match="gradient of 'mul' was modified"):
+        w.sum().backward()
