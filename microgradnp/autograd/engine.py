@@ -113,6 +113,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
     check_finite = anomaly.is_enabled()
     previous_mode = grad_mode.is_grad_enabled()
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
+    # in anomaly mode a NaN or Inf raises with the op's name, so NumPy's own warning would only repeat it
+    previous_errors = np.seterr(divide="ignore", invalid="ignore", over="ignore") if check_finite else None
     try:
         while ready:
             node, g = ready.pop()
@@ -188,6 +190,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
         return _finish_leaves(leaf_grads, create_graph, capture, inputs)
     finally:
         grad_mode._state.enabled = previous_mode
+        if previous_errors is not None:
+            np.seterr(**previous_errors)
 
 
 def _raise_freed(node):
