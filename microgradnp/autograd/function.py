@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import grad_mode
-from .graph import Primitive, apply
+from .graph import Primitive
 
 
 class FunctionCtx:
@@ -91,4 +91,4 @@ class Function:
             cls._primitive = prim
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        return apply(prim, args, {"function": cls, "ctx": ctx, "originals": args})
+        return prim(*args, function=cls, ctx=ctx, originals=args)

@@ -123,9 +123,11 @@ class Node:
         self.args = args
         self.edges = edges
         self.kwargs = kwargs
-        self.out = out
+        self.out = out if fn.saves_out else None
         self.version = version
         self.extra = None
+        if _recording.depth:
+            _annotate(self)
 
     @property
     def name(self):
@@ -236,46 +238,17 @@ def _describe(prim, args, kwargs, error):
     return f"{prim.name}: cannot apply to inputs of shape {shapes}{extra}: {error}"
 
 
-def apply(prim, inputs, kwargs):
-    """Run ``prim`` on tensors (or constants) and record a node when a gradient will be needed."""
-    if not kwargs:
-        if len(inputs) == 2:
-            return apply2(prim, inputs[0], inputs[1])
-        if len(inputs) == 1:
-            return apply1(prim, inputs[0])
-    return _apply_general(prim, inputs, kwargs)
-
-
 _new = object.__new__
 
 
-def _record(prim, inputs, args, edges, kwargs, out, version):
-    # builds the Node without calling __init__: one Python frame less on every recorded op
-    node = _new(Node)
-    node.fn = prim
+def _kept(prim, inputs, edges, version):
+    # the inputs a node keeps (None where not kept) and the summed version of those it must check
     reads = prim.reads_inputs
     if reads is True:
-        node.inputs = inputs
-        node.version = version
-    elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
-        kept = list(inputs)
-        i = 0
-        for edge in edges:
-            if edge is not None:
-                kept[i] = None
-            i += 1
-        node.inputs = kept
-        node.version = None
-    else:
-        node.inputs, node.version = _kept_inputs(inputs, edges, prim.keeps)
-    node.args = args
-    node.edges = edges
-    node.kwargs = kwargs
-    node.out = out if prim.saves_out else None
-    node.extra = None
-    if _recording.depth:
-        _annotate(node)
-    return node
+        return inputs, version
+    if reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+        return [None if edge is not None else x for x, edge in zip(inputs, edges)], None
+    return _kept_inputs(inputs, edges, prim.keeps)
 
 
 def _kept_inputs(inputs, edges, keeps):
@@ -321,18 +294,10 @@ def _apply_general(prim, inputs, kwargs):
         raise type(error)(_describe(prim, args, kwargs, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    t = _new(Tensor)
-    t.data = out
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    if needs_grad and _grad_state.enabled:
-        t.grad_fn = _record(prim, inputs, args, edges, kwargs, out, version)
-        t.requires_grad = True
-    else:
-        t.grad_fn = None
-        t.requires_grad = False
-    return t
+    if not (needs_grad and _grad_state.enabled):
+        return Tensor._from_op(out, None)
+    kept, version = _kept(prim, inputs, edges, version)
+    return Tensor._from_op(out, Node(prim, kept, args, edges, kwargs, out, version))
 
 
 def apply1(prim, x):
@@ -346,7 +311,8 @@ def apply1(prim, x):
         raise type(error)(_describe(prim, [data], {}, error)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    # the result Tensor and its Node are built inline (no constructor frames): this runs for every op
+    # the result Tensor and its Node are built inline rather than through Tensor._from_op and Node():
+    # this runs for every op, and the two constructor frames cost about 10% of a small op
     t = _new(Tensor)
     t.data = out
     t.grad = None
@@ -412,21 +378,15 @@ def apply2(prim, a, b):
         elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
             node.inputs = (None if ea is not None else a, None if eb is not None else b)
             node.version = None
-        else:  # per-input reads (a product): keep and check only what the VJPs that will run read
-            keep = prim.keeps[(ea is not None) + 2 * (eb is not None)]  # (may list optional inputs too)
-            keep_a, keep_b = keep[0], keep[1]
-            if keep_a and keep_b:
-                node.inputs = (a, b)
-                node.version = version
-            elif keep_a:
-                node.inputs = (a, None)
-                node.version = a._version if isinstance(a, Tensor) else None
-            elif keep_b:
-                node.inputs = (None, b)
-                node.version = b._version if isinstance(b, Tensor) else None
-            else:
-                node.inputs = (None, None)
-                node.version = None
+        else:  # per-input reads (a product): _kept_inputs unrolled for two inputs (mul is a hot op)
+            keep_a, keep_b = prim.keeps[(ea is not None) + 2 * (eb is not None)][:2]
+            node.inputs = (a if keep_a else None, b if keep_b else None)
+            version = None
+            if keep_a and isinstance(a, Tensor):
+                version = a._version
+            if keep_b and isinstance(b, Tensor):
+                version = b._version if version is None else version + b._version
+            node.version = version
         node.args = (da, db)
         node.edges = (ea, eb)
         node.kwargs = _NO_KWARGS
