@@ -58,35 +58,22 @@ class Module:
 
     # ---- registration -------------------------------------------------------------------------------
     def __setattr__(self, name, value):
-        params = self.__dict__.get("_parameters")
-        if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError(f"cannot assign parameter {name!r} before Module.__init__() call "
-                                     f"(call super().__init__() first in {type(self).__name__}.__init__)")
-            self._forget(name)
-            params[name] = value
-            return
-        if params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} of "
-                                f"{type(self).__name__} (a Parameter or None is required); wrap it: "
-                                f"nn.Parameter(value)")
-            params[name] = None
-            return
-        modules = self.__dict__.get("_modules")
-        if isinstance(value, Module):
-            if modules is None:
-                raise AttributeError(f"cannot assign module {name!r} before Module.__init__() call "
-                                     f"(call super().__init__() first in {type(self).__name__}.__init__)")
-            self._forget(name)
-            modules[name] = value
-            return
-        if modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} of "
-                                f"{type(self).__name__} (a Module or None is required)")
-            modules[name] = None
-            return
+        # parameters and sub-modules are registered by type; assigning None to a registered name clears it
+        for registry, kind, cls, requirement in _TYPED_REGISTRIES:
+            table = self.__dict__.get(registry)
+            if isinstance(value, cls):
+                if table is None:
+                    raise AttributeError(f"cannot assign {kind} {name!r} before Module.__init__() call "
+                                         f"(call super().__init__() first in {type(self).__name__}.__init__)")
+                self._forget(name)
+                table[name] = value
+                return
+            if table is not None and name in table:
+                if value is not None:
+                    raise TypeError(f"cannot assign {type(value).__name__} as {kind} {name!r} of "
+                                    f"{type(self).__name__} ({requirement})")
+                table[name] = None
+                return
         buffers = self.__dict__.get("_buffers")
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, mg.Tensor):
@@ -430,3 +417,10 @@ def _scope_name(module, stack):
         if child is module and name:
             return dot + name
     return type(module).__name__
+
+
+# (registry, what errors call it, the type registered there, what errors ask for), read by __setattr__
+_TYPED_REGISTRIES = (
+    ("_parameters", "parameter", Parameter, "a Parameter or None is required; wrap it: nn.Parameter(value)"),
+    ("_modules", "module", Module, "a Module or None is required"),
+)

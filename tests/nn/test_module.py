@@ -238,3 +238,26 @@ def test_call_records_module_scopes_only_while_recording():
     tanh = scaled.edges[0]
     assert tanh.name == "tanh" and tanh.info("scope") == ("Net", "encoder", "encoder.act")
     assert tanh.edges[0].info("scope") == ("Net", "encoder", "encoder.fc")
+
+
+def test_assigning_a_wrong_type_to_a_registered_name_is_refused_naming_it():
+    layer = nn.Linear(2, 3)
+    with pytest.raises(TypeError, match=r"cannot assign int as parameter 'weight' of Linear \(a Parameter or None"):
+        layer.weight = 3
+    model = nn.Sequential(nn.Linear(2, 2))
+    model.head = nn.ReLU()
+    with pytest.raises(TypeError, match=r"cannot assign str as module 'head' of Sequential \(a Module or None"):
+        model.head = "relu"
+    model.head = None
+    assert model.head is None
+    layer.bias = None
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+
+
+def test_registering_before_init_says_to_call_super_init():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.fc = nn.Linear(1, 1)
+
+    with pytest.raises(AttributeError, match=r"cannot assign module 'fc' before Module.__init__\(\) call"):
+        Broken()
