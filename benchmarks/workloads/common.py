@@ -47,6 +47,15 @@ def sequential_state(layers, linear_positions):
     return state
 
 
+def tutorial_step(model, loss_fn, optimizer, x, target):
+    """One training step as any PyTorch tutorial writes it: the same code drives microgradnp and torch."""
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), target)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def import_torch():
     """``torch`` pinned to one thread, or ``Skip`` when it cannot be imported."""
     try:

@@ -7,7 +7,8 @@ the time per step is their median.
 """
 import numpy as np
 
-from .common import SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps
+from .common import (SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps,
+                     tutorial_step)
 
 TITLE = "MLP 784-256-128-10, float32, batch 128: one training step"
 SIZES = (784, 256, 128, 10)
@@ -110,11 +111,7 @@ class MicrogradnpMLP:
 
     def step(self, x, labels):
         """One training step as in any tutorial."""
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(x), labels)
-        loss.backward()
-        self.optimizer.step()
-        return loss
+        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
 
     def run(self):
         """Warm up, then time ``STEPS`` steps; returns the time per step."""
@@ -140,11 +137,7 @@ class TorchMLP:
 
     def step(self, x, labels):
         """One training step as in any tutorial."""
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(x), labels)
-        loss.backward()
-        self.optimizer.step()
-        return loss
+        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
 
     def run(self):
         """Warm up, then time ``STEPS`` steps; returns the time per step."""

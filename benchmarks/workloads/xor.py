@@ -6,7 +6,7 @@ backward + step), timed in blocks of 100; the time per step is the median block'
 """
 import numpy as np
 
-from .common import Metric, as_float, import_torch, sequential_state, start_weights, time_steps
+from .common import Metric, as_float, import_torch, sequential_state, start_weights, time_steps, tutorial_step
 
 TITLE = "XOR net 2-8-1, float64, batch 4: one training step"
 STEPS = 2000
@@ -96,11 +96,7 @@ class MicrogradnpXor(_Trained):
 
     def step(self, _):
         """One training step as in any tutorial; returns the loss tensor."""
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(self.x), self.y)
-        loss.backward()
-        self.optimizer.step()
-        return loss
+        return tutorial_step(self.model, self.loss_fn, self.optimizer, self.x, self.y)
 
 
 class TorchXor(_Trained):
@@ -122,11 +118,7 @@ class TorchXor(_Trained):
 
     def step(self, _):
         """One training step as in any tutorial; returns the loss tensor."""
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(self.x), self.y)
-        loss.backward()
-        self.optimizer.step()
-        return loss
+        return tutorial_step(self.model, self.loss_fn, self.optimizer, self.x, self.y)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyXor, "microgradnp": MicrogradnpXor, "torch": TorchXor}
