@@ -63,14 +63,7 @@ class MicrogradnpDeep:
 
     def run(self):
         """Build and differentiate the chain once."""
-        mg = self.mg
-        x = mg.tensor(chain.start_array(1), requires_grad=True)
-
-        def backward(out):
-            out.backward()
-            return out.item(), x.grad.item()
-
-        return _measure(lambda: chain.build(x, LENGTH, mg.tanh), backward)
+        return _autograd_chain(self.mg.tensor(chain.start_array(1), requires_grad=True), self.mg.tanh)
 
 
 class MicrogradnpDeepGcOff(MicrogradnpDeep):
@@ -97,14 +90,16 @@ class TorchDeep:
 
     def run(self):
         """Build and differentiate the chain once."""
-        torch = self.torch
-        x = torch.tensor(chain.start_array(1), requires_grad=True)
+        return _autograd_chain(self.torch.tensor(chain.start_array(1), requires_grad=True), self.torch.tanh)
 
-        def backward(out):
-            out.backward()
-            return out.item(), x.grad.item()
 
-        return _measure(lambda: chain.build(x, LENGTH, torch.tanh), backward)
+def _autograd_chain(x, tanh):
+    # the same code for microgradnp and torch: build the chain on x, then out.backward()
+    def backward(out):
+        out.backward()
+        return out.item(), x.grad.item()
+
+    return _measure(lambda: chain.build(x, LENGTH, tanh), backward)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyDeep, "microgradnp": MicrogradnpDeep, "microgradnp gc off": MicrogradnpDeepGcOff,
