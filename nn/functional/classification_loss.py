@@ -149,6 +149,16 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
     return result
 
 
+def _class_scores(input, reduction, loss, advice):  # noqa: A002
+    """The checks cross_entropy and nll_loss share: returns the input tensor, its class dim and class count."""
+    check_reduction(reduction, loss)
+    input = floating_input(input, loss)
+    class_dim = _class_dim(input, loss)
+    warn_if_relu_output(input, loss)
+    _warn_if_probabilities(input, class_dim, loss, advice)
+    return input, class_dim, input.shape[class_dim]
+
+
 def _warn_if_probabilities(input, class_dim, loss, advice):  # noqa: A002
     if looks_like_probabilities(input.data, class_dim):
         warn(f"{loss}: the input (shape {input.shape}) looks like probabilities (every value in [0, 1] and each "
@@ -164,28 +174,23 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     and ``label_smoothing`` mixes the target with the uniform distribution, all as in PyTorch.
     """
     loss_name = "cross_entropy"
-    check_reduction(reduction, loss_name)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{loss_name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-    input = floating_input(input, loss_name)
-    class_dim = _class_dim(input, loss_name)
-    classes = input.shape[class_dim]
-    warn_if_relu_output(input, loss_name)
-    _warn_if_probabilities(input, class_dim, loss_name,
-                           "cross_entropy applies log_softmax itself and expects raw scores (logits). Softmax "
-                           "applied twice squashes the predictions and stalls learning: remove the Softmax "
-                           "before the loss (or use nn.NLLLoss on the output of nn.LogSoftmax).")
-    target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
-    if (weight is None and label_smoothing == 0 and input.ndim == 2 and target_dtype.kind in "iu"):
-        index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
-        if valid.all():  # the everyday case: one fused op
-            return mg.cross_entropy(input, index, reduction)
-    weight = _class_weight(weight, input, classes, class_dim, loss_name)
-    log_probs = mg.log_softmax(input, dim=class_dim)
+    input, class_dim, classes = _class_scores(
+        input, reduction, loss_name,
+        "cross_entropy applies log_softmax itself and expects raw scores (logits). Softmax applied twice "
+        "squashes the predictions and stalls learning: remove the Softmax before the loss (or use nn.NLLLoss "
+        "on the output of nn.LogSoftmax).")
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
     if target_dtype.kind == "f" and np.shape(target) == input.shape:
+        weight = _class_weight(weight, input, classes, class_dim, loss_name)
+        log_probs = mg.log_softmax(input, dim=class_dim)
         return _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing)
     index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
+    if weight is None and label_smoothing == 0 and input.ndim == 2 and valid.all():
+        return mg.cross_entropy(input, index, reduction)  # the everyday case: one fused op
+    weight = _class_weight(weight, input, classes, class_dim, loss_name)
+    log_probs = mg.log_softmax(input, dim=class_dim)
     return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing)
 
 
@@ -209,14 +214,10 @@ def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
     """Negative log-likelihood: -input[target] (input holds log-probabilities, e.g. from log_softmax)."""
     loss_name = "nll_loss"
-    check_reduction(reduction, loss_name)
-    input = floating_input(input, loss_name)
-    class_dim = _class_dim(input, loss_name)
-    classes = input.shape[class_dim]
-    warn_if_relu_output(input, loss_name)
-    _warn_if_probabilities(input, class_dim, loss_name,
-                           "nll_loss expects log-probabilities: use nn.LogSoftmax instead of nn.Softmax before "
-                           "it, or feed the raw scores to nn.CrossEntropyLoss.")
+    input, class_dim, classes = _class_scores(
+        input, reduction, loss_name,
+        "nll_loss expects log-probabilities: use nn.LogSoftmax instead of nn.Softmax before it, or feed the "
+        "raw scores to nn.CrossEntropyLoss.")
     weight = _class_weight(weight, input, classes, class_dim, loss_name)
     index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
     return _nll_from_log_probs(input, index, valid, weight, class_dim, reduction)
