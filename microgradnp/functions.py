@@ -178,28 +178,26 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
-def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
-    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
+def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):  # noqa: A002
+    # max/min: a tensor as dim means the pairwise op; with a dim, PyTorch's (values, indices)
     if isinstance(dim, Tensor):
-        return maximum(input, dim)
+        return pairwise(input, dim)
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
-    values = amax(input, axis, keep)
+    values = reduce(input, axis, keep)
     if axis is None:
         return values
-    return MaxResult((values, argmax(input, axis, keep)))
+    return MaxResult((values, locate(input, axis, keep)))
+
+
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
+    return _extremum(input, dim, keepdim, axis, keepdims, maximum, amax, argmax)
 
 
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
-    if isinstance(dim, Tensor):
-        return minimum(input, dim)
-    axis = _axis(dim, axis)
-    keep = keepdim if keepdims is None else keepdims
-    values = amin(input, axis, keep)
-    if axis is None:
-        return values
-    return MaxResult((values, argmin(input, axis, keep)))
+    return _extremum(input, dim, keepdim, axis, keepdims, minimum, amin, argmin)
 
 
 def _max_shift(name, input, axis):
