@@ -60,6 +60,29 @@ def test_binary_cross_entropy_clamps_like_pytorch_at_0_and_1():
     np.testing.assert_allclose(p.grad.data, [-1e12, 1e12, -2.0])
 
 
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("tiny", [0.0, 1e-45, 3e-44, 5e-44, 2e-43, 1e-30])
+def test_binary_cross_entropy_clamp_matches_max_log_minus_100_near_the_threshold(dtype, tiny):
+    # the op skips the clamp when no probability comes near 0 or 1; both paths must give the clamped value
+    p = np.array([tiny, 0.5, 1.0 - tiny], dtype=dtype)
+    t = np.array([1.0, 1.0, 0.0], dtype=dtype)
+    with np.errstate(divide="ignore"):
+        expected = -np.maximum(np.log(p[[0, 1]]), -100).astype(dtype)
+        expected = np.append(expected, -np.maximum(np.log(1 - p[2]), -100))
+    loss = mg.binary_cross_entropy(mg.tensor(p), mg.tensor(t), None, "none")
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-6 if dtype == np.float32 else 1e-15)
+    assert loss.dtype == dtype
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.25, np.nan])
+def test_binary_cross_entropy_op_refuses_values_outside_0_1_naming_them(bad):
+    p = mg.tensor(np.array([[0.2], [bad]]))
+    with pytest.raises(ValueError, match=r"^binary_cross_entropy: all input values must be probabilities in "
+                                         r"\[0, 1\].*shape \(2, 1\)") as info:
+        mg.binary_cross_entropy(p, mg.zeros((2, 1)), None, "mean")
+    assert ("NaN" in str(info.value)) == np.isnan(bad)
+
 def test_cross_entropy_is_finite_at_huge_logits():
     logits = mg.tensor(np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), requires_grad=True)
     with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):

@@ -87,7 +87,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
     """The traversal. With ``inputs`` the gradients of those tensors are returned instead of accumulated."""
     F = backends.TENSOR if create_graph else backends.NUMPY
     root_grads = {}   # root node -> its gradient, summed over the roots it produced
-    leaf_grads = {}   # id(leaf) -> [leaf, gradient]
+    leaf_grads = {}   # leaf Tensor (identity hash) -> its gradient, summed over its consumers
     capture = None
     if inputs is not None:
         capture = {}
@@ -96,13 +96,14 @@ def run(roots, retain_graph, create_graph, inputs=None):
 
     root_nodes = []
     for t, g in roots:
-        if t.grad_fn is None:
-            _add_leaf(leaf_grads, t, g)
-        elif t.grad_fn in root_grads:
-            root_grads[t.grad_fn] = root_grads[t.grad_fn] + g
+        node = t.grad_fn
+        if node is None:
+            leaf_grads[t] = leaf_grads[t] + g if t in leaf_grads else g
+        elif node in root_grads:
+            root_grads[node] = root_grads[node] + g
         else:
-            root_grads[t.grad_fn] = g
-            root_nodes.append(t.grad_fn)
+            root_grads[node] = g
+            root_nodes.append(node)
 
     # deps: edges into each node not yet processed (plain ints: a container per node would make the
     # garbage collector rescan a large graph); grads: partial sums of nodes still waiting for consumers;
@@ -110,8 +111,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
     deps = _dependencies(root_nodes)
     grads = root_grads
     ready = [(n, grads.pop(n)) for n in root_nodes if not deps[n]]
-    check_finite = anomaly.is_enabled()
-    previous_mode = grad_mode.is_grad_enabled()
+    check_finite = anomaly._state.depth > 0
+    previous_mode = grad_mode._state.enabled
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
     # in anomaly mode a NaN or Inf raises with the op's name, so NumPy's own warning would only repeat it
     previous_errors = np.seterr(divide="ignore", invalid="ignore", over="ignore") if check_finite else None
@@ -182,12 +183,16 @@ def run(roots, retain_graph, create_graph, inputs=None):
                         deps[edge] = left
                         summed = grads.get(edge)
                         grads[edge] = gi if summed is None else summed + gi
-                else:
-                    _add_leaf(leaf_grads, edge, gi)
+                else:  # a leaf: its gradient is complete only once every node is done
+                    summed = leaf_grads.get(edge)
+                    leaf_grads[edge] = gi if summed is None else summed + gi
             if not retain_graph:
                 node.args = node.inputs = node.out = None
 
-        return _finish_leaves(leaf_grads, create_graph, capture, inputs)
+        if capture is None:
+            _finish_leaves(leaf_grads, create_graph)
+            return None
+        return _captured(leaf_grads, create_graph, capture, inputs)
     finally:
         grad_mode._state.enabled = previous_mode
         if previous_errors is not None:
@@ -218,14 +223,6 @@ def _dependencies(root_nodes):
                     deps[edge] = 1
                     push(edge)
     return deps
-
-
-def _add_leaf(leaf_grads, leaf, g):
-    entry = leaf_grads.get(id(leaf))
-    if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g]
-    else:
-        entry[1] = entry[1] + g
 
 
 def _raise_modified(node):
@@ -277,28 +274,37 @@ def _node_extras(node, g, create_graph, accumulate):
     return g
 
 
-def _finish_leaves(leaf_grads, create_graph, capture, inputs):
+def _leaf_hooks(leaf, g, create_graph):
+    for hook in leaf._hooks:
+        replaced = hook(_wrap(g))
+        if replaced is not None:
+            g = _unwrap(_wrap(replaced), create_graph)
+    return g
+
+
+def _finish_leaves(leaf_grads, create_graph):
+    # a VJP may pass one array to several inputs (add does), or a read-only broadcast view: such a
+    # gradient is copied so that in-place changes to one .grad never reach another
     handed_out = set()
-    for leaf, g in leaf_grads.values():
+    for leaf, g in leaf_grads.items():
         if leaf._hooks:
-            for hook in leaf._hooks:
-                replaced = hook(_wrap(g))
-                if replaced is not None:
-                    g = _unwrap(_wrap(replaced), create_graph)
-        if capture is not None:
-            if id(leaf) in capture:
-                capture[id(leaf)] = g
+            g = _leaf_hooks(leaf, g, create_graph)
+        if create_graph:
+            _accumulate_into(leaf, g, True)
             continue
-        # a VJP may pass one array to several inputs (add does), or a read-only broadcast view:
-        # such a gradient is copied so that in-place changes to one .grad never reach another
-        shared = not create_graph and (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out)
+        shared = type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
         handed_out.add(id(g))
-        if not shared and not create_graph and leaf.grad is None and leaf.data.dtype.kind == "f":
+        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
             leaf.grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
         else:
-            _accumulate_into(leaf, g, create_graph, copy=shared)
-    if capture is None:
-        return None
+            _accumulate_into(leaf, g, False, copy=shared)
+
+
+def _captured(leaf_grads, create_graph, capture, inputs):
+    # autograd.grad(): the gradients of ``inputs``, every .grad left untouched
+    for leaf, g in leaf_grads.items():
+        if id(leaf) in capture:
+            capture[id(leaf)] = _leaf_hooks(leaf, g, create_graph) if leaf._hooks else g
     results = []
     for t in inputs:
         g = capture[id(t) if t.grad_fn is None else t.grad_fn]

@@ -12,6 +12,7 @@ from ..autograd.graph import primitive
 _LOG_MIN = -100.0   # PyTorch clamps each log of the binary cross-entropy here
 _EPS = 1e-12        # and divides by max(p * (1 - p), eps) in its gradient
 _TINY = 1e-44       # log(1e-44) < -100, and 1e-44 is representable (subnormal) even in float32
+_NO_CLAMP = 1e-43   # above this no log is clamped (log(1e-43) > -99), even after rounding to float32
 
 
 def _clamped_log(x):
@@ -32,28 +33,52 @@ def _scale(F, g, reduction, size):
     return g / size if reduction == "mean" else g
 
 
+def _nearest_to_0_or_1(p, q):
+    """min(p, 1 - p): >= 0 exactly on [0, 1], NaN for NaN; raises the op's error for anything else."""
+    # one reduce of an array the loss needs anyway, instead of a min and a max; a NaN fails the test,
+    # as it fails PyTorch's check
+    nearest = np.minimum.reduce(np.minimum(p, q), axis=None) if p.size else 1.0
+    if not nearest >= 0:
+        finite = p[np.isfinite(p)]
+        seen = f"values from {finite.min():.4g} to {finite.max():.4g}" if finite.size else "no finite values"
+        nan = " and NaN" if np.isnan(p).any() else ""
+        raise ValueError(f"binary_cross_entropy: all input values must be probabilities in [0, 1], got {seen}{nan} "
+                         f"(shape {p.shape}); if these are raw scores (logits), use nn.BCEWithLogitsLoss / "
+                         f"binary_cross_entropy_with_logits instead")
+    return nearest
+
+
 @primitive("binary_cross_entropy")
 def binary_cross_entropy(p, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced."""
-    loss = -(target * _clamped_log(p) + (1 - target) * _clamped_log(1 - p))
+    """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
+    q = 1 - p
+    if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
+        loss = target * np.log(p)
+        loss += (1 - target) * np.log(q)
+    else:
+        loss = target * _clamped_log(p)
+        loss += (1 - target) * _clamped_log(q)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def _bce_weighted(F, g, p, weight, reduction):
-    g = _scale(F, g, reduction, math.prod(p.shape))
-    return g if weight is None else g * weight
+    if reduction == "none":
+        return np.negative(loss, out=loss)
+    total = -np.add.reduce(loss, axis=None)
+    return total / loss.size if reduction == "mean" else total
 
 
 def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
-    return _bce_weighted(F, g, p, weight, reduction) * (p - target) / F.maximum(p * (1 - p), _EPS)
+    if reduction == "mean":
+        g = g / math.prod(p.shape)
+    if weight is not None:
+        g = g * weight
+    return (p - target) * g / F.maximum(p * (1 - p), _EPS)
 
 
 def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
     log_p = F.maximum(F.log(F.maximum(p, _TINY)), _LOG_MIN)
     log_q = F.maximum(F.log(F.maximum(1 - p, _TINY)), _LOG_MIN)
-    return _bce_weighted(F, g, p, weight, reduction) * (log_q - log_p)
+    g = _scale(F, g, reduction, math.prod(p.shape))
+    return (log_q - log_p) * (g if weight is None else g * weight)
 
 
 binary_cross_entropy.defvjp(_bce_vjp_p, _bce_vjp_target, None)

@@ -10,17 +10,9 @@ import microgradnp as mg
 from ..misuse import looks_like_probabilities, warn, warn_if_relu_output
 from .loss_checks import as_constant, check_reduction, floating_input, matching_target, reduce
 
-_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
-
-
-def _check_probabilities(input, loss):  # noqa: A002
-    data = input.data
-    # the ufuncs' reduce directly: ndarray.min/max add a Python frame each, on every loss call
-    if data.size and not (_min_reduce(data, axis=None) >= 0 and _max_reduce(data, axis=None) <= 1):
-        raise ValueError(f"{loss}: all input values must be probabilities in [0, 1], got values from "
-                         f"{data.min():.4g} to {data.max():.4g} (shape {input.shape}); if these are raw scores "
-                         f"(logits), use nn.BCEWithLogitsLoss / binary_cross_entropy_with_logits instead")
-    if input.ndim == 2 and looks_like_probabilities(data, 1):
+def _warn_if_softmax_rows(input, loss):  # noqa: A002
+    # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
+    if input.ndim == 2 and looks_like_probabilities(input.data, 1):
         warn(f"{loss}: each row of the input (shape {input.shape}) sums to 1, so it looks like a softmax over "
              f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
              f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
@@ -42,9 +34,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     check_reduction(reduction, loss_name)
     input = floating_input(input, loss_name)
     warn_if_relu_output(input, loss_name)
-    _check_probabilities(input, loss_name)
+    _warn_if_softmax_rows(input, loss_name)
     target = matching_target(input, target, loss_name)
-    weight = _broadcast_weight(weight, input, loss_name, "weight")
+    if weight is not None:
+        weight = _broadcast_weight(weight, input, loss_name, "weight")
     return mg.binary_cross_entropy(input, target, weight, reduction)
 
 
