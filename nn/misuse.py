@@ -58,8 +58,10 @@ def looks_like_probabilities(array, dim, atol=1e-3):
     if array.ndim == 0 or array.size == 0 or array.shape[dim] < 2 or array.dtype.kind != "f":
         return False
     # one slice first: logits almost never pass it, so the full check rarely runs
-    first = array[tuple(slice(None) if axis == dim % array.ndim else 0 for axis in range(array.ndim))]
-    if first.min() < 0 or first.max() > 1 or abs(float(first.sum()) - 1.0) > atol:
+    index = [0] * array.ndim
+    index[dim] = slice(None)
+    first = array[tuple(index)]
+    if np.minimum.reduce(first) < 0 or np.maximum.reduce(first) > 1 or abs(float(first.sum()) - 1.0) > atol:
         return False
     if array.min() < 0 or array.max() > 1:
         return False

@@ -94,3 +94,29 @@ def test_cross_entropy_is_finite_at_huge_logits():
     np.testing.assert_allclose(loss.item(), expected)
     assert np.isfinite(logits.grad.data).all()
     np.testing.assert_allclose(logits.grad.data.sum(axis=1), [0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_saved_softmax_survives_a_retained_backward(reduction):
+    # the op hands its forward's softmax to the gradient; a gradient computed in place would corrupt it
+    logits = mg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    loss = mg.cross_entropy(logits, np.array([0, 2, 1, 1, 0]), reduction)
+    seed = mg.ones_like(loss)
+    loss.backward(seed, retain_graph=True)
+    first = logits.grad.data.copy()
+    logits.grad = None
+    loss.backward(seed)
+    np.testing.assert_array_equal(logits.grad.data, first)
+
+
+def test_cross_entropy_second_derivative_uses_the_recomputed_softmax():
+    # under create_graph the saved softmax (a constant) must not be used, or this Hessian-vector product is 0
+    logits = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    target = np.array([2, 0, 1, 2])
+    (grad,) = mg.autograd.grad(mg.cross_entropy(logits, target, "sum"), logits, create_graph=True)
+    direction = rng.standard_normal((4, 3))
+    (hvp,) = mg.autograd.grad((grad * direction).sum(), logits)
+    p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    # the softmax Jacobian per row: diag(p) - p p^T
+    expected = p * direction - p * (p * direction).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(hvp.data, expected, rtol=1e-10, atol=1e-12)

@@ -139,7 +139,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
             kwargs = node.kwargs
             if create_graph:
                 vjp_args = _tensor_args(node)
-                ans = None if node.out is None else Tensor._from_op(node.out, node)
+                ans = None if node.out is None or fn.saves_aux else Tensor._from_op(node.out, node)
             else:
                 vjp_args, ans = args, node.out
             joint = fn.joint_vjp

@@ -42,6 +42,8 @@ class Primitive:
 
     __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "doc")
 
+    saves_aux = False  # see AuxPrimitive
+
     def __init__(self, name, forward, saves_out=False, reads_inputs=True, doc=None):
         self.name = name
         self.forward = forward
@@ -75,6 +77,24 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+class AuxPrimitive(Primitive):
+    """A primitive whose forward returns ``(output, saved)``: ``saved`` is an intermediate result its VJP
+    would otherwise recompute (the softmax of a cross-entropy), handed to the VJP in place of ``ans``.
+
+    Only an ordinary backward pass gets it: under ``create_graph=True`` the VJP receives None and must
+    recompute from its inputs, so that the gradient it returns is itself differentiable.
+    """
+
+    __slots__ = ()
+    saves_aux = True
+
+    def __init__(self, name, forward, reads_inputs=True, doc=None):
+        super().__init__(name, forward, True, reads_inputs, doc)
+
+    def __call__(self, *inputs, **kwargs):
+        return _apply_general(self, inputs, kwargs)  # the one-and-two-input fast paths return one array
+
+
 def _keep_table(reads):
     # an input is kept when it has no edge (drawings show constants and inputs without gradient) or
     # when a VJP that will run (one whose input has an edge) reads its value
@@ -85,17 +105,21 @@ def _keep_table(reads):
     return tuple(table)
 
 
-def primitive(name, saves_out=False, reads_inputs=True):
+def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False):
     """Decorator: turn a NumPy forward function into a registered primitive named ``name``.
 
     ``saves_out``: the VJPs use the output, so it is kept. ``reads_inputs=False``: the VJPs use no input
     values (only shapes), so an in-place change to an input after the op is harmless and not checked.
     ``reads_inputs`` may also say, per input, which inputs' values that input's VJP reads, e.g. ``((1,),
     (0,))`` for a product: then only the values the VJPs that will run need are kept and checked.
+    ``saves_aux``: the forward returns ``(output, saved)`` and the VJPs get ``saved`` (see AuxPrimitive).
     """
 
     def register(forward):
-        prim = Primitive(name, forward, saves_out, reads_inputs)
+        if saves_aux:  # the forward returns (output, saved): see AuxPrimitive
+            prim = AuxPrimitive(name, forward, reads_inputs)
+        else:
+            prim = Primitive(name, forward, saves_out, reads_inputs)
         PRIMITIVES[name] = prim
         return prim
 
@@ -241,63 +265,55 @@ def _describe(prim, args, kwargs, error):
 _new = object.__new__
 
 
-def _kept(prim, inputs, edges, version):
-    # the inputs a node keeps (None where not kept) and the summed version of those it must check
-    reads = prim.reads_inputs
-    if reads is True:
-        return inputs, version
-    if reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
-        return [None if edge is not None else x for x, edge in zip(inputs, edges)], None
-    return _kept_inputs(inputs, edges, prim.keeps)
-
-
-def _kept_inputs(inputs, edges, keeps):
-    # the inputs as kept by a primitive with per-input reads (None where not kept), and their versions
-    mask = 0
-    bit = 1
-    for edge in edges:
-        if edge is not None:
-            mask |= bit
-        bit <<= 1
-    kept = []
-    version = None
-    for x, keep in zip(inputs, keeps[mask]):
-        if keep:
-            kept.append(x)
-            if isinstance(x, Tensor):
-                version = x._version if version is None else version + x._version
-        else:
-            kept.append(None)
-    return kept, version
-
-
 def _apply_general(prim, inputs, kwargs):
     args = []
     edges = []
-    version = 0
-    needs_grad = False
+    version = 0  # the summed versions of the Tensor inputs
+    with_edge = 0  # bit i set when input i has an edge
+    bit = 1
     for x in inputs:
         if isinstance(x, Tensor):
             args.append(x.data)
             version += x._version
             if x.requires_grad:
-                needs_grad = True
                 edges.append(x.grad_fn or x)
+                with_edge |= bit
             else:
                 edges.append(None)
         else:
             args.append(x)
             edges.append(None)
+        bit <<= 1
     try:
         out = prim.forward(*args, **kwargs)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(_describe(prim, args, kwargs, error)) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if not (needs_grad and _grad_state.enabled):
+    if prim.saves_aux:
+        out, saved = out
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+    else:
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        saved = out
+    if not (with_edge and _grad_state.enabled):
         return Tensor._from_op(out, None)
-    kept, version = _kept(prim, inputs, edges, version)
-    return Tensor._from_op(out, Node(prim, kept, args, edges, kwargs, out, version))
+    reads = prim.reads_inputs
+    if reads is True:
+        kept = inputs
+    elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+        kept = [None if edge is not None else x for x, edge in zip(inputs, edges)]
+        version = None
+    else:  # per-input reads: keep, and check the versions of, only what the VJPs that will run read
+        kept = []
+        version = None
+        for x, keep in zip(inputs, prim.keeps[with_edge]):
+            if not keep:
+                x = None
+            elif isinstance(x, Tensor):
+                version = x._version if version is None else version + x._version
+            kept.append(x)
+    return Tensor._from_op(out, Node(prim, kept, args, edges, kwargs, saved, version))
 
 
 def apply1(prim, x):
@@ -378,7 +394,7 @@ def apply2(prim, a, b):
         elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
             node.inputs = (None if ea is not None else a, None if eb is not None else b)
             node.version = None
-        else:  # per-input reads (a product): _kept_inputs unrolled for two inputs (mul is a hot op)
+        else:  # per-input reads (a product): the general rule unrolled for two inputs (mul is a hot op)
             keep_a, keep_b = prim.keeps[(ea is not None) + 2 * (eb is not None)][:2]
             node.inputs = (a if keep_a else None, b if keep_b else None)
             version = None

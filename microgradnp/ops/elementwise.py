@@ -47,13 +47,16 @@ def sigmoid(x):
 sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1 - ans))
 
 
-@primitive("relu")
+# the mask is read from the output (out > 0 exactly where x > 0): the input can be freed after the
+# forward pass, and the output is still in cache when the backward pass reaches the ReLU, because the
+# next layer's weight gradient has just read it
+@primitive("relu", saves_out=True, reads_inputs=False)
 def relu(x):
     """max(x, 0); the gradient is a mask multiply, 0 at x == 0 as in PyTorch."""
     return np.maximum(x, 0)
 
 
-relu.defvjp(lambda F, g, ans, x: g * (x > 0))
+relu.defvjp(lambda F, g, ans, x: g * (ans > 0))
 
 
 @primitive("clip")

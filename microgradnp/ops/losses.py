@@ -84,25 +84,36 @@ def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
 binary_cross_entropy.defvjp(_bce_vjp_p, _bce_vjp_target, None)
 
 
-@primitive("cross_entropy")
+@primitive("cross_entropy", saves_aux=True)
 def cross_entropy(logits, target, reduction="mean"):
-    """-log softmax(logits)[target] for (N, C) logits and N integer class indices, then reduced."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=1))
-    loss = log_norm - shifted[np.arange(len(target)), target]
-    return _reduce(loss, reduction)
+    """-log softmax(logits)[target] for (N, C) logits and N integer class indices, then reduced.
+
+    Returns the loss and the softmax, which the gradient (softmax - one_hot) reuses.
+    """
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+    softmax = np.exp(shifted)
+    total = np.add.reduce(softmax, axis=1, keepdims=True)
+    loss = np.log(total[:, 0])
+    loss -= shifted[np.arange(len(target)), target]
+    softmax /= total
+    return _reduce(loss, reduction), softmax
 
 
-def _cross_entropy_vjp(F, g, ans, logits, target, reduction="mean"):
-    shifted = logits - F.amax(logits, axis=1, keepdims=True)
-    e = F.exp(shifted)
-    softmax = e / F.sum(e, axis=1, keepdims=True)
-    one_hot = np.zeros(softmax.shape, dtype=softmax.dtype)
-    one_hot[np.arange(len(target)), target] = 1
+def _cross_entropy_vjp(F, g, softmax, logits, target, reduction="mean"):
     g = _scale(F, g, reduction, len(target))
     if reduction == "none":
         g = F.reshape(g, (-1, 1))
-    return (softmax - one_hot) * g
+    rows = np.arange(len(target))
+    if softmax is not None:  # an ordinary backward pass: the forward's softmax, with the one-hot taken out
+        grad = softmax * g
+        grad[rows, target] -= g if g.ndim == 0 else g[:, 0]
+        return grad
+    # create_graph: the softmax is recomputed from the logits, so that this gradient is differentiable
+    shifted = logits - F.amax(logits, axis=1, keepdims=True)
+    e = F.exp(shifted)
+    one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+    one_hot[rows, target] = 1
+    return (e / F.sum(e, axis=1, keepdims=True) - one_hot) * g
 
 
 cross_entropy.defvjp(_cross_entropy_vjp, None)

@@ -83,7 +83,8 @@ def _class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
 
 
 def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
-    """The class-index target as an integer ndarray of the right shape with every value in range."""
+    """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
+    and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
     classes = input.shape[class_dim]
     expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
     index = target.data if isinstance(target, mg.Tensor) else np.asarray(target)
@@ -94,8 +95,9 @@ def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
     if index.shape != expected:
         raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {index.shape}")
-    if index.size and 0 <= index.min() and index.max() < classes and not 0 <= ignore_index < classes:
-        return index, np.ones(index.shape, dtype=bool)  # the usual case: every target valid and in range
+    if index.size and not 0 <= ignore_index < classes and \
+            0 <= np.minimum.reduce(index, axis=None) and np.maximum.reduce(index, axis=None) < classes:
+        return index, None  # the usual case: every target valid and in range
     valid = index != ignore_index
     out_of_range = valid & ((index < 0) | (index >= classes))
     if out_of_range.any():
@@ -109,6 +111,8 @@ def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
 def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing=0.0):
     """Negative log-likelihood of the target classes (and PyTorch's label-smoothing term)."""
     classes = log_probs.shape[class_dim]
+    if valid is None:
+        valid = np.ones(index.shape, dtype=bool)
     # a one-hot mask carrying each sample's class weight selects -log p[target] with one multiply
     classes_shape = [1] * log_probs.ndim
     classes_shape[class_dim] = classes
@@ -180,7 +184,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         log_probs = mg.log_softmax(input, dim=class_dim)
         return _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing)
     index, valid = _index_target(input, target, class_dim, ignore_index, loss_name)
-    if weight is None and label_smoothing == 0 and input.ndim == 2 and valid.all():
+    if weight is None and label_smoothing == 0 and input.ndim == 2 and valid is None:
         return mg.cross_entropy(input, index, reduction)  # the everyday case: one fused op
     weight = _class_weight(weight, input, classes, class_dim, loss_name)
     log_probs = mg.log_softmax(input, dim=class_dim)
