@@ -160,7 +160,7 @@ class Tensor:
     # ---- autograd --------------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is needed unless scalar)."""
-        _engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+        _engine.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def detach(self):
         """A tensor sharing this data, cut off from the graph."""

@@ -37,10 +37,10 @@ def _user_stacklevel():
 def comes_from_relu(t):
     """True when ``t`` is (a reshaped view of) the output of a ReLU, judged from its graph node."""
     node = t.grad_fn if isinstance(t, mg.Tensor) else None
-    while node is not None and node.name in _PASS_THROUGH:
+    while node is not None and node.fn.name in _PASS_THROUGH:
         edge = node.edges[0]
         node = None if edge is None or isinstance(edge, mg.Tensor) else edge
-    return node is not None and node.name == "relu"
+    return node is not None and node.fn.name == "relu"
 
 
 def warn_if_relu_output(input, loss):  # noqa: A002

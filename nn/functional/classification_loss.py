@@ -68,9 +68,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 # ---- cross-entropy and NLL ------------------------------------------------------------------------------
 
 def _class_dim(input, loss):  # noqa: A002
-    if input.ndim == 0:
+    ndim = input.data.ndim
+    if ndim == 0:
         raise ValueError(f"{loss}: input must have a class dimension, got a 0-d tensor")
-    return 0 if input.ndim == 1 else 1
+    return 0 if ndim == 1 else 1
 
 
 def _class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
@@ -85,8 +86,9 @@ def _class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
 def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
-    classes = input.shape[class_dim]
-    expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    shape = input.data.shape
+    classes = shape[class_dim]
+    expected = shape[:class_dim] + shape[class_dim + 1:]
     index = target.data if isinstance(target, mg.Tensor) else np.asarray(target)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "

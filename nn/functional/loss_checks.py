@@ -25,7 +25,7 @@ def floating_input(input, loss):  # noqa: A002
     """``input`` as a floating-point Tensor (ndarrays are wrapped), or a TypeError naming the loss."""
     if not isinstance(input, mg.Tensor):
         input = mg.Tensor(np.asarray(input))
-    if input.dtype.kind != "f":
+    if input.data.dtype.kind != "f":
         raise TypeError(f"{loss}: input must be a floating point tensor (predictions), got dtype {input.dtype} "
                         f"and shape {input.shape}")
     return input
