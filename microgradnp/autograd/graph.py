@@ -395,7 +395,8 @@ def apply2(prim, a, b):
             node.inputs = (None if ea is not None else a, None if eb is not None else b)
             node.version = None
         else:  # per-input reads (a product): the general rule unrolled for two inputs (mul is a hot op)
-            keep_a, keep_b = prim.keeps[(ea is not None) + 2 * (eb is not None)][:2]
+            keep = prim.keeps[(ea is not None) + 2 * (eb is not None)]
+            keep_a, keep_b = keep[0], keep[1]  # (a longer entry: a third, optional input not given)
             node.inputs = (a if keep_a else None, b if keep_b else None)
             version = None
             if keep_a and isinstance(a, Tensor):

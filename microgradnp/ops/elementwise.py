@@ -14,7 +14,7 @@ log.defvjp(lambda F, g, ans, x: g / x)
 
 
 log1p = defprimitive("log1p", np.log1p, "log(1 + x), accurate for small x.")
-log1p.defvjp(lambda F, g, ans, x: g / (x + 1))
+log1p.defvjp(lambda F, g, ans, x: g / (x + 1.0))
 
 
 sqrt = defprimitive("sqrt", np.sqrt, "Square root.", saves_out=True, reads_inputs=False)
@@ -30,7 +30,7 @@ cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
 
 
 tanh = defprimitive("tanh", np.tanh, "Hyperbolic tangent.", saves_out=True, reads_inputs=False)
-tanh.defvjp(lambda F, g, ans, x: g * (1 - ans * ans))
+tanh.defvjp(lambda F, g, ans, x: g * (1.0 - ans * ans))
 
 
 abs = defprimitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.")
@@ -44,7 +44,7 @@ def sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
-sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1 - ans))
+sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1.0 - ans))
 
 
 # the mask is read from the output (out > 0 exactly where x > 0): the input can be freed after the

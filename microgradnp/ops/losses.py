@@ -51,13 +51,13 @@ def _nearest_to_0_or_1(p, q):
 @primitive("binary_cross_entropy")
 def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
-    q = 1 - p
+    q = 1.0 - p  # a float literal: NumPy converts an int one more slowly
     if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
         loss = target * np.log(p)
-        loss += (1 - target) * np.log(q)
+        loss += (1.0 - target) * np.log(q)
     else:
         loss = target * _clamped_log(p)
-        loss += (1 - target) * _clamped_log(q)
+        loss += (1.0 - target) * _clamped_log(q)
     if weight is not None:
         loss = loss * weight
     if reduction == "none":
@@ -71,7 +71,7 @@ def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
         g = g / math.prod(p.shape)
     if weight is not None:
         g = g * weight
-    return (p - target) * g / F.maximum(p * (1 - p), _EPS)
+    return (p - target) * g / F.maximum(p * (1.0 - p), _EPS)
 
 
 def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
