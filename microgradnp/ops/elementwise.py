@@ -41,7 +41,7 @@ abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e**-x), computed without overflow for any x."""
     # exp(-logaddexp(0, -x)) never overflows: logaddexp is exact for large |x|
-    return np.exp(-np.logaddexp(0, -x))
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1.0 - ans))

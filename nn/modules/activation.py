@@ -1,4 +1,6 @@
 """Activation layers: thin modules around ``nn.functional``'s forward-only activations."""
+import microgradnp as mg
+
 from .. import functional as F
 from ..module import Module
 
@@ -12,7 +14,7 @@ class ReLU(Module):
 
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         """Apply the activation."""
-        return F.relu(input)
+        return mg.relu(input)  # what F.relu calls, one call less on every forward
 
     def extra_repr(self):
         """The settings shown inside the parentheses of ``repr``."""
@@ -41,7 +43,7 @@ class Sigmoid(Module):
 
     def forward(self, input):  # noqa: A002
         """Apply the activation."""
-        return F.sigmoid(input)
+        return mg.sigmoid(input)  # what F.sigmoid calls, one call less on every forward
 
 
 class Tanh(Module):
@@ -49,7 +51,7 @@ class Tanh(Module):
 
     def forward(self, input):  # noqa: A002
         """Apply the activation."""
-        return F.tanh(input)
+        return mg.tanh(input)  # what F.tanh calls, one call less on every forward
 
 
 class GELU(Module):

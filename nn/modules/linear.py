@@ -1,6 +1,8 @@
 """``Linear`` (a fully connected layer) and ``Identity``."""
 import math
 
+import numpy as np
+
 import microgradnp as mg
 
 from .. import init
@@ -39,11 +41,16 @@ class Linear(Module):
 
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         """Apply the affine map to the last dimension of ``input``."""
-        if input.shape[-1:] != (self.in_features,):
-            raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): input of "
-                             f"shape {tuple(input.shape)} does not end with {self.in_features} features")
         params = self._parameters  # one dict lookup instead of two trips through Module.__getattr__
-        return mg.linear(input, params["weight"], params["bias"])
+        try:
+            return mg.linear(input, params["weight"], params["bias"])
+        except ValueError:
+            # the op checks the shapes anyway: the layer only says which layer it was, when that was the problem
+            if np.shape(input)[-1:] != (self.in_features,):
+                raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): input "
+                                 f"of shape {tuple(np.shape(input))} does not end with {self.in_features} "
+                                 f"features") from None
+            raise
 
     def extra_repr(self):
         """The settings shown inside the parentheses of ``repr``."""
