@@ -84,6 +84,17 @@ def test_tensor_used_twice_in_one_op():
 
 # ---- accumulation and graph lifetime --------------------------------------------------------------------
 
+def test_leaves_given_one_gradient_array_get_their_own_copies():
+    # add's VJP hands the same array to both inputs; the engine keeps a first gradient by reference,
+    # so without a copy an in-place change to one .grad would show up in the other
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.data *= 10
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()

@@ -289,15 +289,17 @@ def _leaf_hooks(leaf, g, create_graph):
 def _finish_leaves(leaf_grads, create_graph):
     # a VJP may pass one array to several inputs (add does), or a read-only broadcast view: such a
     # gradient is copied so that in-place changes to one .grad never reach another
-    handed_out = set()
+    handed_out = set() if len(leaf_grads) > 1 else None
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
             g = _leaf_hooks(leaf, g, create_graph)
         if create_graph:
             _accumulate_into(leaf, g, True)
             continue
-        shared = type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
-        handed_out.add(id(g))
+        shared = type(g) is not np.ndarray or g.base is not None
+        if handed_out is not None:
+            shared = shared or id(g) in handed_out
+            handed_out.add(id(g))
         if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
             leaf.grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
         else:
