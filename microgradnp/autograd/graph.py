@@ -65,13 +65,14 @@ class Primitive:
         self.joint_vjp = vjp
         return self
 
-    def __call__(self, *inputs, **kwargs):
+    def __call__(self, x, *more, **kwargs):
+        # the first input named: one and two inputs, the everyday calls, skip building an argument tuple
         if not kwargs:
-            if len(inputs) == 2:
-                return apply2(self, inputs[0], inputs[1])
-            if len(inputs) == 1:
-                return apply1(self, inputs[0])
-        return _apply_general(self, inputs, kwargs or _NO_KWARGS)
+            if not more:
+                return apply1(self, x)
+            if len(more) == 1:
+                return apply2(self, x, more[0])
+        return _apply_general(self, (x,) + more, kwargs or _NO_KWARGS)
 
     def __repr__(self):
         return f"<primitive {self.name}>"
