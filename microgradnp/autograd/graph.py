@@ -93,7 +93,8 @@ class AuxPrimitive(Primitive):
         super().__init__(name, forward, True, reads_inputs, doc)
 
     def __call__(self, *inputs, **kwargs):
-        return _apply_general(self, inputs, kwargs)  # the one-and-two-input fast paths return one array
+        # apply1 and apply2 expect one array from the forward: every call takes the general path
+        return _apply_general(self, inputs, kwargs)
 
 
 def _keep_table(reads):
@@ -289,14 +290,13 @@ def _apply_general(prim, inputs, kwargs):
         out = prim.forward(*args, **kwargs)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(_describe(prim, args, kwargs, error)) from None
-    if prim.saves_aux:
+    aux = prim.saves_aux
+    if aux:
         out, saved = out
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-    else:
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        saved = out
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if not aux:
+        saved = out  # what the node keeps for the VJPs (if they read the output: see Node)
     if not (with_edge and _grad_state.enabled):
         return Tensor._from_op(out, None)
     reads = prim.reads_inputs
