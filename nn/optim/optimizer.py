@@ -26,8 +26,7 @@ class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts with ``params`` and per-group options) and
     ``state`` (a dict from parameter to its optimizer state).
 
-    Subclasses implement ``_update(param, grad, group, state)``; ``_update_group(group)`` too where a whole
-    group can be updated faster in one loop; or they override ``step`` entirely.
+    Subclasses implement ``_update(param, grad, group, state)``, or override ``step`` entirely.
     """
 
     def __init__(self, params, defaults):
@@ -107,26 +106,21 @@ class Optimizer:
             with mg.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            self._update_group(group)
+            maximize = group.get("maximize", False)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.data
+                if maximize:
+                    grad = -grad
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self._update(p.data, grad, group, state)
+                # the data changed in place: a graph that saved the old values must refuse to backward
+                p._version += 1
         self._opt_called = True
         return loss
-
-    def _update_group(self, group):
-        """Update every parameter of ``group`` that has a gradient, one ``_update`` call each."""
-        maximize = group.get("maximize", False)
-        states = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            if maximize:
-                grad = -grad
-            state = states.get(p)
-            if state is None:
-                state = states[p] = {}
-            self._update(p.data, grad, group, state)
-            # the data changed in place: a graph that saved the old values must refuse to backward
-            p._version += 1
 
     def _update(self, param, grad, group, state):
         """Change ``param`` (an ndarray) in place from ``grad``, the group's options and ``state``."""

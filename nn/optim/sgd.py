@@ -22,23 +22,6 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    def _update_group(self, group):
-        if group["momentum"] or group["weight_decay"] or group["maximize"]:
-            super()._update_group(group)
-            return
-        # plain SGD, the everyday case: one loop with no call per parameter
-        lr = group["lr"]
-        states = self.state
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if p not in states:
-                states[p] = {}  # PyTorch keeps an (empty) state for every parameter that has stepped
-            data = p.data
-            data -= lr * grad.data
-            p._version += 1
-
     def _update(self, param, grad, group, state):
         weight_decay, momentum = group["weight_decay"], group["momentum"]
         if weight_decay != 0:
