@@ -235,7 +235,7 @@ class Tensor:
             raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
                               f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
         self._version += 1
-        if self.grad_fn is not None and self.grad_fn.out is not None and not self.grad_fn.fn.saves_aux:
+        if self.grad_fn is not None and self.grad_fn.output is not None:
             self.grad_fn.set_info("modified_by", name)
         return self
 

@@ -23,24 +23,16 @@ def _numpy_broadcast_to(x, shape):
     return out
 
 
-def _numpy_matmul(a, b):
-    # ndarray.dot makes the same BLAS call as np.matmul for matrices, without the generalized-ufunc
-    # machinery that costs half of a small product
-    if a.ndim == 2 and b.ndim == 2:
-        return a.dot(b)
-    return np.matmul(a, b)
-
-
 def build():
     """Build both namespaces from the primitive table (called once all primitives are registered)."""
     from .. import functions
-    from ..ops import shape
+    from ..ops import linalg, shape
 
     numpy_ops = {name: prim.forward for name, prim in PRIMITIVES.items()}
     tensor_ops = dict(PRIMITIVES)
     numpy_ops["sign"], tensor_ops["sign"] = _numpy_sign, functions.sign
     # inside a backward pass the shapes were already checked by the forward pass
-    numpy_ops["matmul"] = _numpy_matmul
+    numpy_ops["matmul"] = linalg.product
     numpy_ops["broadcast_to"] = _numpy_broadcast_to
     # every caller inside a backward pass gives the shape as a tuple: skip the primitive's conversion frame
     numpy_ops["sum_to"] = shape.sum_to_shape

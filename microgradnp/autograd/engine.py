@@ -143,7 +143,8 @@ def run(roots, retain_graph, create_graph, inputs=None):
             kwargs = node.kwargs
             if create_graph:
                 vjp_args = _tensor_args(node)
-                ans = None if node.out is None or fn.saves_aux else Tensor._from_op(node.out, node)
+                out = node.output  # None for an AuxPrimitive: its VJP recomputes what it saved
+                ans = None if out is None else Tensor._from_op(out, node)
             else:
                 vjp_args, ans = args, node.out
             joint = fn.joint_vjp

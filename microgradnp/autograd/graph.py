@@ -161,6 +161,15 @@ class Node:
         return self.fn.name
 
     @property
+    def output(self):
+        """The op's output array, if the node keeps it for its VJPs (else None).
+
+        ``out`` holds whatever the VJPs get as ``ans``: for an AuxPrimitive that is its saved
+        intermediate result, not the output.
+        """
+        return None if self.fn.saves_aux else self.out
+
+    @property
     def freed(self):
         """True once backward has released the saved values (no ``retain_graph``)."""
         return self.args is None

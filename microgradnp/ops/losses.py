@@ -15,16 +15,18 @@ _TINY = 1e-44       # log(1e-44) < -100, and 1e-44 is representable (subnormal) 
 _NO_CLAMP = 1e-43   # above this no log is clamped (log(1e-43) > -99), even after rounding to float32
 
 
-def _clamped_log(x):
-    # max(log(x), -100) without log(0): flooring x first avoids the warning and an errstate switch
-    return np.maximum(np.log(np.maximum(x, _TINY)), _LOG_MIN)
+def _clamped_log(F, x):
+    # max(log(x), -100) without log(0): flooring x first avoids the warning and an errstate switch;
+    # F is NumPy itself in a forward pass, the VJP namespace in a backward pass
+    return F.maximum(F.log(F.maximum(x, _TINY)), _LOG_MIN)
 
 
 def _reduce(loss, reduction):
+    # the ufunc's reduce directly: ndarray.sum adds a Python frame on every loss call
     if reduction == "mean":
-        return loss.sum() / loss.size
+        return np.add.reduce(loss, axis=None) / loss.size
     if reduction == "sum":
-        return loss.sum()
+        return np.add.reduce(loss, axis=None)
     return loss
 
 
@@ -56,29 +58,26 @@ def binary_cross_entropy(p, target, weight=None, reduction="mean"):
         loss = target * np.log(p)
         loss += (1.0 - target) * np.log(q)
     else:
-        loss = target * _clamped_log(p)
-        loss += (1.0 - target) * _clamped_log(q)
+        loss = target * _clamped_log(np, p)
+        loss += (1.0 - target) * _clamped_log(np, q)
     if weight is not None:
         loss = loss * weight
-    if reduction == "none":
-        return np.negative(loss, out=loss)
-    total = -np.add.reduce(loss, axis=None)
-    return total / loss.size if reduction == "mean" else total
+    return _reduce(np.negative(loss, out=loss), reduction)
+
+
+def _bce_weighted(F, g, p, weight, reduction):
+    # the incoming gradient per element, times the element's weight
+    g = _scale(F, g, reduction, math.prod(p.shape))
+    return g if weight is None else g * weight
 
 
 def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
-    if reduction == "mean":
-        g = g / math.prod(p.shape)
-    if weight is not None:
-        g = g * weight
-    return (p - target) * g / F.maximum(p * (1.0 - p), _EPS)
+    return (p - target) * _bce_weighted(F, g, p, weight, reduction) / F.maximum(p * (1.0 - p), _EPS)
 
 
 def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
-    log_p = F.maximum(F.log(F.maximum(p, _TINY)), _LOG_MIN)
-    log_q = F.maximum(F.log(F.maximum(1 - p, _TINY)), _LOG_MIN)
-    g = _scale(F, g, reduction, math.prod(p.shape))
-    return (log_q - log_p) * (g if weight is None else g * weight)
+    log_odds = _clamped_log(F, 1.0 - p) - _clamped_log(F, p)
+    return log_odds * _bce_weighted(F, g, p, weight, reduction)
 
 
 binary_cross_entropy.defvjp(_bce_vjp_p, _bce_vjp_target, None)

@@ -164,7 +164,7 @@ def build(roots, names):
     ops = {}
     for i, node in enumerate(nodes):
         ops[node] = OpVertex(f"op{i}", node, node.name, _op_details(node), node.info("trace"),
-                             tuple(node.info("scope") or ()), None if node.fn.saves_aux else node.out)
+                             tuple(node.info("scope") or ()), node.output)
     tensors, edges, consumers = {}, [], {}
 
     def leaf_vertex(t, kind):

@@ -12,8 +12,7 @@ from .loss_checks import as_constant, check_reduction, floating_input, matching_
 
 def _warn_if_softmax_rows(input, loss):  # noqa: A002
     # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
-    shape = input.data.shape
-    if len(shape) == 2 and shape[1] > 1 and looks_like_probabilities(input.data, 1):
+    if input.data.ndim == 2 and looks_like_probabilities(input.data, 1):
         warn(f"{loss}: each row of the input (shape {input.shape}) sums to 1, so it looks like a softmax over "
              f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
              f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
