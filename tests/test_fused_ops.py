@@ -120,3 +120,16 @@ def test_cross_entropy_second_derivative_uses_the_recomputed_softmax():
     # the softmax Jacobian per row: diag(p) - p p^T
     expected = p * direction - p * (p * direction).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(hvp.data, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_changing_a_cross_entropy_output_in_place_does_not_block_its_gradient():
+    # the op keeps its softmax, not its output: an in-place change to the loss cannot make the gradient wrong
+    logits = mg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    target = np.array([0, 1, 3])
+    loss = mg.cross_entropy(logits, target, "sum")
+    with mg.no_grad():
+        loss += 1.0
+    loss.backward()
+    p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    p[np.arange(3), target] -= 1
+    np.testing.assert_allclose(logits.grad.data, p, rtol=1e-12, atol=1e-14)
