@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import dtypes
-from .autograd.graph import PRIMITIVES, Primitive, apply1
+from .autograd.graph import PRIMITIVES, Primitive, apply1, apply3
 from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
 from .tensor import Tensor, as_array
 
@@ -40,7 +40,15 @@ subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 exp, log, log1p, sqrt = elementwise.exp, elementwise.log, elementwise.log1p, elementwise.sqrt
 sin, cos, tanh, abs, erf = elementwise.sin, elementwise.cos, elementwise.tanh, elementwise.abs, elementwise.erf
 sigmoid, relu = elementwise.sigmoid, elementwise.relu
-matmul, linear = linalg.matmul, linalg.linear
+matmul = linalg.matmul
+
+
+def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
+    """``input @ weight.T + bias``, with ``weight`` of shape (out_features, in_features): one fused op."""
+    # straight to the three-input path: every layer of every network calls this
+    return apply3(linalg.linear, input, weight, bias)
+
+
 absolute = abs
 
 
@@ -49,7 +57,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
 
     No argument checks: ``nn.functional.binary_cross_entropy`` validates and then calls this.
     """
-    return losses.binary_cross_entropy(input, target, weight, reduction=reduction)
+    if weight is None and reduction == "mean":  # the everyday call: two inputs take the op's fast path
+        return losses.binary_cross_entropy(input, target)
+    return losses.binary_cross_entropy(input, target, weight, reduction)
 
 
 def cross_entropy(input, target, reduction="mean"):  # noqa: A002
@@ -560,5 +570,5 @@ Tensor.type_as = lambda self, other: astype(self, other.dtype)
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in
            ("builtins", "math", "np", "dtypes", "PRIMITIVES", "arithmetic", "elementwise", "linalg",
-            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1",
+            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1", "apply3",
             "UFUNC_OPS", "losses")]

@@ -719,3 +719,26 @@ def test_in_place_change_to_an_input_whose_value_a_gradient_reads_still_raises()
     c.mul_(2)
     with pytest.raises(RuntimeError, match="gradient of 'mul' was modified"):
         w.sum().backward()
+
+
+def test_linear_checks_the_versions_of_exactly_the_inputs_its_gradients_read():
+    # three inputs take their own fast path: the input's gradient reads the weight, the weight's reads
+    # the input, the bias's reads nothing
+    x_values = np.arange(12.0).reshape(4, 3)
+    x, w, b = mg.tensor(x_values), leaf(np.ones((2, 3))), leaf([0.5, -0.5])
+    y = mg.linear(x, w, b)
+    with mg.no_grad():
+        w.mul_(2)  # only the input's gradient reads w, and the input needs none
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.data, np.tile(x_values.sum(axis=0), (2, 1)))
+    np.testing.assert_allclose(b.grad.data, [4.0, 4.0])
+    y = mg.linear(x, w, b)
+    x.mul_(2)  # the weight's gradient reads x
+    with pytest.raises(RuntimeError, match="gradient of 'linear' was modified by an in-place operation"):
+        y.sum().backward()
+    x = leaf(x_values)
+    y = mg.linear(x, w, b)
+    with mg.no_grad():
+        w.mul_(2)  # now the input needs a gradient, which reads w
+    with pytest.raises(RuntimeError, match="gradient of 'linear' was modified by an in-place operation"):
+        y.sum().backward()

@@ -149,7 +149,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 vjp_args, ans = args, node.out
             joint = fn.joint_vjp
             if joint is not None:
-                joint = joint(F, g, ans, *vjp_args, **kwargs)
+                joint = joint(F, g, ans, node.edges, *vjp_args, **kwargs)
             else:
                 vjps = fn.vjps
                 n_args = len(vjp_args)

@@ -27,7 +27,7 @@ def _run_forward(*raw, function, ctx, originals):
     return out.data if isinstance(out, Tensor) else np.asarray(out)
 
 
-def _run_backward(F, g, ans, *args, function, ctx, originals):
+def _run_backward(F, g, ans, edges, *args, function, ctx, originals):
     from ..tensor import Tensor
 
     raw_mode = not isinstance(g, Tensor)

@@ -6,7 +6,9 @@ forward on their ``.data`` and, when grad mode is on and an input requires grad,
 that remembers the inputs and the edges to their own nodes.
 
 A VJP has the signature ``vjp(F, g, ans, *args, **kwargs)``: ``g`` is the gradient of the output,
-``ans`` the output, ``args`` the inputs and ``F`` a namespace of primitives. During an ordinary
+``ans`` the output, ``args`` the inputs and ``F`` a namespace of primitives. A joint VJP (``defjoint``,
+for fused ops) returns the gradients of all inputs at once and gets the node's ``edges`` before the
+inputs, so that it computes only the gradients that go somewhere. During an ordinary
 backward pass ``F`` holds the raw NumPy forwards and everything is an ndarray (fast); with
 ``create_graph=True`` it holds the primitives themselves and everything is a Tensor, so the same VJP
 code records a differentiable graph and higher-order gradients come for free.
@@ -61,7 +63,12 @@ class Primitive:
         return self
 
     def defjoint(self, vjp):
-        """Attach one VJP returning a tuple of gradients for all inputs (for fused ops)."""
+        """Attach one VJP returning a tuple of gradients for all inputs (for fused ops).
+
+        Its signature is ``vjp(F, g, ans, edges, *args, **kwargs)``: input ``i``'s gradient is used only
+        where ``edges[i] is not None``, and may be None elsewhere (e.g. the input batch of a first layer).
+        One call instead of one per input saves a Python call per input on every backward pass.
+        """
         self.joint_vjp = vjp
         return self
 
@@ -72,6 +79,8 @@ class Primitive:
                 return apply1(self, x)
             if len(more) == 1:
                 return apply2(self, x, more[0])
+            if len(more) == 2:
+                return apply3(self, x, more[0], more[1])
         return _apply_general(self, (x,) + more, kwargs or _NO_KWARGS)
 
     def __repr__(self):
@@ -416,6 +425,89 @@ def apply2(prim, a, b):
             node.version = version
         node.args = (da, db)
         node.edges = (ea, eb)
+        node.kwargs = _NO_KWARGS
+        node.out = out if prim.saves_out else None
+        node.extra = None
+        if _recording.depth:
+            _annotate(node)
+        t.grad_fn = node
+        t.requires_grad = True
+    else:
+        t.grad_fn = None
+        t.requires_grad = False
+    return t
+
+
+def apply3(prim, a, b, c):
+    """``apply`` for three inputs and no keyword arguments (``linear``, in every layer): the hot path.
+
+    The general path loops over its inputs and builds lists; for three inputs that costs 2 us of a
+    4 us small layer, twice what this unrolled version does.
+    """
+    version = 0
+    with_edge = 0  # bit i set when input i has an edge, as in _apply_general
+    if isinstance(a, Tensor):
+        da = a.data
+        version = a._version
+        ea = (a.grad_fn or a) if a.requires_grad else None
+        if ea is not None:
+            with_edge = 1
+    else:
+        da, ea = a, None
+    if isinstance(b, Tensor):
+        db = b.data
+        version += b._version
+        eb = (b.grad_fn or b) if b.requires_grad else None
+        if eb is not None:
+            with_edge |= 2
+    else:
+        db, eb = b, None
+    if isinstance(c, Tensor):
+        dc = c.data
+        version += c._version
+        ec = (c.grad_fn or c) if c.requires_grad else None
+        if ec is not None:
+            with_edge |= 4
+    else:
+        dc, ec = c, None
+    if prim.saves_aux:  # its forward returns two arrays: the general path unpacks them
+        return _apply_general(prim, (a, b, c), _NO_KWARGS)
+    try:
+        out = prim.forward(da, db, dc)
+    except (ValueError, IndexError, TypeError) as error:
+        raise type(error)(_describe(prim, [da, db, dc], {}, error)) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t._version = 0
+    t._hooks = None
+    if with_edge and _grad_state.enabled:
+        node = _new(Node)
+        node.fn = prim
+        reads = prim.reads_inputs
+        if reads is True:
+            node.inputs = (a, b, c)
+            node.version = version
+        elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
+            node.inputs = (None if ea is not None else a, None if eb is not None else b,
+                           None if ec is not None else c)
+            node.version = None
+        else:  # per-input reads: keep, and check the versions of, only what the VJPs that will run read
+            keep = prim.keeps[with_edge]
+            keep_a, keep_b, keep_c = keep[0], keep[1], keep[2]
+            node.inputs = (a if keep_a else None, b if keep_b else None, c if keep_c else None)
+            version = None
+            if keep_a and da is not a:  # (an input is a Tensor exactly when its data is another object)
+                version = a._version
+            if keep_b and db is not b:
+                version = b._version if version is None else version + b._version
+            if keep_c and dc is not c:
+                version = c._version if version is None else version + c._version
+            node.version = version
+        node.args = (da, db, dc)
+        node.edges = (ea, eb, ec)
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None

@@ -79,12 +79,15 @@ def linear(x, weight, bias=None):
     return out
 
 
-def _linear_vjp_weight(F, g, ans, x, w, b=None):
+def _linear_vjp(F, g, ans, edges, x, w, b=None):
+    # one call for the three gradients, each computed only where it goes: the input batch of a first
+    # layer needs none, and its product is the largest of the backward pass
+    grad_x = None if edges[0] is None else F.matmul(g, w)
     if g.ndim != 2:  # every leading dimension is a batch dimension: flatten them into rows
         g, x = F.reshape(g, (-1, g.shape[-1])), F.reshape(x, (-1, x.shape[-1]))
-    return F.matmul(g.T, x)
+    grad_w = None if edges[1] is None else F.matmul(g.T, x)
+    grad_b = None if b is None or edges[2] is None else F.sum_to(g, shape=b.shape)
+    return grad_x, grad_w, grad_b
 
 
-linear.defvjp(lambda F, g, ans, x, w, b=None: F.matmul(g, w),
-              _linear_vjp_weight,
-              lambda F, g, ans, x, w, b=None: g)
+linear.defjoint(_linear_vjp)

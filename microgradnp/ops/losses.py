@@ -55,14 +55,18 @@ def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
     q = 1.0 - p  # a float literal: NumPy converts an int one more slowly
     if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
-        loss = target * np.log(p)
-        loss += (1.0 - target) * np.log(q)
+        log_p, log_q = np.log(p), np.log(q)
     else:
-        loss = target * _clamped_log(np, p)
-        loss += (1.0 - target) * _clamped_log(np, q)
+        log_p, log_q = _clamped_log(np, p), _clamped_log(np, q)
+    # t log p + (1 - t) log(1 - p) as log(1 - p) + t (log p - log(1 - p)): one array operation fewer
+    log_p -= log_q
+    log_likelihood = np.multiply(target, log_p, out=log_p) if target.shape == p.shape else target * log_p
+    log_likelihood += log_q
     if weight is not None:
-        loss = loss * weight
-    return _reduce(np.negative(loss, out=loss), reduction)
+        log_likelihood = log_likelihood * weight
+    if reduction == "none":
+        return np.negative(log_likelihood, out=log_likelihood)
+    return -_reduce(log_likelihood, reduction)  # negating the reduced scalar, not every element
 
 
 def _bce_weighted(F, g, p, weight, reduction):

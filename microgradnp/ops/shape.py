@@ -96,13 +96,13 @@ def concatenate(*xs, axis=0):
     return np.concatenate(xs, axis=axis)
 
 
-def _concatenate_vjp(F, g, ans, *xs, axis=0):
+def _concatenate_vjp(F, g, ans, edges, *xs, axis=0):
     grads, start = [], 0
     axis = axis % g.ndim  # ans is not saved (saves_out=False); g has its shape
-    for x in xs:
+    for x, edge in zip(xs, edges):
         stop = start + x.shape[axis]
         index = (slice(None),) * axis + (slice(start, stop),)
-        grads.append(F.getitem(g, index=index))
+        grads.append(None if edge is None else F.getitem(g, index=index))
         start = stop
     return tuple(grads)
 

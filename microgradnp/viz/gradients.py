@@ -69,7 +69,7 @@ def edge_gradient(node, index, grad):
     F = backends.NUMPY
     with np.errstate(all="ignore"):
         if fn.joint_vjp is not None:
-            gi = fn.joint_vjp(F, grad, node.out, *node.args, **node.kwargs)[index]
+            gi = fn.joint_vjp(F, grad, node.out, node.edges, *node.args, **node.kwargs)[index]
         else:
             gi = fn.vjps[index](F, grad, node.out, *node.args, **node.kwargs)
         if gi is None:

@@ -59,7 +59,8 @@ class BCELoss(_WeightedLoss):
 
     def forward(self, input, target):  # noqa: A002
         """The loss of probabilities ``input`` against 0/1 (or soft) ``target`` of the same shape."""
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        # the buffer read directly: a buffer is found by Module.__getattr__, a Python call on every step
+        return F.binary_cross_entropy(input, target, weight=self._buffers["weight"], reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
