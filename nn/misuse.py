@@ -61,7 +61,7 @@ def looks_like_probabilities(array, dim, atol=1e-3):
     index = [0] * array.ndim
     index[dim] = slice(None)
     first = array[tuple(index)]
-    if np.minimum.reduce(first) < 0 or np.maximum.reduce(first) > 1 or abs(float(first.sum()) - 1.0) > atol:
+    if abs(float(np.add.reduce(first)) - 1.0) > atol or np.minimum.reduce(first) < 0 or np.maximum.reduce(first) > 1:
         return False
     if array.min() < 0 or array.max() > 1:
         return False

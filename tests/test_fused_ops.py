@@ -37,6 +37,42 @@ def test_cross_entropy_equals_log_softmax_and_pick(reduction):
     np.testing.assert_allclose(g_fused, g_plain, rtol=1e-12, atol=1e-12)
 
 
+def exact_cross_entropy(logits, target):
+    # each row's log-sum-exp in float64 from its own maximum: the reference for any scale
+    x = logits.astype(np.float64)
+    top = x.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(x - top).sum(axis=1)) + top[:, 0]
+    return lse - x[np.arange(len(target)), target]
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("row_offsets", [[0.0, 0.0, 0.0], [0.0, -60.0, 20.0], [0.0, -1000.0, 500.0],
+                                         [3e4, -3e4, 0.0]], ids=["same scale", "rows 80 apart",
+                                                                 "rows 1500 apart", "rows 6e4 apart"])
+def test_cross_entropy_is_exact_per_row_whatever_the_spread_between_rows(dtype, rtol, row_offsets):
+    # the fused op shifts every row by the overall maximum when that loses nothing, else each row by
+    # its own: rows far below the others must not lose their loss or their softmax to underflow
+    logits = (rng.standard_normal((3, 5)) * 3 + np.array(row_offsets)[:, None]).astype(dtype)
+    target = np.array([4, 0, 2])
+    x = mg.tensor(logits, requires_grad=True)
+    loss = mg.cross_entropy(x, target, "none")
+    expected = exact_cross_entropy(logits, target)
+    np.testing.assert_allclose(loss.data, expected, rtol=rtol, atol=rtol)
+    loss.sum().backward()
+    softmax = np.exp(-exact_cross_entropy(logits, np.zeros(3, int))[:, None] + (logits - logits[:, :1]))
+    one_hot = np.eye(5)[target]
+    np.testing.assert_allclose(x.grad.data, softmax - one_hot, rtol=rtol, atol=rtol)
+    assert x.grad.dtype == dtype
+
+
+def test_cross_entropy_keeps_a_nan_in_its_own_row():
+    logits = rng.standard_normal((3, 4))
+    logits[1, 2] = np.nan
+    loss = mg.cross_entropy(mg.tensor(logits), np.array([0, 1, 2]), "none").data
+    assert np.isnan(loss[1]) and np.isfinite(loss[[0, 2]]).all()
+    np.testing.assert_allclose(loss[[0, 2]], exact_cross_entropy(logits[[0, 2]], np.array([0, 2])), rtol=1e-12)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_binary_cross_entropy_equals_its_formula_away_from_the_clamp(reduction):
     p = rng.uniform(0.05, 0.95, (5, 3))

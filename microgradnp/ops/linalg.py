@@ -24,13 +24,16 @@ def _matmul_shapes_check(a, b):
                          f"do not broadcast") from None
 
 
+_DOT_MAX_OUTPUT = 4096
+
+
 def product(a, b):
     """``a @ b`` on ndarrays, unchecked: the raw product every forward and backward pass uses.
 
     For two matrices ``ndarray.dot`` makes the same BLAS call as ``np.matmul`` without the
     generalized-ufunc machinery around it, which is half the cost of a small product.
     """
-    if a.ndim == 2 and b.ndim == 2:
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT:
         return a.dot(b)
     return np.matmul(a, b)
 

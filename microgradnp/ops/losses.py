@@ -87,18 +87,52 @@ def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
 binary_cross_entropy.defvjp(_bce_vjp_p, _bce_vjp_target, None)
 
 
+def _shifted_exp(logits):
+    """(logits - shift, exp of that, its row sums) for (N, C) logits, with a shift that keeps exp finite.
+
+    The shift is the largest logit overall, one reduce over contiguous memory, instead of each row's
+    own maximum, a reduce along a short axis that costs several times more. It is exact unless some row
+    sits so far below the overall maximum that its exponentials lose precision: then every row is
+    shifted by its own maximum, as before. Row sums are a matrix-vector product, for the same reason.
+    """
+    n, classes = logits.shape
+    if n and classes:
+        shifted = logits - np.maximum.reduce(logits, axis=None)
+        exp = np.exp(shifted)
+        total = exp.dot(_ones(classes, exp.dtype))
+        # each row's largest term is >= its total / classes: far enough above the smallest normal
+        # number that every term that matters to the sum keeps full precision (also False for NaN)
+        if np.minimum.reduce(total) >= _SAFE_ROW_TOTAL.get(exp.dtype, np.inf) * classes:
+            return shifted, exp, total
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return shifted, exp, np.add.reduce(exp, axis=1)
+
+
+# the square root of the smallest normal number: terms a factor of eps below it are still normal
+_SAFE_ROW_TOTAL = {np.dtype(t): np.sqrt(np.finfo(t).tiny) for t in (np.float32, np.float64)}
+_ONES = {}
+
+
+def _ones(n, dtype):
+    # a read-only vector of ones per length and dtype, made once: np.ones is a Python function
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        ones = _ONES[(n, dtype)] = np.ones(n, dtype)
+        ones.flags.writeable = False
+    return ones
+
+
 @primitive("cross_entropy", saves_aux=True)
 def cross_entropy(logits, target, reduction="mean"):
     """-log softmax(logits)[target] for (N, C) logits and N integer class indices, then reduced.
 
     Returns the loss and the softmax, which the gradient (softmax - one_hot) reuses.
     """
-    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
-    softmax = np.exp(shifted)
-    total = np.add.reduce(softmax, axis=1, keepdims=True)
-    loss = np.log(total[:, 0])
+    shifted, softmax, total = _shifted_exp(logits)
+    loss = np.log(total)
     loss -= shifted[np.arange(len(target)), target]
-    softmax /= total
+    softmax /= total[:, None]
     return _reduce(loss, reduction), softmax
 
 

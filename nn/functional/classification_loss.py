@@ -97,8 +97,9 @@ def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
     if index.shape != expected:
         raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {index.shape}")
-    if index.size and not 0 <= ignore_index < classes and \
-            0 <= np.minimum.reduce(index, axis=None) and np.maximum.reduce(index, axis=None) < classes:
+    # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
+    unsigned = index.view(index.dtype.str.replace("i", "u"))
+    if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:
         return index, None  # the usual case: every target valid and in range
     valid = index != ignore_index
     out_of_range = valid & ((index < 0) | (index >= classes))
