@@ -127,7 +127,9 @@ PRIMITIVE_CASES = {
                C(mg.matmul, r(3, 4), r(2, 4, 2), label="(3,4)@(2,4,2)")],
     "linear": [C(mg.linear, r(5, 3), r(4, 3), r(4), label="linear (5,3) (4,3) (4,)"),
                C(mg.linear, r(2, 5, 3), r(4, 3), r(4), label="linear 3-D input"),
-               C(lambda x, w: mg.linear(x, w), r(5, 3), r(4, 3), label="linear no bias")],
+               C(lambda x, w: mg.linear(x, w), r(5, 3), r(4, 3), label="linear no bias"),
+               C(mg.linear, r(5, 3), r(4, 3), r(1, 4), label="linear bias (1, 4) broadcast"),
+               C(mg.linear, r(2, 5, 3), r(4, 3), r(), label="linear scalar bias")],
     "binary_cross_entropy": [
         C(lambda p: mg.binary_cross_entropy(p, mg.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]])),
           _rng.uniform(0.1, 0.9, (2, 3)), label="bce mean"),

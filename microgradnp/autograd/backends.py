@@ -15,6 +15,12 @@ def _numpy_sign(x):
     return np.sign(x)
 
 
+def _numpy_sum(x, axis=None, keepdims=False):
+    # the ufunc's reduce directly: np.sum is a Python function around it (gradients are floats, so
+    # np.sum's integer promotion never applies here)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+
+
 def _numpy_broadcast_to(x, shape):
     # a fresh writable array: np.broadcast_to is slow for small arrays and returns a read-only view
     # that every later consumer would have to copy anyway
@@ -34,6 +40,7 @@ def build():
     # inside a backward pass the shapes were already checked by the forward pass
     numpy_ops["matmul"] = linalg.product
     numpy_ops["broadcast_to"] = _numpy_broadcast_to
+    numpy_ops["sum"] = _numpy_sum
     # every caller inside a backward pass gives the shape as a tuple: skip the primitive's conversion frame
     numpy_ops["sum_to"] = shape.sum_to_shape
     return SimpleNamespace(**numpy_ops), SimpleNamespace(**tensor_ops)

@@ -5,6 +5,8 @@ from .. import grad_mode
 from . import anomaly, backends
 from .graph import Node
 
+_new = object.__new__
+
 Tensor = None  # bound in microgradnp/__init__.py (the engine is imported before the Tensor class exists)
 
 
@@ -290,21 +292,25 @@ def _leaf_hooks(leaf, g, create_graph):
 def _finish_leaves(leaf_grads, create_graph):
     # a VJP may pass one array to several inputs (add does), or a read-only broadcast view: such a
     # gradient is copied so that in-place changes to one .grad never reach another
-    handed_out = set() if len(leaf_grads) > 1 else None
+    handed_out = set()  # ids of the arrays already kept by reference
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
             g = _leaf_hooks(leaf, g, create_graph)
         if create_graph:
             _accumulate_into(leaf, g, True)
             continue
-        shared = type(g) is not np.ndarray or g.base is not None
-        if handed_out is not None:
-            shared = shared or id(g) in handed_out
-            handed_out.add(id(g))
-        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
-            leaf.grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
-        else:
+        shared = type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
+        if shared or leaf.grad is not None or leaf.data.dtype.kind != "f":
             _accumulate_into(leaf, g, False, copy=shared)
+            continue
+        # the common first gradient, kept by reference (Tensor._from_op inlined: once per parameter)
+        handed_out.add(id(g))
+        grad = _new(Tensor)
+        grad.data = g
+        grad.grad = grad.grad_fn = grad._hooks = None
+        grad.requires_grad = False
+        grad._version = 0
+        leaf.grad = grad
 
 
 def _captured(leaf_grads, create_graph, capture, inputs):

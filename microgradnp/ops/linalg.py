@@ -89,7 +89,12 @@ def _linear_vjp(F, g, ans, edges, x, w, b=None):
     if g.ndim != 2:  # every leading dimension is a batch dimension: flatten them into rows
         g, x = F.reshape(g, (-1, g.shape[-1])), F.reshape(x, (-1, x.shape[-1]))
     grad_w = None if edges[1] is None else F.matmul(g.T, x)
-    grad_b = None if b is None or edges[2] is None else F.sum_to(g, shape=b.shape)
+    if b is None or edges[2] is None:
+        grad_b = None
+    elif b.shape == g.shape[1:]:  # one bias per output feature: a plain sum over the rows
+        grad_b = F.sum(g, axis=0)
+    else:  # any other bias that broadcasts, e.g. of shape (1, out_features) or a scalar
+        grad_b = F.sum_to(g, shape=b.shape)
     return grad_x, grad_w, grad_b
 
 
