@@ -742,3 +742,29 @@ def test_linear_checks_the_versions_of_exactly_the_inputs_its_gradients_read():
         w.mul_(2)  # now the input needs a gradient, which reads w
     with pytest.raises(RuntimeError, match="gradient of 'linear' was modified by an in-place operation"):
         y.sum().backward()
+
+
+def test_edges_name_where_each_input_gradient_goes_for_one_two_and_three_inputs():
+    x, w, b = leaf(np.ones((2, 3))), leaf(np.ones((4, 3))), leaf(np.zeros(4))
+    one = x.tanh().grad_fn
+    assert one.edges == (x,)
+    two = (one_output := x.tanh()) * 2.0
+    assert two.grad_fn.edges == (one_output.grad_fn, None)
+    three = mg.linear(x.detach(), w, b).grad_fn
+    assert three.edges == (None, w, b) and three.next_functions == three.edges
+
+
+def test_a_recorded_op_leaves_one_object_for_the_garbage_collector_to_scan():
+    # Python's collector rescans every surviving container object; on a graph of a million ops its full
+    # scans cost more than the ops, so a node keeps its edges in its own slots rather than in a tuple
+    x = leaf([0.5])
+    gc.collect()
+    before = len(gc.get_objects())
+    h = x
+    for _ in range(300):
+        h = (h * 1.0001 + 0.001).tanh()
+    gc.collect()
+    grown = len(gc.get_objects()) - before
+    assert 900 <= grown <= 900 + 20  # 900 nodes (and the last Tensor)
+    h.backward()
+    assert x.grad.data[0] > 0

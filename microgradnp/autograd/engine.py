@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import grad_mode
 from . import anomaly, backends
-from .graph import Node
+from .graph import ONE_INPUT, Node
 
 _new = object.__new__
 
@@ -149,14 +149,21 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 ans = None if out is None else Tensor._from_op(out, node)
             else:
                 vjp_args, ans = args, node.out
+            edge1 = node.edge1  # the edges as a tuple, built here rather than by the property (see Node)
+            if edge1 is ONE_INPUT:
+                edges = (node.edge0,)
+            elif node.more_edges is None:
+                edges = (node.edge0, edge1)
+            else:
+                edges = (node.edge0, edge1) + node.more_edges
             joint = fn.joint_vjp
             if joint is not None:
-                joint = joint(F, g, ans, node.edges, *vjp_args, **kwargs)
+                joint = joint(F, g, ans, edges, *vjp_args, **kwargs)
             else:
                 vjps = fn.vjps
                 n_args = len(vjp_args)
             i = -1
-            for edge in node.edges:
+            for edge in edges:
                 i += 1
                 if edge is None:
                     continue
@@ -218,17 +225,26 @@ def _dependencies(root_nodes):
     deps = dict.fromkeys(root_nodes, 0)
     stack = list(root_nodes)
     pop, push = stack.pop, stack.append
+    get = deps.get
     while stack:
-        edges = pop().edges
-        if edges is None:
-            continue
-        for edge in edges:
-            if type(edge) is Node:
-                if edge in deps:
-                    deps[edge] += 1
-                else:
-                    deps[edge] = 1
-                    push(edge)
+        node = pop()
+        # the first edge outside the loop: most nodes have just that one (ONE_INPUT or a constant's None
+        # in edge1 is not a Node), and building a tuple per node would double the time of this pass
+        edge = node.edge0
+        if type(edge) is Node:
+            count = get(edge)
+            deps[edge] = 1 if count is None else count + 1
+            if count is None:
+                push(edge)
+        edge = node.edge1
+        more = node.more_edges
+        if type(edge) is Node or more is not None:
+            for edge in (edge,) if more is None else (edge,) + more:
+                if type(edge) is Node:
+                    count = get(edge)
+                    deps[edge] = 1 if count is None else count + 1
+                    if count is None:
+                        push(edge)
     return deps
 
 

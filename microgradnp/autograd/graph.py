@@ -137,6 +137,10 @@ def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False):
     return register
 
 
+ONE_INPUT = type("OneInput", (), {"__repr__": lambda self: "ONE_INPUT", "__slots__": ()})()
+"""``Node.edge1`` of an op with one input: it has no second edge (None would be an input without one)."""
+
+
 class Node:
     """What one primitive application leaves in the graph.
 
@@ -150,13 +154,20 @@ class Node:
     so the structure can still be drawn.
     """
 
-    __slots__ = ("fn", "inputs", "args", "edges", "kwargs", "out", "version", "extra", "__weakref__")
+    # The edges live in slots, not in a tuple of their own: a tuple that holds nodes is one more object
+    # per op for Python's garbage collector to rescan, and on a graph of a million ops the collector's
+    # full scans cost more time than the ops themselves. ``edge1`` is ONE_INPUT for an op of one input;
+    # ``more_edges`` holds the edges of a third input onwards (None for one or two inputs).
+    __slots__ = ("fn", "inputs", "args", "edge0", "edge1", "more_edges", "kwargs", "out", "version", "extra",
+                 "__weakref__")
 
     def __init__(self, fn, inputs, args, edges, kwargs, out, version):
         self.fn = fn
         self.inputs = inputs
         self.args = args
-        self.edges = edges
+        self.edge0 = edges[0]
+        self.edge1 = edges[1] if len(edges) > 1 else ONE_INPUT
+        self.more_edges = tuple(edges[2:]) if len(edges) > 2 else None
         self.kwargs = kwargs
         self.out = out if fn.saves_out else None
         self.version = version
@@ -168,6 +179,15 @@ class Node:
     def name(self):
         """The op's name, e.g. ``matmul``."""
         return self.fn.name
+
+    @property
+    def edges(self):
+        """One edge per input, as a tuple (see the class docstring)."""
+        if self.edge1 is ONE_INPUT:
+            return (self.edge0,)
+        if self.more_edges is None:
+            return (self.edge0, self.edge1)
+        return (self.edge0, self.edge1) + self.more_edges
 
     @property
     def output(self):
@@ -363,7 +383,9 @@ def apply1(prim, x):
             node.inputs = _NO_INPUT
             node.version = None
         node.args = (data,)
-        node.edges = (x.grad_fn or x,)
+        node.edge0 = x.grad_fn or x
+        node.edge1 = ONE_INPUT
+        node.more_edges = None
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
@@ -424,7 +446,9 @@ def apply2(prim, a, b):
                 version = b._version if version is None else version + b._version
             node.version = version
         node.args = (da, db)
-        node.edges = (ea, eb)
+        node.edge0 = ea
+        node.edge1 = eb
+        node.more_edges = None
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
@@ -507,7 +531,9 @@ def apply3(prim, a, b, c):
                 version = c._version if version is None else version + c._version
             node.version = version
         node.args = (da, db, dc)
-        node.edges = (ea, eb, ec)
+        node.edge0 = ea
+        node.edge1 = eb
+        node.more_edges = (ec,)
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
