@@ -768,3 +768,35 @@ def test_a_recorded_op_leaves_one_object_for_the_garbage_collector_to_scan():
     assert 900 <= grown <= 900 + 20  # 900 nodes (and the last Tensor)
     h.backward()
     assert x.grad.data[0] > 0
+
+
+def test_backward_of_outputs_that_depend_on_each_other_counts_every_path_once():
+    # y is an output and also an input of z: its node must wait for z's gradient, and the graph below
+    # it must be counted once, not once per output that reaches it
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()           # dy/dx = 2x
+    z = y * 3.0 + (x * 5.0).sum()  # dz/dx = 6x + 5
+    mg.autograd.backward([y, z])
+    np.testing.assert_allclose(x.grad.data, 2 * x.data + 6 * x.data + 5)
+    a = leaf([1.0, 2.0])
+    shared = a.exp()
+    u, v = shared.sum(), (shared * shared).sum()
+    mg.autograd.backward([v, u, v])  # v twice: its gradient is summed
+    np.testing.assert_allclose(a.grad.data, np.exp(a.data) + 2 * 2 * np.exp(2 * a.data))
+
+
+def test_a_second_backward_pass_started_inside_the_first_over_the_same_graph_is_refused():
+    # the engine's per-node counts belong to one pass at a time: a pass that reaches a node another pass
+    # is counting must fail loudly, never leave a gradient out
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    doubled = h * 2.0
+
+    def hook(grad):
+        with mg.enable_grad():
+            (h * 1.0).sum().backward(retain_graph=True)  # through exp while the outer pass waits on it
+
+    doubled.register_hook(hook)
+    out = doubled.sum() + h.sum()  # h has two consumers
+    with pytest.raises(RuntimeError, match="another backward pass went through 'exp'"):
+        out.backward(retain_graph=True)

@@ -1,9 +1,15 @@
 """Reverse-mode traversal: visits each node once, in reverse topological order, without recursion."""
+import itertools
+
 import numpy as np
 
 from .. import grad_mode
 from . import anomaly, backends
 from .graph import ONE_INPUT, Node
+
+RUN_STRIDE = 1 << 32
+"""A backward pass's marks in ``Node.pending`` are its number times this, plus a count of consumers."""
+_run_numbers = itertools.count(1)
 
 _new = object.__new__
 
@@ -108,14 +114,18 @@ def run(roots, retain_graph, create_graph, inputs=None):
             root_grads[node] = g
             root_nodes.append(node)
 
-    # deps: edges into each node not yet processed (plain ints: a container per node would make the
-    # garbage collector rescan a large graph); grads: partial sums of nodes still waiting for consumers;
-    # ready: (node, its whole gradient), so a node with one consumer never goes through grads
-    deps = _dependencies(root_nodes)
+    # Each node counts the consumers that have yet to send their gradient in its ``pending`` slot, as
+    # this run's number times RUN_STRIDE plus the count: a slot on an object the loop touches anyway
+    # costs less than a dictionary keyed by node, which on a large graph misses the cache at every
+    # lookup, and one int slot adds little to what Python's garbage collector scans (see Node).
+    # grads: partial sums of nodes still waiting for consumers; ready: (node, its whole gradient), so a
+    # node with one consumer never goes through grads.
+    base = next(_run_numbers) * RUN_STRIDE
+    _count_consumers(root_nodes, base)
     grads = root_grads
     ready = []
     for node in root_nodes:
-        if not deps[node]:
+        if node.pending == base:
             ready.append((node, grads.pop(node)))
     check_finite = anomaly._state.depth > 0
     previous_mode = grad_mode._state.enabled
@@ -189,12 +199,14 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 if check_finite:
                     anomaly.check(node, i, gi)
                 if type(edge) is Node:
-                    left = deps[edge] - 1
-                    if left == 0:  # the last consumer: the gradient is complete
+                    left = edge.pending - 1
+                    edge.pending = left
+                    if left == base:  # the last consumer: the gradient is complete
                         summed = grads.pop(edge, None)
                         ready.append((edge, gi if summed is None else summed + gi))
                     else:
-                        deps[edge] = left
+                        if left >= base + RUN_STRIDE - 1:  # marked by a later run: see _raise_concurrent
+                            _raise_concurrent(edge)
                         summed = grads.get(edge)
                         grads[edge] = gi if summed is None else summed + gi
                 else:  # a leaf: its gradient is complete only once every node is done
@@ -220,32 +232,42 @@ def _raise_freed(node):
         f"backward() (or autograd.grad()) if you need to go through the graph again.")
 
 
-def _dependencies(root_nodes):
-    """How many edges point at each node reachable from the roots (iterative: no recursion limit)."""
-    deps = dict.fromkeys(root_nodes, 0)
+def _count_consumers(root_nodes, base):
+    """Set ``pending`` of every node reachable from the roots to ``base`` plus the number of edges that
+    point at it (iterative: no recursion limit). A value below ``base`` is a mark of an earlier run:
+    that node has not been reached yet.
+    """
+    for node in root_nodes:
+        node.pending = base
     stack = list(root_nodes)
     pop, push = stack.pop, stack.append
-    get = deps.get
     while stack:
         node = pop()
         # the first edge outside the loop: most nodes have just that one (ONE_INPUT or a constant's None
         # in edge1 is not a Node), and building a tuple per node would double the time of this pass
         edge = node.edge0
         if type(edge) is Node:
-            count = get(edge)
-            deps[edge] = 1 if count is None else count + 1
-            if count is None:
+            if edge.pending >= base:
+                edge.pending += 1
+            else:
+                edge.pending = base + 1
                 push(edge)
         edge = node.edge1
         more = node.more_edges
         if type(edge) is Node or more is not None:
             for edge in (edge,) if more is None else (edge,) + more:
                 if type(edge) is Node:
-                    count = get(edge)
-                    deps[edge] = 1 if count is None else count + 1
-                    if count is None:
+                    if edge.pending >= base:
+                        edge.pending += 1
+                    else:
+                        edge.pending = base + 1
                         push(edge)
-    return deps
+
+
+def _raise_concurrent(node):
+    raise RuntimeError(
+        f"backward: another backward pass went through '{node.fn.name}' while this one was still running "
+        f"(from another thread, or from a hook): run backward passes over one graph one at a time")
 
 
 def _raise_modified(node):

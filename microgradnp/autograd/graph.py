@@ -151,7 +151,8 @@ class Node:
     holding those Tensors would only keep them alive (and make Python's garbage collector rescan them);
     ``version`` sums the versions of the Tensors kept. ``inputs``,
     ``args`` and ``out`` are freed after backward unless the graph is retained; ``edges`` and ``fn`` stay
-    so the structure can still be drawn.
+    so the structure can still be drawn. ``pending`` is the backward pass's count of the consumers that
+    have not yet sent their gradient (see the engine).
     """
 
     # The edges live in slots, not in a tuple of their own: a tuple that holds nodes is one more object
@@ -159,7 +160,7 @@ class Node:
     # full scans cost more time than the ops themselves. ``edge1`` is ONE_INPUT for an op of one input;
     # ``more_edges`` holds the edges of a third input onwards (None for one or two inputs).
     __slots__ = ("fn", "inputs", "args", "edge0", "edge1", "more_edges", "kwargs", "out", "version", "extra",
-                 "__weakref__")
+                 "pending", "__weakref__")
 
     def __init__(self, fn, inputs, args, edges, kwargs, out, version):
         self.fn = fn
@@ -172,6 +173,7 @@ class Node:
         self.out = out if fn.saves_out else None
         self.version = version
         self.extra = None
+        self.pending = 0
         if _recording.depth:
             _annotate(self)
 
@@ -389,6 +391,7 @@ def apply1(prim, x):
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
+        node.pending = 0
         if _recording.depth:
             _annotate(node)
         t.grad_fn = node
@@ -452,6 +455,7 @@ def apply2(prim, a, b):
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
+        node.pending = 0
         if _recording.depth:
             _annotate(node)
         t.grad_fn = node
@@ -537,6 +541,7 @@ def apply3(prim, a, b, c):
         node.kwargs = _NO_KWARGS
         node.out = out if prim.saves_out else None
         node.extra = None
+        node.pending = 0
         if _recording.depth:
             _annotate(node)
         t.grad_fn = node
