@@ -13,7 +13,7 @@ from .common import Metric, current_rss, import_torch, peak_rss, reset_peak_rss
 
 TITLE = "a 1,000,000-op chain (x*1.0001, +0.001, tanh), forward + backward"
 LENGTH = 1_000_000
-REPEATS = 3
+REPEATS = 5
 FRESH_PROCESS = True
 METRICS = {
     "total_s": Metric("forward + backward", "s", digits=2),

@@ -18,7 +18,7 @@ LR = 0.1
 WARMUP = 10
 STEPS = 100
 BATCHES = 8  # distinct synthetic batches, cycled
-REPEATS = 5
+REPEATS = 9
 FRESH_PROCESS = False
 METRICS = {"step_us": Metric("time per step", "us", digits=0)}
 

@@ -14,7 +14,7 @@ BLOCK = 100
 LR = 0.5
 SLOPE = 0.01
 SIZES = (2, 8, 1)
-REPEATS = 7
+REPEATS = 9
 FRESH_PROCESS = False
 METRICS = {"step_us": Metric("time per step", "us", digits=1)}
 
