@@ -105,6 +105,7 @@ class Optimizer:
         if closure is not None:
             with mg.enable_grad():
                 loss = closure()
+        update, states = self._update, self.state  # looked up once, not once per parameter
         for group in self.param_groups:
             maximize = group.get("maximize", False)
             for p in group["params"]:
@@ -113,10 +114,10 @@ class Optimizer:
                 grad = p.grad.data
                 if maximize:
                     grad = -grad
-                state = self.state.get(p)
+                state = states.get(p)
                 if state is None:
-                    state = self.state[p] = {}
-                self._update(p.data, grad, group, state)
+                    state = states[p] = {}
+                update(p.data, grad, group, state)
                 # the data changed in place: a graph that saved the old values must refuse to backward
                 p._version += 1
         self._opt_called = True
