@@ -137,7 +137,16 @@ def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False):
     return register
 
 
-ONE_INPUT = type("OneInput", (), {"__repr__": lambda self: "ONE_INPUT", "__slots__": ()})()
+class _OneInput:
+    """The type of ONE_INPUT."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "ONE_INPUT"
+
+
+ONE_INPUT = _OneInput()
 """``Node.edge1`` of an op with one input: it has no second edge (None would be an input without one)."""
 
 
