@@ -202,7 +202,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
                     left = edge.pending - 1
                     edge.pending = left
                     if left == base:  # the last consumer: the gradient is complete
-                        summed = grads.pop(edge, None)
+                        summed = grads.pop(edge, None) if grads else None  # grads is empty in a tree
                         ready.append((edge, gi if summed is None else summed + gi))
                     else:
                         if left >= base + RUN_STRIDE - 1:  # marked by a later run: see _raise_concurrent

@@ -452,9 +452,9 @@ def apply2(prim, a, b):
             keep_a, keep_b = keep[0], keep[1]  # (a longer entry: a third, optional input not given)
             node.inputs = (a if keep_a else None, b if keep_b else None)
             version = None
-            if keep_a and isinstance(a, Tensor):
+            if keep_a and da is not a:  # (an input is a Tensor exactly when its data is another object)
                 version = a._version
-            if keep_b and isinstance(b, Tensor):
+            if keep_b and db is not b:
                 version = b._version if version is None else version + b._version
             node.version = version
         node.args = (da, db)
