@@ -169,3 +169,11 @@ def test_changing_a_cross_entropy_output_in_place_does_not_block_its_gradient():
     p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
     p[np.arange(3), target] -= 1
     np.testing.assert_allclose(logits.grad.data, p, rtol=1e-12, atol=1e-14)
+
+
+def test_binary_cross_entropy_op_takes_a_scalar_or_broadcasting_target():
+    # the op itself (no nn checks) follows NumPy broadcasting, like the formula it fuses
+    p = np.array([[0.2], [0.7], [0.9]])
+    for target in (0.25, np.array([1.0, 0.0])):
+        fused = mg.binary_cross_entropy(mg.tensor(p), target, None, "none").data
+        np.testing.assert_allclose(fused, -(target * np.log(p) + (1 - target) * np.log(1 - p)), rtol=1e-12)

@@ -31,7 +31,9 @@ def product(a, b):
     """``a @ b`` on ndarrays, unchecked: the raw product every forward and backward pass uses.
 
     For two matrices ``ndarray.dot`` makes the same BLAS call as ``np.matmul`` without the
-    generalized-ufunc machinery around it, which is half the cost of a small product.
+    generalized-ufunc machinery around it, which is half the cost of a small product. It also zeroes
+    its output before BLAS writes it: for a large output that second pass over memory costs more than
+    the machinery saves, so those go to ``np.matmul``.
     """
     if a.ndim == 2 and b.ndim == 2 and a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT:
         return a.dot(b)
