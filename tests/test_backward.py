@@ -765,7 +765,9 @@ def test_a_recorded_op_leaves_one_object_for_the_garbage_collector_to_scan():
         h = (h * 1.0001 + 0.001).tanh()
     gc.collect()
     grown = len(gc.get_objects()) - before
-    assert 900 <= grown <= 900 + 20  # 900 nodes (and the last Tensor)
+    # 900 nodes and the last Tensor, give or take objects the rest of the process frees meanwhile;
+    # a tuple of edges per node would make it 1800
+    assert abs(grown - 900) <= 30
     h.backward()
     assert x.grad.data[0] > 0
 
