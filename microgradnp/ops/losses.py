@@ -60,10 +60,7 @@ def binary_cross_entropy(p, target, weight=None, reduction="mean"):
         log_p, log_q = _clamped_log(np, p), _clamped_log(np, q)
     # t log p + (1 - t) log(1 - p) as log(1 - p) + t (log p - log(1 - p)): one array operation fewer
     log_p -= log_q
-    if type(target) is np.ndarray and target.shape == p.shape:
-        log_likelihood = np.multiply(target, log_p, out=log_p)
-    else:  # a scalar target, or one that broadcasts
-        log_likelihood = target * log_p
+    log_likelihood = target * log_p
     log_likelihood += log_q
     if weight is not None:
         log_likelihood = log_likelihood * weight
