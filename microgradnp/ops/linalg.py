@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd.graph import primitive
+from .constant_arrays import ones_vector
 
 
 def _mT(F, x):
@@ -93,11 +94,19 @@ def _linear_vjp(F, g, ans, edges, x, w, b=None):
     grad_w = None if edges[1] is None else F.matmul(g.T, x)
     if b is None or edges[2] is None:
         grad_b = None
-    elif b.shape == g.shape[1:]:  # one bias per output feature: a plain sum over the rows
-        grad_b = F.sum(g, axis=0)
+    elif b.shape == g.shape[1:]:  # one bias per output feature: a sum over the rows
+        grad_b = _sum_rows(F, g)
     else:  # any other bias that broadcasts, e.g. of shape (1, out_features) or a scalar
         grad_b = F.sum_to(g, shape=b.shape)
     return grad_x, grad_w, grad_b
+
+
+def _sum_rows(F, g):
+    # as a product with ones, for the dtypes BLAS handles: 2.5 us against 5 us for np.add.reduce along
+    # axis 0 on (128, 256) float32, 0.4 against 1.6 us on (4, 8)
+    if type(g) is np.ndarray and g.dtype.char in "fd":
+        return ones_vector(g.shape[0], g.dtype).dot(g)
+    return F.sum(g, axis=0)
 
 
 linear.defjoint(_linear_vjp)

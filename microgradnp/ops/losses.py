@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..autograd.graph import primitive
+from .constant_arrays import ones_vector
 
 _LOG_MIN = -100.0   # PyTorch clamps each log of the binary cross-entropy here
 _EPS = 1e-12        # and divides by max(p * (1 - p), eps) in its gradient
@@ -99,7 +100,7 @@ def _shifted_exp(logits):
     if n and classes:
         shifted = logits - np.maximum.reduce(logits, axis=None)
         exp = np.exp(shifted)
-        total = exp.dot(_ones(classes, exp.dtype))
+        total = exp.dot(ones_vector(classes, exp.dtype))
         # each row's largest term is >= its total / classes: far enough above the smallest normal
         # number that every term that matters to the sum keeps full precision (also False for NaN)
         if np.minimum.reduce(total) >= _SAFE_ROW_TOTAL.get(exp.dtype, np.inf) * classes:
@@ -111,16 +112,6 @@ def _shifted_exp(logits):
 
 # the square root of the smallest normal number: terms a factor of eps below it are still normal
 _SAFE_ROW_TOTAL = {np.dtype(t): np.sqrt(np.finfo(t).tiny) for t in (np.float32, np.float64)}
-_ONES = {}
-
-
-def _ones(n, dtype):
-    # a read-only vector of ones per length and dtype, made once: np.ones is a Python function
-    ones = _ONES.get((n, dtype))
-    if ones is None:
-        ones = _ONES[(n, dtype)] = np.ones(n, dtype)
-        ones.flags.writeable = False
-    return ones
 
 
 @primitive("cross_entropy", saves_aux=True)

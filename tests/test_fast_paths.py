@@ -1,0 +1,70 @@
+"""Speed paths give exactly what the plain NumPy expressions they replace give."""
+import numpy as np
+import pytest
+
+import microgradnp as mg
+from microgradnp.ops import constant_arrays
+from microgradnp.ops.elementwise import _VECTOR_MIN
+
+rng = np.random.default_rng(11)
+
+
+def _with_specials(x):
+    # NaN must stay NaN, -0.0 must come out as +0.0, infinities must pass or clip as in np.maximum(x, 0)
+    flat = x.reshape(-1)
+    flat[:5] = [np.nan, -0.0, np.inf, -np.inf, 0.0]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_relu_on_large_arrays_equals_maximum_with_scalar_zero(dtype, layout):
+    x = rng.standard_normal((64, 48)) * 10
+    if np.issubdtype(dtype, np.floating):
+        x = _with_specials(x)
+    x = x.astype(dtype)
+    x = {"C": x, "F": np.asfortranarray(x), "strided": x[:, ::2]}[layout]
+    assert x.size >= _VECTOR_MIN // 2
+    big = np.concatenate([x, x], axis=1) if layout != "F" else np.asfortranarray(np.concatenate([x, x], axis=1))
+    assert big.size >= _VECTOR_MIN
+    for data in (x, big):
+        out = mg.relu(mg.tensor(data)).data
+        expected = np.maximum(data, 0)
+        assert out.dtype == expected.dtype and out.shape == data.shape
+        np.testing.assert_array_equal(out, expected)
+        assert np.array_equal(np.signbit(out), np.signbit(expected))  # no -0.0 anywhere
+        assert out.flags.writeable
+
+
+def test_relu_output_written_in_place_leaves_later_relus_alone():
+    x = rng.standard_normal(4096).astype(np.float32)
+    first = mg.relu(mg.tensor(x)).data
+    first[:] = 5.0  # the zeros the op compared against must not be shared with its result
+    again = mg.relu(mg.tensor(-np.abs(x))).data
+    assert np.all(again == 0)
+
+
+def test_constant_arrays_are_read_only_views_that_grow_per_dtype():
+    small = constant_arrays.zeros_view((3, 4), np.float32)
+    assert small.shape == (3, 4) and small.dtype == np.float32 and not small.any()
+    with pytest.raises(ValueError, match="read-only"):
+        small[0, 0] = 1
+    large = constant_arrays.zeros_view((1000, 1000), np.float32)
+    assert large.shape == (1000, 1000) and not large.any()
+    ones = constant_arrays.ones_vector(5000, np.float64)
+    assert ones.shape == (5000,) and ones.dtype == np.float64 and np.all(ones == 1)
+    assert not ones.flags.writeable
+    assert constant_arrays.ones_vector(0, np.float32).shape == (0,)
+    assert constant_arrays.zeros_view((), np.float64).shape == ()
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12), (np.float16, 1e-2)])
+@pytest.mark.parametrize("rows", [0, 1, 300])
+def test_linear_bias_gradient_is_the_sum_over_rows(dtype, rtol, rows):
+    x = mg.tensor(rng.standard_normal((rows, 6)).astype(dtype))
+    w = mg.tensor(rng.standard_normal((7, 6)).astype(dtype), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(7).astype(dtype), requires_grad=True)
+    g = rng.standard_normal((rows, 7)).astype(dtype)
+    mg.linear(x, w, b).backward(mg.tensor(g))
+    assert b.grad.dtype == dtype and b.grad.shape == (7,)
+    np.testing.assert_allclose(b.grad.data, g.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol)
