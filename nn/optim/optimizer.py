@@ -26,7 +26,8 @@ class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts with ``params`` and per-group options) and
     ``state`` (a dict from parameter to its optimizer state).
 
-    Subclasses implement ``_update(param, grad, group, state)``, or override ``step`` entirely.
+    Subclasses implement ``_update(param, grad, group, state)``; one that can update a whole group faster
+    overrides ``_step_group(group)``, or ``step`` entirely.
     """
 
     def __init__(self, params, defaults):
@@ -105,23 +106,27 @@ class Optimizer:
         if closure is not None:
             with mg.enable_grad():
                 loss = closure()
-        update, states = self._update, self.state  # looked up once, not once per parameter
         for group in self.param_groups:
-            maximize = group.get("maximize", False)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.data
-                if maximize:
-                    grad = -grad
-                state = states.get(p)
-                if state is None:
-                    state = states[p] = {}
-                update(p.data, grad, group, state)
-                # the data changed in place: a graph that saved the old values must refuse to backward
-                p._version += 1
+            self._step_group(group)
         self._opt_called = True
         return loss
+
+    def _step_group(self, group):
+        """Update the parameters of one group that have a gradient, each through ``_update``."""
+        update, states = self._update, self.state  # looked up once, not once per parameter
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad.data
+            if maximize:
+                grad = -grad
+            state = states.get(p)
+            if state is None:
+                state = states[p] = {}
+            update(p.data, grad, group, state)
+            # the data changed in place: a graph that saved the old values must refuse to backward
+            p._version += 1
 
     def _update(self, param, grad, group, state):
         """Change ``param`` (an ndarray) in place from ``grad``, the group's options and ``state``."""

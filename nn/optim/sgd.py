@@ -22,6 +22,23 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
+    def _step_group(self, group):
+        """Plain SGD (no momentum, no weight decay) in one tight loop; anything else per parameter."""
+        if group["momentum"] != 0 or group["weight_decay"] != 0:
+            super()._step_group(group)
+            return
+        # plain SGD keeps no state, as in PyTorch: ``state`` stays empty
+        # a Python float: a NumPy float64 learning rate would make float32 updates go through float64
+        lr = float(-group["lr"] if group.get("maximize", False) else group["lr"])
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p.data
+            data -= lr * grad.data  # lr * grad: .grad must not change, as PyTorch's does not
+            # the data changed in place: a graph that saved the old values must refuse to backward
+            p._version += 1
+
     def _update(self, param, grad, group, state):
         weight_decay, momentum = group["weight_decay"], group["momentum"]
         if weight_decay != 0:

@@ -34,6 +34,30 @@ def test_sgd_plain_step_uses_the_gradient():
     assert p.item() == pytest.approx(0.7)
 
 
+def test_plain_sgd_leaves_grad_and_state_alone_and_keeps_float32():
+    # the plain group takes its own loop: it must not scale .grad in place, keeps no state (PyTorch's
+    # opt.state stays empty too), and a NumPy float64 learning rate must not make float32 data float64
+    p = nn.Parameter(mg.tensor(np.array([1.0, -2.0], dtype=np.float32)))
+    opt = optim.SGD([p], lr=np.float64(0.5))
+    (p * p).sum().backward()  # gradient 2p = [2, -4]
+    grad = p.grad
+    opt.step()
+    assert p.grad is grad and p.grad.data.tolist() == [2.0, -4.0]
+    assert p.dtype == np.float32 and p.data.tolist() == [0.0, 0.0]
+    assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
+
+
+def test_sgd_plain_and_momentum_groups_in_one_optimizer():
+    a, b = _param(1.0), _param(1.0)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=0.1, maximize=True)
+    for p in (a, b):
+        p.grad = mg.tensor(np.array([1.0]))
+    opt.step()
+    # maximize climbs in both groups; only the momentum group keeps a buffer
+    assert (a.item(), b.item()) == pytest.approx((1.1, 1.1))
+    assert a not in opt.state and "momentum_buffer" in opt.state[b]
+
+
 def test_sgd_momentum_three_steps_by_hand():
     # lr 0.1, momentum 0.9, gradient = p:
     # 1: g=1, buf=1, p=0.9;  2: g=0.9, buf=1.8, p=0.72;  3: g=0.72, buf=2.34, p=0.486
