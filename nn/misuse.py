@@ -58,9 +58,12 @@ def looks_like_probabilities(array, dim, atol=1e-3):
     if array.ndim == 0 or array.size == 0 or array.shape[dim] < 2 or array.dtype.kind != "f":
         return False
     # one slice first: logits almost never pass it, so the full check rarely runs
-    index = [0] * array.ndim
-    index[dim] = slice(None)
-    first = array[tuple(index)]
+    if array.ndim == 2 and dim == 1:  # (N, C) scores, the usual case: the first row without building an index
+        first = array[0]
+    else:
+        index = [0] * array.ndim
+        index[dim] = slice(None)
+        first = array[tuple(index)]
     if abs(float(np.add.reduce(first)) - 1.0) > atol or np.minimum.reduce(first) < 0 or np.maximum.reduce(first) > 1:
         return False
     if array.min() < 0 or array.max() > 1:

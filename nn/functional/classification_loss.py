@@ -83,6 +83,9 @@ def _class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
     return weight.reshape(shape) if isinstance(weight, np.ndarray) else mg.reshape(weight, tuple(shape))
 
 
+_UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u8", "u4")}
+
+
 def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
@@ -98,7 +101,7 @@ def _index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
         raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {index.shape}")
     # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
-    unsigned = index.view(index.dtype.str.replace("i", "u"))
+    unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
     if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:
         return index, None  # the usual case: every target valid and in range
     valid = index != ignore_index

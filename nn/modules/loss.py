@@ -88,7 +88,8 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def forward(self, input, target):  # noqa: A002
         """The loss of logits ``input`` (N, C) against class indices (N,) or probabilities (N, C)."""
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        # the buffer read directly: a buffer is found by Module.__getattr__, a Python call on every step
+        return F.cross_entropy(input, target, weight=self._buffers["weight"], ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
