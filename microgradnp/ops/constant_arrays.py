@@ -6,19 +6,20 @@ And a sum down the rows of a matrix is several times faster as a matrix-vector p
 as ``np.add.reduce`` along axis 0. Each dtype has one buffer, grown to the largest size asked for; every
 shape is a view of it, so varying shapes never pile up cached arrays.
 """
+import math
+
 import numpy as np
 
 _ZEROS = {}  # dtype -> 1-D read-only buffer of zeros
 _ONES = {}   # dtype -> 1-D read-only buffer of ones
 
 
-def _buffer(table, make, size, dtype):
+def _grown(table, make, size, dtype):
     buffer = table.get(dtype)
-    if buffer is None or buffer.size < size:
-        # at least doubled, so that a slowly growing size reallocates only a few times
-        buffer = make(max(size, 2 * buffer.size if buffer is not None else size), dtype)
-        buffer.flags.writeable = False
-        table[dtype] = buffer
+    # at least doubled, so that a slowly growing size reallocates only a few times
+    buffer = make(max(size, 2 * buffer.size if buffer is not None else size), dtype)
+    buffer.flags.writeable = False
+    table[dtype] = buffer
     return buffer
 
 
@@ -28,12 +29,16 @@ def zeros_view(shape, dtype):
     The buffer comes from ``np.zeros``, whose large allocations are pages the kernel maps to its one
     zero page until written: a large buffer costs address space, not memory.
     """
-    size = 1
-    for n in shape:
-        size *= n
-    return _buffer(_ZEROS, np.zeros, size, dtype)[:size].reshape(shape)
+    size = math.prod(shape)
+    buffer = _ZEROS.get(dtype)
+    if buffer is None or buffer.size < size:
+        buffer = _grown(_ZEROS, np.zeros, size, dtype)
+    return buffer[:size].reshape(shape)
 
 
 def ones_vector(n, dtype):
     """A read-only vector of ``n`` ones of ``dtype``, a view of a shared buffer."""
-    return _buffer(_ONES, np.ones, n, dtype)[:n]
+    buffer = _ONES.get(dtype)
+    if buffer is None or buffer.size < n:
+        buffer = _grown(_ONES, np.ones, n, dtype)
+    return buffer[:n]
