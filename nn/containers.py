@@ -2,6 +2,8 @@
 import operator
 from collections import OrderedDict
 
+from microgradnp.autograd.graph import is_recording
+
 from .module import Module
 
 
@@ -69,6 +71,9 @@ class _ModuleSequence(Module):
         return self
 
 
+_MODULE_CALL = Module.__call__
+
+
 class Sequential(_ModuleSequence):
     """Modules applied one after another: ``Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))``.
 
@@ -94,8 +99,14 @@ class Sequential(_ModuleSequence):
 
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         """Feed ``input`` through every module in order."""
+        if is_recording():  # each module's call names its scope
+            for module in self._modules.values():
+                input = module(input)
+            return input
+        # otherwise Module.__call__ only calls forward: calling it directly saves packing the arguments
+        # twice per module, 0.3 us each (a module that defines its own __call__ still gets it)
         for module in self._modules.values():
-            input = module(input)
+            input = module.forward(input) if type(module).__call__ is _MODULE_CALL else module(input)
         return input
 
 

@@ -262,6 +262,19 @@ def test_sequential_indexing_slicing_len_append_and_delete():
         seq[5]  # noqa: B018
 
 
+def test_sequential_calls_a_module_that_defines_its_own_call():
+    # Sequential calls forward directly for ordinary modules; one with its own __call__ must still get it
+    class Doubling(nn.Module):
+        def __call__(self, input):  # noqa: A002
+            return super().__call__(input) * 2.0
+
+        def forward(self, input):  # noqa: A002
+            return input + 1.0
+
+    seq = nn.Sequential(nn.Identity(), Doubling(), nn.Identity())
+    assert seq(mg.tensor([1.0, 2.0])).data.tolist() == [4.0, 6.0]
+
+
 def test_sequential_with_ordered_dict_names():
     from collections import OrderedDict
     seq = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 2)), ("act", nn.Tanh())]))
