@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import dtypes
-from .autograd.graph import PRIMITIVES, Primitive, apply1, apply3
+from .autograd.graph import PRIMITIVES, Primitive, apply1, apply2, apply3
 from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
 from .tensor import Tensor, as_array
 
@@ -58,7 +58,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     No argument checks: ``nn.functional.binary_cross_entropy`` validates and then calls this.
     """
     if weight is None and reduction == "mean":  # the everyday call: two inputs take the op's fast path
-        return losses.binary_cross_entropy(input, target)
+        return apply2(losses.binary_cross_entropy, input, target)
     return losses.binary_cross_entropy(input, target, weight, reduction)
 
 
@@ -570,5 +570,5 @@ Tensor.type_as = lambda self, other: astype(self, other.dtype)
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in
            ("builtins", "math", "np", "dtypes", "PRIMITIVES", "arithmetic", "elementwise", "linalg",
-            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1", "apply3",
+            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1", "apply2", "apply3",
             "UFUNC_OPS", "losses")]

@@ -168,7 +168,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
                 edges = (node.edge0, edge1) + node.more_edges
             joint = fn.joint_vjp
             if joint is not None:
-                joint = joint(F, g, ans, edges, *vjp_args, **kwargs)
+                joint = joint(F, g, ans, edges, *vjp_args, **kwargs) if kwargs else joint(F, g, ans, edges, *vjp_args)
             else:
                 vjps = fn.vjps
                 n_args = len(vjp_args)
