@@ -95,7 +95,7 @@ def _linear_vjp(F, g, ans, edges, x, w, b=None):
     grad_x = None if edges[0] is None else F.matmul(g, w)
     if g.ndim != 2:  # every leading dimension is a batch dimension: flatten them into rows
         g, x = F.reshape(g, (-1, g.shape[-1])), F.reshape(x, (-1, x.shape[-1]))
-    grad_w = None if edges[1] is None else F.matmul(g.T, x)
+    grad_w = None if edges[1] is None else _weight_gradient(F, g, x, w)
     if b is None or edges[2] is None:
         grad_b = None
     elif b.shape == g.shape[1:]:  # one bias per output feature: a sum over the rows
@@ -103,6 +103,15 @@ def _linear_vjp(F, g, ans, edges, x, w, b=None):
     else:  # any other bias that broadcasts, e.g. of shape (1, out_features) or a scalar
         grad_b = F.sum_to(g, shape=b.shape)
     return grad_x, grad_w, grad_b
+
+
+def _weight_gradient(F, g, x, w):
+    # g.T @ x, laid out in memory like the weight: an update p -= lr * grad between arrays of different
+    # layouts runs several times slower than between arrays of the same one
+    if type(g) is np.ndarray and w.flags.f_contiguous and not w.flags.c_contiguous:
+        out = np.empty(w.shape, np.result_type(g, x), order="F")
+        return np.matmul(g.T, x, out=out)
+    return F.matmul(g.T, x)
 
 
 def _sum_rows(F, g):

@@ -10,11 +10,30 @@ from ..module import Module
 from ..parameter import Parameter
 
 
+_TRANSPOSED_MIN = 4096  # weights from this many elements up are stored transposed (see _weight_order)
+
+
+def _weight_order(in_features, out_features):
+    """The memory order of a new weight: "F" (stored transposed) for all but small layers.
+
+    The weight keeps PyTorch's shape (out_features, in_features). In Fortran order it is an
+    (in_features, out_features) matrix in memory, and the forward product x @ weight.T multiplies two
+    untransposed matrices: OpenBLAS runs that form 10% to 35% faster than x times a transposed weight
+    (784 -> 256 at batch 128: 515 us against 590 us). The input's gradient g @ weight pays the other
+    form instead, so a hidden layer comes out about even, a first layer (whose input needs no gradient)
+    gains, and so does every forward pass run for inference. A small layer is bound by call overhead,
+    where the weight gradient in Fortran order costs an extra call: it stays in C order.
+    """
+    return "F" if in_features * out_features >= _TRANSPOSED_MIN else "C"
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, with ``weight`` of shape (out_features, in_features) as in PyTorch.
 
     Initialised as PyTorch does: weight ~ U(-1/sqrt(in_features), 1/sqrt(in_features)) (kaiming-uniform
-    with a=sqrt(5)) and bias from the same range.
+    with a=sqrt(5)) and bias from the same range. A weight of 4096 elements or more is kept in Fortran
+    order, which makes the forward product faster (see ``_weight_order``); its values and shape are
+    PyTorch's.
     """
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
@@ -25,7 +44,8 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         dtype = dtype or mg.get_default_dtype()
-        self.weight = Parameter(mg.empty(out_features, in_features, dtype=dtype))
+        self.weight = Parameter(mg.from_numpy(np.empty((out_features, in_features), np.dtype(dtype),
+                                                       order=_weight_order(in_features, out_features))))
         if bias:
             self.bias = Parameter(mg.empty(out_features, dtype=dtype))
         else:

@@ -62,6 +62,77 @@ def test_linear_dtype_option():
     assert nn.Linear(2, 2, dtype=mg.float64).weight.dtype == np.float64
 
 
+def _c_order_copy(layer):
+    twin = nn.Linear(layer.in_features, layer.out_features, dtype=layer.weight.dtype)
+    twin.load_state_dict(layer.state_dict())
+    twin.weight.data = np.ascontiguousarray(twin.weight.data)
+    return twin
+
+
+def test_large_linear_weights_are_stored_transposed_small_ones_not():
+    big, small = nn.Linear(128, 64), nn.Linear(8, 4)
+    assert big.weight.shape == (64, 128) and big.weight.data.flags.f_contiguous
+    assert not big.weight.data.flags.c_contiguous and big.weight.data.T.flags.c_contiguous
+    assert small.weight.data.flags.c_contiguous
+
+
+@pytest.mark.parametrize("input_requires_grad", [False, True])
+def test_transposed_weight_gives_the_c_order_results_and_a_gradient_laid_out_like_it(input_requires_grad):
+    mg.manual_seed(3)
+    layer = nn.Linear(96, 80, dtype=mg.float64)
+    twin = _c_order_copy(layer)
+    x = mg.randn(7, 96, dtype=mg.float64, requires_grad=input_requires_grad)
+    g = mg.randn(7, 80, dtype=mg.float64)
+    out = {}
+    for name, model in (("F", layer), ("C", twin)):
+        x.grad = None
+        y = model(x)
+        y.backward(g)
+        out[name] = (y.data, model.weight.grad.data, model.bias.grad.data, None if x.grad is None else x.grad.data)
+    for f_value, c_value in zip(out["F"], out["C"]):
+        if f_value is None:
+            assert c_value is None and not input_requires_grad
+            continue
+        np.testing.assert_allclose(f_value, c_value, rtol=1e-12, atol=1e-12)
+    # the gradient of each weight has that weight's layout, and owns its memory (kept by reference, no copy)
+    assert layer.weight.grad.data.flags.f_contiguous and not layer.weight.grad.data.flags.c_contiguous
+    assert twin.weight.grad.data.flags.c_contiguous
+    assert layer.weight.grad.data.base is None
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.optim.SGD(ps, lr=0.1),
+                                  lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+                                  lambda ps: nn.optim.Adam(ps, lr=0.01)])
+def test_training_a_transposed_weight_matches_the_c_order_one_and_keeps_its_layout(make):
+    mg.manual_seed(4)
+    layer = nn.Linear(70, 60)
+    twin = _c_order_copy(layer)
+    x, target = mg.randn(16, 70), mg.randn(16, 60)
+    for model in (layer, twin):
+        optimizer = make(model.parameters())
+        for _ in range(3):
+            optimizer.zero_grad()
+            F.mse_loss(model(x), target).backward()
+            optimizer.step()
+        for state in optimizer.state.values():  # momentum and moment buffers take the weight's layout
+            for value in state.values():
+                if isinstance(value, np.ndarray) and value.shape == model.weight.shape:
+                    assert value.flags.f_contiguous == model.weight.data.flags.f_contiguous
+    assert layer.weight.data.flags.f_contiguous and not layer.weight.data.flags.c_contiguous
+    np.testing.assert_allclose(layer.weight.data, twin.weight.data, rtol=1e-5, atol=1e-6)
+
+
+def test_transposed_weight_survives_a_checkpoint_round_trip(tmp_path):
+    mg.manual_seed(5)
+    layer = nn.Linear(100, 50)
+    mg.save(layer.state_dict(), tmp_path / "layer.npz")
+    restored = nn.Linear(100, 50)
+    restored.load_state_dict(mg.load(tmp_path / "layer.npz"))
+    np.testing.assert_array_equal(restored.weight.data, layer.weight.data)
+    assert restored.weight.data.flags.f_contiguous and not restored.weight.data.flags.c_contiguous
+    assert restored.double().weight.data.flags.f_contiguous
+
+
 # ---- Dropout ------------------------------------------------------------------------------------------
 
 def test_dropout_zeroes_about_p_and_scales_the_rest():
