@@ -32,7 +32,12 @@ def synthetic_batches(batch=BATCH, count=BATCHES, seed=SEED):
 
 
 class NumpyMLPTrainer:
-    """The hand-written forward and backward of the MLP (shared with the memory workload)."""
+    """The hand-written forward and backward of the MLP (shared with the memory workload).
+
+    Each weight is stored (in, out), as the seed posts store theirs, so that the forward product is
+    ``x @ w`` of two untransposed matrices: on OpenBLAS that is the faster of the two layouts (10% to 35%
+    on the forward product), and it is the layout microgradnp's ``nn.Linear`` keeps in memory.
+    """
 
     def __init__(self, batches):
         self.batches = batches
@@ -40,18 +45,18 @@ class NumpyMLPTrainer:
 
     def reset(self):
         """Restore the starting weights."""
-        self.layers = start_weights(SIZES, np.float32)
+        self.layers = [(np.ascontiguousarray(w.T), b) for w, b in start_weights(SIZES, np.float32)]
 
     def step(self, x, labels):
         """One training step; returns the loss (a float32 NumPy scalar)."""
         (w1, b1), (w2, b2), (w3, b3) = self.layers
-        a1 = x @ w1.T
+        a1 = x @ w1
         a1 += b1
         np.maximum(a1, 0, out=a1)
-        a2 = a1 @ w2.T
+        a2 = a1 @ w2
         a2 += b2
         np.maximum(a2, 0, out=a2)
-        logits = a2 @ w3.T
+        logits = a2 @ w3
         logits += b3
         # softmax cross-entropy: log-sum-exp with the row maximum taken out
         logits -= logits.max(axis=1, keepdims=True)
@@ -64,15 +69,15 @@ class NumpyMLPTrainer:
         grad /= total
         grad[rows, labels] -= 1
         grad *= np.float32(1.0 / len(labels))
-        dw3 = grad.T @ a2
+        dw3 = a2.T @ grad
         db3 = grad.sum(axis=0)
-        grad = grad @ w3
+        grad = grad @ w3.T
         grad *= a2 > 0
-        dw2 = grad.T @ a1
+        dw2 = a1.T @ grad
         db2 = grad.sum(axis=0)
-        grad = grad @ w2
+        grad = grad @ w2.T
         grad *= a1 > 0
-        dw1 = grad.T @ x  # no gradient for the input batch itself
+        dw1 = x.T @ grad  # no gradient for the input batch itself
         db1 = grad.sum(axis=0)
         for param, update in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
             update *= np.float32(LR)
