@@ -26,7 +26,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         norms = [np.max(np.abs(g)) if g.size else 0.0 for g in grads]
         total = float(np.max(norms))
     else:
-        norms = [np.linalg.norm(g.ravel(), norm_type) for g in grads]
+        # order="K": the elements in memory order, so a Fortran-order gradient (see nn.Linear) is not copied
+        norms = [np.linalg.norm(g.ravel(order="K"), norm_type) for g in grads]
         total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, so "
