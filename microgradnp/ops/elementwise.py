@@ -60,7 +60,7 @@ def relu(x):
     # NumPy's maximum against a scalar is not vectorised: against an array of zeros laid out like x it
     # is three times faster (laid out otherwise, twice slower). x comes first either way, so a NaN stays
     # NaN and -0.0 becomes 0.0 in both.
-    if type(x) is np.ndarray and x.size >= _VECTOR_MIN:
+    if type(x) is np.ndarray and x.size >= _VECTOR_MIN and x.dtype.kind == "f":
         if x.flags.c_contiguous:
             return np.maximum(x, zeros_view(x.shape, x.dtype))
         if x.flags.f_contiguous:
