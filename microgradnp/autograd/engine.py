@@ -308,10 +308,7 @@ def _node_extras(node, g, create_graph, accumulate):
         raise RuntimeError(
             f"the output of '{node.fn.name}' was modified by an in-place operation ({modified_by}) after it was "
             f"computed, but '{node.fn.name}' needs that output for its gradient; use an out-of-place op instead")
-    for hook in node.extra.get("hooks") or ():
-        replaced = hook(_wrap(g))
-        if replaced is not None:
-            g = _unwrap(_wrap(replaced), create_graph)
+    g = _run_hooks(node.extra.get("hooks") or (), g, create_graph)
     ref = node.extra.get("retained")
     t = ref() if ref is not None else None
     if t is not None and accumulate:  # autograd.grad() leaves every .grad untouched
@@ -319,8 +316,9 @@ def _node_extras(node, g, create_graph, accumulate):
     return g
 
 
-def _leaf_hooks(leaf, g, create_graph):
-    for hook in leaf._hooks:
+def _run_hooks(hooks, g, create_graph):
+    # each hook sees the gradient as a Tensor and may return a replacement (a node's or a leaf's hooks)
+    for hook in hooks:
         replaced = hook(_wrap(g))
         if replaced is not None:
             g = _unwrap(_wrap(replaced), create_graph)
@@ -333,7 +331,7 @@ def _finish_leaves(leaf_grads, create_graph):
     handed_out = set()  # ids of the arrays already kept by reference
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
-            g = _leaf_hooks(leaf, g, create_graph)
+            g = _run_hooks(leaf._hooks, g, create_graph)
         if create_graph:
             _accumulate_into(leaf, g, True)
             continue
@@ -355,7 +353,7 @@ def _captured(leaf_grads, create_graph, capture, inputs):
     # autograd.grad(): the gradients of ``inputs``, every .grad left untouched
     for leaf, g in leaf_grads.items():
         if id(leaf) in capture:
-            capture[id(leaf)] = _leaf_hooks(leaf, g, create_graph) if leaf._hooks else g
+            capture[id(leaf)] = _run_hooks(leaf._hooks, g, create_graph) if leaf._hooks else g
     results = []
     for t in inputs:
         g = capture[id(t) if t.grad_fn is None else t.grad_fn]

@@ -14,13 +14,15 @@ _ZEROS = {}  # dtype -> 1-D read-only buffer of zeros
 _ONES = {}   # dtype -> 1-D read-only buffer of ones
 
 
-def _grown(table, make, size, dtype):
+def _prefix(table, make, size, dtype):
+    # the first ``size`` elements of the dtype's buffer, which is replaced by one at least twice as large
+    # when too short, so that a slowly growing size reallocates only a few times
     buffer = table.get(dtype)
-    # at least doubled, so that a slowly growing size reallocates only a few times
-    buffer = make(max(size, 2 * buffer.size if buffer is not None else size), dtype)
-    buffer.flags.writeable = False
-    table[dtype] = buffer
-    return buffer
+    if buffer is None or buffer.size < size:
+        buffer = make(max(size, 2 * buffer.size if buffer is not None else size), dtype)
+        buffer.flags.writeable = False
+        table[dtype] = buffer
+    return buffer[:size]
 
 
 def zeros_view(shape, dtype):
@@ -29,16 +31,9 @@ def zeros_view(shape, dtype):
     The buffer comes from ``np.zeros``, whose large allocations are pages the kernel maps to its one
     zero page until written: a large buffer costs address space, not memory.
     """
-    size = math.prod(shape)
-    buffer = _ZEROS.get(dtype)
-    if buffer is None or buffer.size < size:
-        buffer = _grown(_ZEROS, np.zeros, size, dtype)
-    return buffer[:size].reshape(shape)
+    return _prefix(_ZEROS, np.zeros, math.prod(shape), dtype).reshape(shape)
 
 
 def ones_vector(n, dtype):
     """A read-only vector of ``n`` ones of ``dtype``, a view of a shared buffer."""
-    buffer = _ONES.get(dtype)
-    if buffer is None or buffer.size < n:
-        buffer = _grown(_ONES, np.ones, n, dtype)
-    return buffer[:n]
+    return _prefix(_ONES, np.ones, n, dtype)

@@ -1,5 +1,6 @@
 """nn.Module: registration, traversal, modes, state dicts, dtype, repr and graph scopes."""
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -84,8 +85,9 @@ def test_assigning_before_super_init_is_a_clear_error():
         def __init__(self):
             self.fc = nn.Linear(2, 2)
 
-    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)") as info:
         Forgetful()
+    assert re.search(r"cannot assign module 'fc' before Module.__init__\(\) call", str(info.value))
 
 
 def test_missing_forward_raises_not_implemented():
@@ -250,14 +252,3 @@ def test_assigning_a_wrong_type_to_a_registered_name_is_refused_naming_it():
         model.head = "relu"
     model.head = None
     assert model.head is None
-    layer.bias = None
-    assert [name for name, _ in layer.named_parameters()] == ["weight"]
-
-
-def test_registering_before_init_says_to_call_super_init():
-    class Broken(nn.Module):
-        def __init__(self):
-            self.fc = nn.Linear(1, 1)
-
-    with pytest.raises(AttributeError, match=r"cannot assign module 'fc' before Module.__init__\(\) call"):
-        Broken()
