@@ -127,14 +127,23 @@ def run(roots, retain_graph, create_graph, inputs=None):
     for node in root_nodes:
         if node.pending == base:
             ready.append((node, grads.pop(node)))
+    # the node to run next and its gradient, outside ``ready``: in a chain each node makes exactly one
+    # other ready, and a list that empties and refills at every node reallocates its storage each time
+    after = after_g = None
     check_finite = anomaly._state.depth > 0
     previous_mode = grad_mode._state.enabled
     grad_mode._state.enabled = create_graph  # VJPs record a graph only for create_graph=True
     # in anomaly mode a NaN or Inf raises with the op's name, so NumPy's own warning would only repeat it
     previous_errors = np.seterr(divide="ignore", invalid="ignore", over="ignore") if check_finite else None
     try:
-        while ready:
-            node, g = ready.pop()
+        while True:
+            if after is not None:
+                node, g = after, after_g
+                after = after_g = None  # (the gradient too: it can be freed once its node has run)
+            elif ready:
+                node, g = ready.pop()
+            else:
+                break
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph, capture is None)
             if capture is not None and node in capture:
@@ -203,7 +212,9 @@ def run(roots, retain_graph, create_graph, inputs=None):
                     edge.pending = left
                     if left == base:  # the last consumer: the gradient is complete
                         summed = grads.pop(edge, None) if grads else None  # grads is empty in a tree
-                        ready.append((edge, gi if summed is None else summed + gi))
+                        if after is not None:  # the latest ready node runs first, as from a stack
+                            ready.append((after, after_g))
+                        after, after_g = edge, gi if summed is None else summed + gi
                     else:
                         if left >= base + RUN_STRIDE - 1:  # marked by a later run: see _raise_concurrent
                             _raise_concurrent(edge)
@@ -243,25 +254,33 @@ def _count_consumers(root_nodes, base):
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()
-        # the first edge outside the loop: most nodes have just that one (ONE_INPUT or a constant's None
-        # in edge1 is not a Node), and building a tuple per node would double the time of this pass
-        edge = node.edge0
-        if type(edge) is Node:
-            if edge.pending >= base:
-                edge.pending += 1
-            else:
-                edge.pending = base + 1
-                push(edge)
-        edge = node.edge1
-        more = node.more_edges
-        if type(edge) is Node or more is not None:
-            for edge in (edge,) if more is None else (edge,) + more:
-                if type(edge) is Node:
-                    if edge.pending >= base:
-                        edge.pending += 1
-                    else:
-                        edge.pending = base + 1
-                        push(edge)
+        while node is not None:
+            # the first newly reached input is visited next without going through the stack: in a chain
+            # that is every node, and a list that empties and refills reallocates its storage each time
+            follow = None
+            # the first edge outside the loop: most nodes have just that one (ONE_INPUT or a constant's
+            # None in edge1 is not a Node), and building a tuple per node would double this pass's time
+            edge = node.edge0
+            if type(edge) is Node:
+                if edge.pending >= base:
+                    edge.pending += 1
+                else:
+                    edge.pending = base + 1
+                    follow = edge
+            edge = node.edge1
+            more = node.more_edges
+            if type(edge) is Node or more is not None:
+                for edge in (edge,) if more is None else (edge,) + more:
+                    if type(edge) is Node:
+                        if edge.pending >= base:
+                            edge.pending += 1
+                        else:
+                            edge.pending = base + 1
+                            if follow is None:
+                                follow = edge
+                            else:
+                                push(edge)
+            node = follow
 
 
 def _raise_concurrent(node):
