@@ -190,7 +190,8 @@ class Tensor:
             self.grad_fn.set_info("retained", weakref.ref(self))
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor (of the same shape
+        and dtype, as in PyTorch) replaces it."""
         if not self.requires_grad:
             raise RuntimeError("register_hook(): cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:

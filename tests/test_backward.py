@@ -241,6 +241,26 @@ def test_non_leaf_hook_handle_remove():
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
 
 
+def test_hook_that_changes_the_shape_or_dtype_raises():
+    # as in PyTorch: the VJPs downstream take the gradient's shape and dtype as given
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    y = x * 3
+    handle = y.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match=r"changed the size of value: the gradient has shape \(2,\), the hook "
+                                           r"returned shape \(\)"):
+        (y * y).sum().backward()
+    handle.remove()
+
+    def widen(g):
+        return mg.tensor(g.data.astype(np.float64))
+
+    y = x * 3
+    y.register_hook(widen)
+    with pytest.raises(RuntimeError, match="hook 'widen' has changed the type of value: the gradient is float32, "
+                                           "the hook returned float64"):
+        (y * y).sum().backward()
+
+
 def test_hook_needs_requires_grad():
     with pytest.raises(RuntimeError, match="does not require grad"):
         mg.tensor([1.0]).register_hook(lambda g: g)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
+from microgradnp.autograd.graph import PRIMITIVES, UnaryPrimitive
 from microgradnp.ops import constant_arrays
 from microgradnp.ops.elementwise import _VECTOR_MIN
 
@@ -73,3 +74,57 @@ def test_linear_bias_gradient_is_the_sum_over_rows(dtype, rows):
     else:
         rtol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(b.grad.data, g.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol)
+
+
+# ---- gradients the engine does not check (Node.exact_grads) --------------------------------------------
+
+_ELEMENTWISE = sorted(name for name, prim in PRIMITIVES.items() if prim.elementwise)
+
+
+def test_the_everyday_elementwise_ops_are_marked():
+    # the check below must not pass by finding nothing to check
+    assert {"add", "sub", "mul", "div", "neg", "exp", "tanh", "sigmoid", "relu"} <= set(_ELEMENTWISE)
+
+
+def _exact_cases(prim, x):
+    # the calls whose gradient the engine takes as it comes: one input, or an array and a Python number
+    if isinstance(prim, UnaryPrimitive):
+        yield lambda: prim(x)
+        return
+    for number in (2.0, 3):
+        yield lambda: prim(x, number)
+        yield lambda: prim(number, x)
+
+
+@pytest.mark.parametrize("name", _ELEMENTWISE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_elementwise_gradients_come_in_their_inputs_shape_and_dtype(name, dtype, create_graph):
+    prim = PRIMITIVES[name]
+    x = mg.tensor(rng.uniform(0.5, 2.0, (3, 4)).astype(dtype), requires_grad=True)
+    for call in _exact_cases(prim, x):
+        out = call()
+        assert out.grad_fn.exact_grads
+        (grad,) = mg.autograd.grad(out, x, grad_outputs=mg.ones_like(out), create_graph=create_graph)
+        assert grad.shape == (3, 4) and grad.dtype == dtype, (name, grad.shape, grad.dtype)
+
+
+@pytest.mark.parametrize("other", [np.ones((1, 4)), np.float64(2.0)])
+def test_other_operands_keep_the_checked_gradient(other):
+    # a broadcast array, or a NumPy scalar (its float64 wins over float32): the engine still sums the
+    # gradient back to the input's shape and casts it to the input's dtype
+    x = mg.tensor(rng.uniform(0.5, 2.0, (3, 1)).astype(np.float32), requires_grad=True)
+    out = x * other
+    assert not out.grad_fn.exact_grads
+    mg.sum(out).backward()
+    assert x.grad.shape == (3, 1) and x.grad.dtype == np.float32
+    expected = np.sum(np.ones((3, 1)) * other, axis=1, keepdims=True)  # d sum(x * other) / dx
+    np.testing.assert_array_equal(x.grad.data, expected.astype(np.float32))
+
+
+def test_a_one_input_op_refuses_a_second_input():
+    # np.tanh(x, y) would write into y: the op says it takes one input instead
+    x, y = mg.tensor([0.5, 1.0], requires_grad=True), np.zeros(2)
+    with pytest.raises(TypeError, match=r"tanh\(\) takes 1 input but 2 were given"):
+        mg.tanh(x, y)
+    np.testing.assert_array_equal(y, [0.0, 0.0])

@@ -162,6 +162,7 @@ def run(roots, retain_graph, create_graph, inputs=None):
                     _raise_modified(node)
             fn = node.fn
             kwargs = node.kwargs
+            exact = node.exact_grads
             if create_graph:
                 vjp_args = _tensor_args(node)
                 out = node.output  # None for an AuxPrimitive: its VJP recomputes what it saved
@@ -199,12 +200,13 @@ def run(roots, retain_graph, create_graph, inputs=None):
                     gi = joint[i]
                     if gi is None:
                         continue
-                target = args[i]
-                if gi.shape != target.shape:
-                    gi = F.sum_to(gi, shape=target.shape)
-                # dtypes of one kind are usually the same object: the identity test skips a comparison
-                if gi.dtype is not target.dtype and gi.dtype != target.dtype:
-                    gi = F.astype(gi, dtype=target.dtype)
+                if not exact:  # (exact: the VJP's gradient has its input's shape and dtype already)
+                    target = args[i]
+                    if gi.shape != target.shape:
+                        gi = F.sum_to(gi, shape=target.shape)
+                    # dtypes of one kind are usually the same object: the identity test skips a comparison
+                    if gi.dtype is not target.dtype and gi.dtype != target.dtype:
+                        gi = F.astype(gi, dtype=target.dtype)
                 if check_finite:
                     anomaly.check(node, i, gi)
                 if type(edge) is Node:
@@ -340,8 +342,21 @@ def _run_hooks(hooks, g, create_graph):
     for hook in hooks:
         replaced = hook(_wrap(g))
         if replaced is not None:
-            g = _unwrap(_wrap(replaced), create_graph)
+            replaced = _unwrap(_wrap(replaced), create_graph)
+            _check_hook_result(hook, g, replaced)
+            g = replaced
     return g
+
+
+def _check_hook_result(hook, g, replaced):
+    # as in PyTorch: the VJPs downstream trust the gradient's shape and dtype (see Node.exact_grads)
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if replaced.shape != g.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient has shape "
+                           f"{tuple(g.shape)}, the hook returned shape {tuple(replaced.shape)}")
+    if replaced.dtype != g.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value: the gradient is {g.dtype}, the "
+                           f"hook returned {replaced.dtype}")
 
 
 def _finish_leaves(leaf_grads, create_graph):

@@ -3,23 +3,24 @@ import numpy as np
 
 from ..autograd.graph import defprimitive
 
-add = defprimitive("add", np.add, "a + b.", reads_inputs=False)
+add = defprimitive("add", np.add, "a + b.", reads_inputs=False, elementwise=True)
 add.defvjp(lambda F, g, ans, a, b: g,
            lambda F, g, ans, a, b: g)
 
 
-sub = defprimitive("sub", np.subtract, "a - b.", reads_inputs=False)
+sub = defprimitive("sub", np.subtract, "a - b.", reads_inputs=False, elementwise=True)
 sub.defvjp(lambda F, g, ans, a, b: g,
            lambda F, g, ans, a, b: -g)
 
 
 # each factor's gradient reads only the other factor: x * 2 need not keep x (nor check its version)
-mul = defprimitive("mul", np.multiply, "a * b.", reads_inputs=((1,), (0,)))
+mul = defprimitive("mul", np.multiply, "a * b.", reads_inputs=((1,), (0,)), elementwise=True)
 mul.defvjp(lambda F, g, ans, a, b: g * b,
            lambda F, g, ans, a, b: g * a)
 
 
-div = defprimitive("div", np.true_divide, "a / b (true division).", saves_out=True, reads_inputs=((1,), (1,)))
+div = defprimitive("div", np.true_divide, "a / b (true division).", saves_out=True, reads_inputs=((1,), (1,)),
+                  elementwise=True)
 div.defvjp(lambda F, g, ans, a, b: g / b,
            lambda F, g, ans, a, b: -g * ans / b)
 
@@ -36,7 +37,7 @@ pow.defvjp(lambda F, g, ans, a, b: g * b * a ** (b - 1),
            lambda F, g, ans, a, b: g * ans * _log_where_positive(F, a))
 
 
-neg = defprimitive("neg", np.negative, "-a.", reads_inputs=False)
+neg = defprimitive("neg", np.negative, "-a.", reads_inputs=False, elementwise=True)
 neg.defvjp(lambda F, g, ans, a: -g)
 
 

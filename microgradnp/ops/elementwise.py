@@ -6,39 +6,39 @@ import numpy as np
 from ..autograd.graph import defprimitive, primitive
 from .constant_arrays import zeros_view
 
-exp = defprimitive("exp", np.exp, "e ** x.", saves_out=True, reads_inputs=False)
+exp = defprimitive("exp", np.exp, "e ** x.", saves_out=True, reads_inputs=False, elementwise=True)
 exp.defvjp(lambda F, g, ans, x: g * ans)
 
 
-log = defprimitive("log", np.log, "Natural logarithm.")
+log = defprimitive("log", np.log, "Natural logarithm.", elementwise=True)
 log.defvjp(lambda F, g, ans, x: g / x)
 
 
-log1p = defprimitive("log1p", np.log1p, "log(1 + x), accurate for small x.")
+log1p = defprimitive("log1p", np.log1p, "log(1 + x), accurate for small x.", elementwise=True)
 log1p.defvjp(lambda F, g, ans, x: g / (x + 1.0))
 
 
-sqrt = defprimitive("sqrt", np.sqrt, "Square root.", saves_out=True, reads_inputs=False)
+sqrt = defprimitive("sqrt", np.sqrt, "Square root.", saves_out=True, reads_inputs=False, elementwise=True)
 sqrt.defvjp(lambda F, g, ans, x: g * 0.5 / ans)
 
 
-sin = defprimitive("sin", np.sin, "Sine.")
+sin = defprimitive("sin", np.sin, "Sine.", elementwise=True)
 sin.defvjp(lambda F, g, ans, x: g * F.cos(x))
 
 
-cos = defprimitive("cos", np.cos, "Cosine.")
+cos = defprimitive("cos", np.cos, "Cosine.", elementwise=True)
 cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
 
 
-tanh = defprimitive("tanh", np.tanh, "Hyperbolic tangent.", saves_out=True, reads_inputs=False)
+tanh = defprimitive("tanh", np.tanh, "Hyperbolic tangent.", saves_out=True, reads_inputs=False, elementwise=True)
 tanh.defvjp(lambda F, g, ans, x: g * (1.0 - ans * ans))
 
 
-abs = defprimitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.")
+abs = defprimitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.", elementwise=True)
 abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
 
 
-@primitive("sigmoid", saves_out=True, reads_inputs=False)
+@primitive("sigmoid", saves_out=True, reads_inputs=False, elementwise=True)
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e**-x), computed without overflow for any x."""
     # exp(-logaddexp(0, -x)) never overflows: logaddexp is exact for large |x|
@@ -54,7 +54,7 @@ _VECTOR_MIN = 1024  # elements from which a view of zeros, made in about 0.4 us,
 # the mask is read from the output (out > 0 exactly where x > 0): the input can be freed after the
 # forward pass, and the output is still in cache when the backward pass reaches the ReLU, because the
 # next layer's weight gradient has just read it
-@primitive("relu", saves_out=True, reads_inputs=False)
+@primitive("relu", saves_out=True, reads_inputs=False, elementwise=True)
 def relu(x):
     """max(x, 0); the gradient is a mask multiply, 0 at x == 0 as in PyTorch."""
     # NumPy's maximum against a scalar is not vectorised: against an array of zeros laid out like x it
@@ -102,7 +102,7 @@ def _erf_function():
     return _erf_impl
 
 
-@primitive("erf")
+@primitive("erf", elementwise=True)
 def erf(x):
     """The error function (exact to double precision; used by the exact GELU)."""
     # np.asarray: on a 0-d input frompyfunc returns a bare Python float, which has no astype
