@@ -11,6 +11,21 @@ def t(*shape, requires_grad=True):
     return mg.tensor(np.ones(shape), requires_grad=requires_grad)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda x, z: mg.tanh(x, z), r"tanh\(\) takes 1 input but 2 were given"),
+    (lambda x, z: mg.relu(x, z), r"relu\(\) takes 1 input but 2 were given"),
+    (lambda x, z: mg.exp(x, out=z), r"exp\(\) takes no keyword arguments, got 'out'"),
+    (lambda x, z: mg.add(x, x, z), r"add\(\) takes 2 inputs but 3 were given"),
+    (lambda x, z: mg.mul(x, x, out=z), r"mul\(\) takes no keyword arguments, got 'out'"),
+])
+def test_an_op_refuses_an_output_array(call, message):
+    # NumPy's ufunc behind the op would take the extra array as its output and overwrite it
+    x, z = t(2), np.zeros(2)
+    with pytest.raises(TypeError, match=message):
+        call(x, z)
+    np.testing.assert_array_equal(z, [0.0, 0.0])
+
+
 SHAPE_ERRORS = [
     (lambda: t(4, 3) @ t(2, 1), ValueError, "matmul: (4, 3) @ (2, 1): inner dimensions 3 and 2 differ"),
     (lambda: mg.matmul(t(3), t(4)), ValueError, "matmul: (3,) @ (4,): inner dimensions 3 and 4 differ"),

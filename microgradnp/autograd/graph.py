@@ -42,7 +42,8 @@ _recording = _RecordingState()
 class Primitive:
     """A NumPy forward function and its VJP rules, applied to Tensors by calling it."""
 
-    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "doc", "elementwise")
+    __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "doc", "elementwise",
+                 "ufunc_inputs")
 
     saves_aux = False  # see AuxPrimitive
 
@@ -57,6 +58,8 @@ class Primitive:
         self.keeps = None if isinstance(reads_inputs, bool) else _keep_table(reads_inputs)
         self.doc = doc or forward.__doc__
         self.elementwise = elementwise  # see primitive()
+        # a ufunc takes its inputs, then output arrays: more arguments would be written into
+        self.ufunc_inputs = forward.nin if isinstance(forward, np.ufunc) else None
 
     def defvjp(self, *vjps):
         """Attach one VJP per input (None for an input that is never differentiable)."""
@@ -80,12 +83,22 @@ class Primitive:
                 return apply1(self, x)
             if len(more) == 1:
                 return apply2(self, x, more[0])
-            if len(more) == 2:
-                return apply3(self, x, more[0], more[1])
+        if self.ufunc_inputs is not None:  # the check off the everyday paths above, which call with less
+            _check_inputs(self, self.ufunc_inputs, 1 + len(more), kwargs)
+        if not kwargs and len(more) == 2:
+            return apply3(self, x, more[0], more[1])
         return _apply_general(self, (x,) + more, kwargs or _NO_KWARGS)
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+def _check_inputs(prim, takes, given, kwargs):
+    # a ufunc would take an extra input, or out=, as the array to write its result into, silently
+    if kwargs:
+        raise TypeError(f"{prim.name}() takes no keyword arguments, got {', '.join(map(repr, kwargs))}")
+    if given > takes:
+        raise TypeError(f"{prim.name}() takes {takes} input{'s' if takes > 1 else ''} but {given} were given")
 
 
 class AuxPrimitive(Primitive):
@@ -374,10 +387,10 @@ def _apply_general(prim, inputs, kwargs):
     return Tensor._from_op(out, Node(prim, kept, args, edges, kwargs, saved, version))
 
 
-def apply1(prim, x, *extra):
+def apply1(prim, x, *extra, **kwargs):
     """``apply`` for one input and no keyword arguments (most elementwise ops): the hot path."""
-    if extra:  # a UnaryPrimitive called with more inputs
-        raise TypeError(f"{prim.name}() takes 1 input but {1 + len(extra)} were given")
+    if extra or kwargs:  # a UnaryPrimitive called with more
+        _check_inputs(prim, 1, 1 + len(extra), kwargs)
     if not isinstance(x, Tensor):
         return _apply_general(prim, (x,), {})
     data = x.data
@@ -590,8 +603,8 @@ class UnaryPrimitive(Primitive):
     """An elementwise primitive of one input (exp, tanh, relu...): calling it is ``apply1`` itself.
 
     Every activation goes through this call, and ``Primitive.__call__``, which first sorts out how many
-    inputs and keywords it got, adds about 0.1 us to a 1 us op. A second input is an error here; a ufunc
-    such as ``np.tanh`` would take it as its output array and overwrite it.
+    inputs and keywords it got, adds about 0.1 us to a 1 us op. A second input, or a keyword, is an
+    error here; a ufunc such as ``np.tanh`` would take it as its output array and overwrite it.
     """
 
     __slots__ = ()
