@@ -437,16 +437,13 @@ def apply1(prim, x, *extra, **kwargs):
 
 def apply2(prim, a, b):
     """``apply`` for two inputs and no keyword arguments (binary arithmetic): the hot path."""
-    version = 0
     if isinstance(a, Tensor):
         da = a.data
-        version = a._version
         ea = (a.grad_fn or a) if a.requires_grad else None
     else:
         da, ea = a, None
     if isinstance(b, Tensor):
         db = b.data
-        version += b._version
         eb = (b.grad_fn or b) if b.requires_grad else None
     else:
         db, eb = b, None
@@ -465,9 +462,9 @@ def apply2(prim, a, b):
         node = _new(Node)
         node.fn = prim
         reads = prim.reads_inputs
-        if reads is True:
+        if reads is True:  # (an input is a Tensor exactly when its data is another object)
             node.inputs = (a, b)
-            node.version = version
+            node.version = (a._version if da is not a else 0) + (b._version if db is not b else 0)
         elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
             node.inputs = (None if ea is not None else a, None if eb is not None else b)
             node.version = None
@@ -516,11 +513,9 @@ def apply3(prim, a, b, c):
     4 us small layer, twice what this unrolled version does. Like ``apply1`` and ``apply2`` it takes
     ordinary primitives only: an AuxPrimitive's call always goes the general way.
     """
-    version = 0
     with_edge = 0  # bit i set when input i has an edge, as in _apply_general
     if isinstance(a, Tensor):
         da = a.data
-        version = a._version
         ea = (a.grad_fn or a) if a.requires_grad else None
         if ea is not None:
             with_edge = 1
@@ -528,7 +523,6 @@ def apply3(prim, a, b, c):
         da, ea = a, None
     if isinstance(b, Tensor):
         db = b.data
-        version += b._version
         eb = (b.grad_fn or b) if b.requires_grad else None
         if eb is not None:
             with_edge |= 2
@@ -536,7 +530,6 @@ def apply3(prim, a, b, c):
         db, eb = b, None
     if isinstance(c, Tensor):
         dc = c.data
-        version += c._version
         ec = (c.grad_fn or c) if c.requires_grad else None
         if ec is not None:
             with_edge |= 4
@@ -557,9 +550,10 @@ def apply3(prim, a, b, c):
         node = _new(Node)
         node.fn = prim
         reads = prim.reads_inputs
-        if reads is True:
+        if reads is True:  # (an input is a Tensor exactly when its data is another object)
             node.inputs = (a, b, c)
-            node.version = version
+            node.version = ((a._version if da is not a else 0) + (b._version if db is not b else 0)
+                            + (c._version if dc is not c else 0))
         elif reads is False:  # the edges lead to the inputs that require grad: keep only the others (see Node)
             node.inputs = (None if ea is not None else a, None if eb is not None else b,
                            None if ec is not None else c)
