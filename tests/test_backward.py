@@ -741,6 +741,27 @@ def test_in_place_change_to_an_input_whose_value_a_gradient_reads_still_raises()
         w.sum().backward()
 
 
+def test_ops_that_keep_every_input_record_the_versions_they_saw():
+    # maximum (two inputs) and where (three) keep all their inputs: a change made before the op is
+    # no change to what it saved, and one made after it is
+    a, b = leaf([1.0, 3.0]), leaf([2.0, 2.0])
+    with mg.no_grad():
+        a.add_(1.0)  # a is [2, 4] at version 1 before either op reads it
+        b.mul_(1.0)
+    mg.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [0.5, 1.0])  # a tie at 2 splits the gradient
+    np.testing.assert_array_equal(b.grad.data, [0.5, 0.0])
+    a.grad = b.grad = None
+    mg.where(np.array([True, False]), a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [1.0, 0.0])
+    np.testing.assert_array_equal(b.grad.data, [0.0, 1.0])
+    for out in (mg.maximum(a, b), mg.where(np.array([True, False]), a, b)):
+        with mg.no_grad():
+            a.add_(1.0)
+        with pytest.raises(RuntimeError, match="was modified by an in-place operation"):
+            out.sum().backward()
+
+
 def test_linear_checks_the_versions_of_exactly_the_inputs_its_gradients_read():
     # three inputs take their own fast path: the input's gradient reads the weight, the weight's reads
     # the input, the bias's reads nothing
