@@ -95,6 +95,21 @@ def test_leaves_given_one_gradient_array_get_their_own_copies():
     assert not np.shares_memory(a.grad.data, b.grad.data)
 
 
+def test_a_gradient_that_is_a_view_is_copied_into_its_own_writable_grad():
+    # sum's VJP broadcasts (a read-only view) and reshape's returns a view of the array add gave the
+    # other input: kept by reference, one .grad could not be changed in place, and one would alias the other
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.sum().backward()
+    x.grad.data += 1
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([[3.0], [4.0]], requires_grad=True)
+    (a + b.reshape(2)).sum().backward()
+    a.grad.data *= 10
+    np.testing.assert_array_equal(b.grad.data, [[1.0], [1.0]])
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()

@@ -18,6 +18,11 @@ Tensor = None  # bound in microgradnp/__init__.py (the engine is imported before
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
+    if grad_tensors is None and inputs is None and not create_graph and isinstance(tensors, Tensor) \
+            and tensors.requires_grad:
+        # the everyday ``loss.backward()`` goes straight to the traversal (_roots would make lists of one)
+        run(((tensors, _root_gradient(tensors, None, False, "backward")),), retain_graph, False)
+        return
     roots = _roots(tensors, grad_tensors, create_graph, "backward")
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -360,28 +365,35 @@ def _check_hook_result(hook, g, replaced):
 
 
 def _finish_leaves(leaf_grads, create_graph):
+    if create_graph:
+        for leaf, g in leaf_grads.items():
+            _accumulate_into(leaf, _run_hooks(leaf._hooks, g, True) if leaf._hooks else g, True)
+        return
     # a VJP may pass one array to several inputs (add does), or a read-only broadcast view: such a
     # gradient is copied so that in-place changes to one .grad never reach another
     handed_out = set()  # ids of the arrays already kept by reference
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
-            g = _run_hooks(leaf._hooks, g, create_graph)
-        if create_graph:
-            _accumulate_into(leaf, g, True)
-            continue
-        shared = type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
-        if shared or leaf.grad is not None or leaf.data.dtype.kind != "f":
-            _accumulate_into(leaf, g, False, copy=shared)
-            continue
-        # the common first gradient, kept by reference; Tensor._from_op inlined, because its call costs
-        # about 600 instructions a parameter: 3,600 of the 630,000 of a small 3-layer training step
-        handed_out.add(id(g))
-        grad = _new(Tensor)
-        grad.data = g
-        grad.grad = grad.grad_fn = grad._hooks = None
-        grad.requires_grad = False
-        grad._version = 0
-        leaf.grad = grad
+            g = _run_hooks(leaf._hooks, g, False)
+        if type(g) is _ndarray and g.base is None and leaf.grad is None and leaf.data.dtype.kind == "f":
+            key = id(g)
+            if key not in handed_out:
+                handed_out.add(key)
+                # the common first gradient, kept by reference; Tensor._from_op inlined, because its call
+                # costs about 600 instructions a parameter: 3,600 of the 630,000 of a small training step
+                grad = _new(Tensor)
+                grad.data = g
+                grad.grad = grad.grad_fn = grad._hooks = None
+                grad.requires_grad = False
+                grad._version = 0
+                leaf.grad = grad
+                continue
+            _accumulate_into(leaf, g, False, copy=True)
+        else:
+            _accumulate_into(leaf, g, False, copy=type(g) is not _ndarray or g.base is not None)
+
+
+_ndarray = np.ndarray
 
 
 def _captured(leaf_grads, create_graph, capture, inputs):
