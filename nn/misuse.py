@@ -57,6 +57,10 @@ def looks_like_probabilities(array, dim, atol=1e-3):
     """True when every value is in [0, 1] and every slice along ``dim`` (of length >= 2) sums to 1."""
     if array.ndim == 0 or array.size == 0 or array.shape[dim] < 2 or array.dtype.kind != "f":
         return False
+    # one value first: a probability is in [0, 1], and logits often have one outside it (NaN fails too);
+    # this runs on every loss call, and reading one value costs a tenth of the first row's sum below
+    if not 0.0 <= array.item(0) <= 1.0:
+        return False
     # one slice first: logits almost never pass it, so the full check rarely runs
     if array.ndim == 2 and dim == 1:  # (N, C) scores, the usual case: the first row without building an index
         first = array[0]
