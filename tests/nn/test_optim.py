@@ -47,6 +47,22 @@ def test_plain_sgd_leaves_grad_and_state_alone_and_keeps_float32():
     assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
 
 
+def test_plain_sgd_rounds_like_the_formula_in_each_parameters_dtype():
+    # the loop multiplies by lr held as a 0-d array of each gradient's dtype: it must round exactly as
+    # p - lr * grad does, also when the group mixes dtypes (the array is remade when the dtype changes)
+    rng = np.random.default_rng(0)
+    params = [nn.Parameter(mg.tensor(rng.standard_normal(257).astype(dtype)))
+              for dtype in (np.float32, np.float64, np.float32, np.float16)]
+    expected = []
+    for p in params:
+        p.grad = mg.tensor(rng.standard_normal(257).astype(p.dtype))
+        expected.append(p.data - 0.37 * p.grad.data)
+    optim.SGD(params, lr=0.37).step()
+    for p, want in zip(params, expected):
+        assert p.dtype == want.dtype
+        np.testing.assert_array_equal(p.data, want)
+
+
 def test_sgd_plain_and_momentum_groups_in_one_optimizer():
     a, b = _param(1.0), _param(1.0)
     opt = optim.SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=0.1, maximize=True)
