@@ -5,6 +5,11 @@ They exist for speed. NumPy does not vectorise every ufunc loop that has a scala
 And a sum down the rows of a matrix is several times faster as a matrix-vector product with ones than
 as ``np.add.reduce`` along axis 0. Each dtype has one buffer, grown to the largest size asked for; every
 shape is a view of it, so varying shapes never pile up cached arrays.
+
+A Python number as an operand costs NumPy a conversion on every call: ``x > 0`` on a small array takes
+6,000 instructions, ``x > ZERO[x.dtype]`` 3,100; ``1.0 - x`` takes 5,900 against 3,400 in float32 (4,700
+in float64). ``ZERO`` and ``ONE`` hold those numbers as 0-d arrays of each dtype. The result is the same:
+NumPy casts a Python number to the array's dtype anyway.
 """
 import math
 
@@ -37,3 +42,23 @@ def zeros_view(shape, dtype):
 def ones_vector(n, dtype):
     """A read-only vector of ``n`` ones of ``dtype``, a view of a shared buffer."""
     return _prefix(_ONES, np.ones, n, dtype)
+
+
+class ScalarTable(dict):
+    """``table[dtype]``: one number as a read-only 0-d array of that dtype, made on first use."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        array = np.array(self.value, dtype)
+        array.flags.writeable = False
+        self[dtype] = array
+        return array
+
+
+ZERO = ScalarTable(0)
+ONE = ScalarTable(1)

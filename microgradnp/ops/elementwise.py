@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..autograd.graph import defprimitive, primitive
-from .constant_arrays import zeros_view
+from .constant_arrays import ONE, ZERO, zeros_view
 
 exp = defprimitive("exp", np.exp, "e ** x.", saves_out=True, reads_inputs=False, elementwise=True)
 exp.defvjp(lambda F, g, ans, x: g * ans)
@@ -31,7 +31,7 @@ cos.defvjp(lambda F, g, ans, x: -g * F.sin(x))
 
 
 tanh = defprimitive("tanh", np.tanh, "Hyperbolic tangent.", saves_out=True, reads_inputs=False, elementwise=True)
-tanh.defvjp(lambda F, g, ans, x: g * (1.0 - ans * ans))
+tanh.defvjp(lambda F, g, ans, x: g * (ONE[ans.dtype] - ans * ans))  # ONE: see constant_arrays
 
 
 abs = defprimitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.", elementwise=True)
@@ -42,10 +42,11 @@ abs.defvjp(lambda F, g, ans, x: g * F.sign(x))
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e**-x), computed without overflow for any x."""
     # exp(-logaddexp(0, -x)) never overflows: logaddexp is exact for large |x|
-    return np.exp(-np.logaddexp(0.0, -x))
+    negated = np.negative(x)  # an array or a NumPy scalar: it has a dtype for ZERO (see constant_arrays)
+    return np.exp(-np.logaddexp(ZERO[negated.dtype], negated))
 
 
-sigmoid.defvjp(lambda F, g, ans, x: g * ans * (1.0 - ans))
+sigmoid.defvjp(lambda F, g, ans, x: g * ans * (ONE[ans.dtype] - ans))
 
 
 _VECTOR_MIN = 1024  # elements from which a view of zeros, made in about 0.4 us, beats the scalar 0
@@ -60,15 +61,17 @@ def relu(x):
     # NumPy's maximum against a scalar is not vectorised: against an array of zeros laid out like x it
     # is three times faster (laid out otherwise, twice slower). x comes first either way, so a NaN stays
     # NaN and -0.0 becomes 0.0 in both.
-    if type(x) is np.ndarray and x.size >= _VECTOR_MIN and x.dtype.kind == "f":
-        if x.flags.c_contiguous:
-            return np.maximum(x, zeros_view(x.shape, x.dtype))
-        if x.flags.f_contiguous:
-            return np.maximum(x, zeros_view(x.shape[::-1], x.dtype).T)
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        if x.size >= _VECTOR_MIN:
+            if x.flags.c_contiguous:
+                return np.maximum(x, zeros_view(x.shape, x.dtype))
+            if x.flags.f_contiguous:
+                return np.maximum(x, zeros_view(x.shape[::-1], x.dtype).T)
+        return np.maximum(x, ZERO[x.dtype])
     return np.maximum(x, 0)
 
 
-relu.defvjp(lambda F, g, ans, x: g * (ans > 0))
+relu.defvjp(lambda F, g, ans, x: g * (ans > ZERO[ans.dtype]))
 
 
 @primitive("clip")
