@@ -8,12 +8,13 @@ import math
 import numpy as np
 
 from ..autograd.graph import primitive
-from .constant_arrays import ones_vector
+from .constant_arrays import ONE, ScalarTable, ones_vector
 
 _LOG_MIN = -100.0   # PyTorch clamps each log of the binary cross-entropy here
 _EPS = 1e-12        # and divides by max(p * (1 - p), eps) in its gradient
 _TINY = 1e-44       # log(1e-44) < -100, and 1e-44 is representable (subnormal) even in float32
 _NO_CLAMP = 1e-43   # above this no log is clamped (log(1e-43) > -99), even after rounding to float32
+_EPS_OF = ScalarTable(_EPS)  # _EPS as a 0-d array of each dtype (see constant_arrays)
 
 
 def _clamped_log(F, x):
@@ -39,8 +40,8 @@ def _scale(F, g, reduction, size):
 def _nearest_to_0_or_1(p, q):
     """min(p, 1 - p): >= 0 exactly on [0, 1], NaN for NaN; raises the op's error for anything else."""
     # one reduce of an array the loss needs anyway, instead of a min and a max; a NaN fails the test,
-    # as it fails PyTorch's check
-    nearest = np.minimum.reduce(np.minimum(p, q), axis=None) if p.size else 1.0
+    # as it fails PyTorch's check (a Python float: the two comparisons with it cost less)
+    nearest = float(np.minimum.reduce(np.minimum(p, q), axis=None)) if p.size else 1.0
     if not nearest >= 0:
         finite = p[np.isfinite(p)]
         seen = f"values from {finite.min():.4g} to {finite.max():.4g}" if finite.size else "no finite values"
@@ -54,7 +55,8 @@ def _nearest_to_0_or_1(p, q):
 @primitive("binary_cross_entropy")
 def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
-    q = 1.0 - p  # a float literal: NumPy converts an int one more slowly
+    p = np.asarray(p)
+    q = ONE[p.dtype] - p
     if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
         log_p, log_q = np.log(p), np.log(q)
     else:
@@ -77,7 +79,8 @@ def _bce_weighted(F, g, p, weight, reduction):
 
 
 def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
-    return (p - target) * _bce_weighted(F, g, p, weight, reduction) / F.maximum(p * (1.0 - p), _EPS)
+    return (p - target) * _bce_weighted(F, g, p, weight, reduction) / F.maximum(p * (ONE[p.dtype] - p),
+                                                                                 _EPS_OF[p.dtype])
 
 
 def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
