@@ -106,7 +106,8 @@ def _shifted_exp(logits):
         total = exp.dot(ones_vector(classes, exp.dtype))
         # each row's largest term is >= its total / classes: far enough above the smallest normal
         # number that every term that matters to the sum keeps full precision (also False for NaN)
-        if np.minimum.reduce(total) >= _SAFE_ROW_TOTAL.get(exp.dtype, np.inf) * classes:
+        # (compared as Python floats: NumPy scalars would add two conversions)
+        if float(np.minimum.reduce(total)) >= _SAFE_ROW_TOTAL.get(exp.dtype, math.inf) * classes:
             return shifted, exp, total
     shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -114,7 +115,7 @@ def _shifted_exp(logits):
 
 
 # the square root of the smallest normal number: terms a factor of eps below it are still normal
-_SAFE_ROW_TOTAL = {np.dtype(t): np.sqrt(np.finfo(t).tiny) for t in (np.float32, np.float64)}
+_SAFE_ROW_TOTAL = {np.dtype(t): float(np.sqrt(np.finfo(t).tiny)) for t in (np.float32, np.float64)}
 
 
 @primitive("cross_entropy", saves_aux=True)
