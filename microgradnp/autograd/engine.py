@@ -12,6 +12,7 @@ RUN_STRIDE = 1 << 32
 _run_numbers = itertools.count(1)
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 Tensor = None  # bound in microgradnp/__init__.py (the engine is imported before the Tensor class exists)
 
@@ -375,7 +376,8 @@ def _finish_leaves(leaf_grads, create_graph):
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, False)
-        if type(g) is _ndarray and g.base is None and leaf.grad is None and leaf.data.dtype.kind == "f":
+        shared = type(g) is not _ndarray or g.base is not None
+        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
             key = id(g)
             if key not in handed_out:
                 handed_out.add(key)
@@ -388,12 +390,8 @@ def _finish_leaves(leaf_grads, create_graph):
                 grad._version = 0
                 leaf.grad = grad
                 continue
-            _accumulate_into(leaf, g, False, copy=True)
-        else:
-            _accumulate_into(leaf, g, False, copy=type(g) is not _ndarray or g.base is not None)
-
-
-_ndarray = np.ndarray
+            shared = True
+        _accumulate_into(leaf, g, False, copy=shared)
 
 
 def _captured(leaf_grads, create_graph, capture, inputs):

@@ -55,8 +55,7 @@ def _nearest_to_0_or_1(p, q):
 @primitive("binary_cross_entropy")
 def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
-    p = np.asarray(p)
-    q = ONE[p.dtype] - p
+    q = ONE[p.dtype] - p  # (p is an array: the range check below reads its size and shape too)
     if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
         log_p, log_q = np.log(p), np.log(q)
     else:

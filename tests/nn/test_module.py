@@ -242,6 +242,18 @@ def test_call_records_module_scopes_only_while_recording():
     assert tanh.edges[0].info("scope") == ("Net", "encoder", "encoder.fc")
 
 
+def test_sequential_names_each_layers_scope_while_recording():
+    # Sequential calls its layers' forward directly when not recording; while recording it must go
+    # through each layer's call, which names the scope
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    x = mg.ones(1, 2)
+    assert model(x).grad_fn.info("scope") is None
+    with mg.autograd.graph.record():
+        out = model(x)
+    assert out.grad_fn.name == "relu" and out.grad_fn.info("scope") == ("Sequential", "1")
+    assert out.grad_fn.edges[0].name == "linear" and out.grad_fn.edges[0].info("scope") == ("Sequential", "0")
+
+
 def test_assigning_a_wrong_type_to_a_registered_name_is_refused_naming_it():
     layer = nn.Linear(2, 3)
     with pytest.raises(TypeError, match=r"cannot assign int as parameter 'weight' of Linear \(a Parameter or None"):
