@@ -38,6 +38,7 @@ def main():
     except Exception:  # noqa: BLE001 - any setup failure is reported to the driver with its traceback
         send({"error": "setup failed:\n" + traceback.format_exc()})
         return
+    _load_lazy_libraries()
     # after the setup, so that the pools of every library the implementation loaded are pinned too
     limiter = machine.limit_threads()  # noqa: F841 - the limit holds while the limiter lives
     send({"ready": True, "blas": machine.blas_pools()})
@@ -53,6 +54,14 @@ def main():
         except Exception:  # noqa: BLE001
             send({"error": "run failed:\n" + traceback.format_exc()})
             break
+
+
+def _load_lazy_libraries():
+    # microgradnp imports SciPy's BLAS at its first optimizer update: import it now, so that its thread
+    # pool is pinned and reported with the others
+    scaled_add = sys.modules.get("nn.optim.scaled_add")
+    if scaled_add is not None:
+        scaled_add.fused_available("float32")
 
 
 if __name__ == "__main__":

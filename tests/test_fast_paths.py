@@ -1,4 +1,6 @@
 """Speed paths give exactly what the plain NumPy expressions they replace give."""
+import math
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,22 @@ def test_other_operands_keep_the_checked_gradient(other):
     assert x.grad.shape == (3, 1) and x.grad.dtype == np.float32
     expected = np.sum(np.ones((3, 1)) * other, axis=1, keepdims=True)  # d sum(x * other) / dx
     np.testing.assert_array_equal(x.grad.data, expected.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4)])
+def test_erf_with_and_without_scipy_agree(dtype, shape, monkeypatch):
+    # SciPy's erf when installed, else the C library's element by element: same dtype, values within
+    # a few ulps (both are accurate to double precision), for 0-d inputs too
+    from microgradnp.ops import elementwise
+
+    pytest.importorskip("scipy.special")
+    x = (rng.standard_normal(shape) * 2).astype(dtype)
+    monkeypatch.setattr(elementwise, "_erf_impl", None)
+    with_scipy = mg.erf(mg.tensor(x)).data
+    monkeypatch.setattr(elementwise, "_erf_impl", np.frompyfunc(math.erf, 1, 1))
+    without = mg.erf(mg.tensor(x)).data
+    expected = np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64))
+    for result in (with_scipy, without):
+        assert result.shape == shape and result.dtype == (np.float64 if dtype == np.int64 else dtype)
+        np.testing.assert_allclose(result, expected.astype(result.dtype), rtol=4 * np.finfo(result.dtype).eps)

@@ -85,7 +85,8 @@ def describe():
     lines = [
         f"date:    {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         f"cpu:     {cpu_model()}",
-        f"python:  {sys.version.split()[0]}   numpy: {np.__version__}   torch: {_torch_version()}",
+        f"python:  {sys.version.split()[0]}   numpy: {np.__version__}   scipy: {_version('scipy')}   "
+        f"torch: {_version('torch')}",
         f"blas:    {numpy_blas()}",
         f"code:    {source_revision()}",
     ]
@@ -117,13 +118,14 @@ def source_revision():
     return f"commit {commit}" + (" + uncommitted changes in microgradnp/ or nn/" if changed else "")
 
 
-def _torch_version():
-    # the version without importing torch here (its import takes seconds and loads its own thread pools)
+def _version(package):
+    # the version without importing the package here (torch's import takes seconds, and both load their
+    # own thread pools); SciPy matters because microgradnp's optimizers use its BLAS when it is installed
     try:
         from importlib.metadata import PackageNotFoundError, version
     except ImportError:
         return "unknown"
     try:
-        return version("torch")
+        return version(package)
     except PackageNotFoundError:
         return "not installed"

@@ -1,5 +1,6 @@
 """Optimizers step for step against updates worked out by hand (see the comments for each number)."""
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import pytest
 import microgradnp as mg
 import nn
 from nn import optim
+from nn.optim import scaled_add
 
 
 def _param(value=1.0, dtype=np.float64):
@@ -47,20 +49,96 @@ def test_plain_sgd_leaves_grad_and_state_alone_and_keeps_float32():
     assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
 
 
-def test_plain_sgd_rounds_like_the_formula_in_each_parameters_dtype():
-    # the loop multiplies by lr held as a 0-d array of each gradient's dtype: it must round exactly as
-    # p - lr * grad does, also when the group mixes dtypes (the array is remade when the dtype changes)
+def _nearest(exact, dtype):
+    """The value of ``dtype`` nearest to the Fraction ``exact``, ties to even: a correctly rounded result."""
+    guess = dtype(float(exact))  # rounded to float64 first, then to dtype: a double rounding can be one off
+    candidates = (guess, np.nextafter(guess, dtype(-np.inf)), np.nextafter(guess, dtype(np.inf)))
+    bits = {np.float16: np.uint16, np.float32: np.uint32, np.float64: np.uint64}[dtype]
+    return min(candidates, key=lambda v: (abs(Fraction(float(v)) - exact), int(v.view(bits)) & 1))
+
+
+def _fused(p, lr, g):
+    # p - lr * g rounded once, lr first rounded to p's dtype (as PyTorch's add_(g, alpha=-lr) does it)
+    alpha = Fraction(float(p.dtype.type(-lr)))
+    return np.array([_nearest(Fraction(float(a)) + alpha * Fraction(float(b)), p.dtype.type)
+                     for a, b in zip(p.ravel(), g.ravel())]).reshape(p.shape)
+
+
+def _sgd_cases(rng):
+    # (param data, gradient): float32 and float64, a weight laid out as nn.Linear keeps it (Fortran order)
+    # with a gradient in the same order, and float16, which BLAS has no axpy for
+    cases = [rng.standard_normal(257).astype(np.float32), rng.standard_normal(257),
+             np.asfortranarray(rng.standard_normal((9, 13)).astype(np.float32)),
+             rng.standard_normal(33).astype(np.float16)]
+    return [(p, np.asarray(rng.standard_normal(p.shape).astype(p.dtype), order="A" if p.ndim < 2 else "F"))
+            for p in cases]
+
+
+def test_plain_sgd_is_one_fused_multiply_add_per_element_with_scipy():
+    # with SciPy, float32 and float64 updates are BLAS axpy: p - lr * g rounded once, as PyTorch rounds
+    # it; float16 has no axpy and takes NumPy's p - lr * g (rounded twice, in float16)
+    pytest.importorskip("scipy.linalg.blas")
     rng = np.random.default_rng(0)
-    params = [nn.Parameter(mg.tensor(rng.standard_normal(257).astype(dtype)))
-              for dtype in (np.float32, np.float64, np.float32, np.float16)]
+    cases = _sgd_cases(rng)
+    params = [nn.Parameter(mg.tensor(p)) for p, _ in cases]
     expected = []
-    for p in params:
-        p.grad = mg.tensor(rng.standard_normal(257).astype(p.dtype))
-        expected.append(p.data - 0.37 * p.grad.data)
+    for param, (p, g) in zip(params, cases):
+        param.grad = mg.tensor(g)
+        expected.append(_fused(p, 0.37, g) if p.dtype != np.float16 else p - 0.37 * g)
+    storage = [param.data for param in params]
     optim.SGD(params, lr=0.37).step()
-    for p, want in zip(params, expected):
-        assert p.dtype == want.dtype
-        np.testing.assert_array_equal(p.data, want)
+    for param, (p, g), want, data in zip(params, cases, expected, storage):
+        assert param.data is data and param.dtype == want.dtype  # in place, in the parameter's dtype
+        np.testing.assert_array_equal(param.data, want)
+        np.testing.assert_array_equal(param.grad.data, g)  # .grad is left alone
+    assert any((param.data != p - 0.37 * g).any() for param, (p, g) in zip(params[:3], cases))
+
+
+def test_plain_sgd_without_scipy_rounds_like_the_formula_in_each_parameters_dtype(monkeypatch):
+    # NumPy's update multiplies by lr as a 0-d array of the parameter's dtype: it rounds exactly as
+    # p - lr * grad does, in that dtype, also when a group mixes dtypes
+    monkeypatch.setattr(scaled_add, "_axpy_of_dtype", {})
+    rng = np.random.default_rng(1)
+    cases = _sgd_cases(rng)
+    params = [nn.Parameter(mg.tensor(p)) for p, _ in cases]
+    for param, (_, g) in zip(params, cases):
+        param.grad = mg.tensor(g)
+    optim.SGD(params, lr=0.37).step()
+    for param, (p, g) in zip(params, cases):
+        assert param.dtype == p.dtype
+        np.testing.assert_array_equal(param.data, p - 0.37 * g)
+
+
+@pytest.mark.parametrize("layout", ["orders differ", "strided", "overlapping", "dtypes differ"])
+def test_scaled_add_falls_back_to_numpy_where_axpy_cannot_pair_the_elements(layout):
+    # axpy pairs the two arrays' elements in memory order: each of these must take NumPy's path and still
+    # update the parameter in place, element by element as p + alpha * g
+    rng = np.random.default_rng(2)
+    p = rng.standard_normal((6, 8)).astype(np.float32)
+    g = rng.standard_normal((6, 8)).astype(np.float32)
+    if layout == "orders differ":
+        g = np.asfortranarray(g)
+    elif layout == "strided":
+        p = rng.standard_normal((6, 16)).astype(np.float32)[:, ::2]
+    elif layout == "overlapping":
+        p = rng.standard_normal(49).astype(np.float32)
+        p, g = p[1:].reshape(6, 8), p[:-1].reshape(6, 8)
+    else:  # a float64 gradient for a float32 parameter, with digits float32 does not have
+        g = rng.standard_normal((6, 8))
+    want = (p + g * np.array(-0.37, np.float32)).astype(np.float32)  # what p += alpha * g gives
+    before = p
+    scaled_add.add_scaled_(p, g, -0.37)
+    assert p is before
+    np.testing.assert_array_equal(p, want)
+
+
+def test_scaled_add_refuses_a_read_only_parameter_as_numpy_does():
+    # SciPy's axpy would write into read-only memory without a word: NumPy's in-place add must refuse
+    p = np.ones(8, np.float32)
+    p.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        scaled_add.add_scaled_(p, np.ones(8, np.float32), -0.5)
+    assert (p == 1).all()
 
 
 def test_sgd_plain_and_momentum_groups_in_one_optimizer():

@@ -229,6 +229,26 @@ def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_sgd_equals_torch_bit_for_bit_with_scipy(dtype):
+    # PyTorch's add_(grad, alpha=-lr) is a fused multiply-add on CPU; with SciPy, so is ours (BLAS axpy)
+    pytest.importorskip("scipy.linalg.blas")
+    # a weight laid out as nn.Linear keeps it, with its gradient laid out alike (as backward makes it)
+    start = [RNG.standard_normal((64, 48)).astype(dtype), RNG.standard_normal(48).astype(dtype)]
+    ours = [nn.Parameter(mg.tensor(np.asfortranarray(p))) for p in start]
+    theirs = [torch.nn.Parameter(torch.tensor(p)) for p in start]
+    our_opt, their_opt = nn.optim.SGD(ours, lr=0.1), torch.optim.SGD(theirs, lr=0.1, foreach=False)
+    assert ours[0].data.flags.f_contiguous and not ours[0].data.flags.c_contiguous
+    for _ in range(5):
+        for p, tp in zip(ours, theirs):
+            g = RNG.standard_normal(p.shape).astype(dtype)
+            p.grad, tp.grad = mg.tensor(np.asfortranarray(g)), torch.tensor(g)
+        our_opt.step()
+        their_opt.step()
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_array_equal(p.data, tp.detach().numpy())
+
+
 SCHEDULERS = [
     ("StepLR", dict(step_size=3, gamma=0.5)),
     ("ExponentialLR", dict(gamma=0.9)),

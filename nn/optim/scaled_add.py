@@ -1,0 +1,59 @@
+"""``param += alpha * update`` in place, computed as PyTorch's ``param.add_(update, alpha=alpha)`` computes it.
+
+PyTorch's CPU kernel does one fused multiply-add per element: a single rounding, in one pass over memory.
+NumPy has no fused multiply-add, so ``param += alpha * update`` rounds twice (the product, then the sum)
+and makes a temporary as large as the parameter. BLAS ``axpy`` is exactly the fused operation, and SciPy
+exposes it: with SciPy installed, float32 and float64 updates go through it, and an SGD step equals
+PyTorch's bit for bit. In the mlp benchmark the temporary alone cost about 17 us of a 1.6 ms step (it is
+new memory, written and read once, while the update read from cache); ``axpy`` also takes 0.13 us to
+call, against about 1 us for the two NumPy operations on a small array.
+
+Without SciPy, or for another dtype, for arrays laid out differently in memory, or for arrays that
+overlap, the update is NumPy's: ``alpha`` as a 0-d array of the parameter's dtype (so that a float32
+parameter is never updated in float64), times ``update``, added in place.
+"""
+import numpy as np
+
+_axpy_of_dtype = None  # dtype -> BLAS axpy, filled on first use (importing SciPy takes a while)
+
+
+def _axpy_table():
+    global _axpy_of_dtype
+    if _axpy_of_dtype is None:
+        try:
+            from scipy.linalg.blas import daxpy, saxpy
+        except ImportError:
+            _axpy_of_dtype = {}
+        else:
+            _axpy_of_dtype = {np.dtype(np.float32): saxpy, np.dtype(np.float64): daxpy}
+    return _axpy_of_dtype
+
+
+def fused_available(dtype):
+    """Whether updates of ``dtype`` parameters are fused multiply-adds here (SciPy's BLAS is importable)."""
+    return np.dtype(dtype) in _axpy_table()
+
+
+def add_scaled_(param, update, alpha):
+    """``param += alpha * update`` in place for ndarrays of one shape; ``alpha`` is a Python number.
+
+    Rounded once per element (BLAS ``axpy``) when ``fused_available(param.dtype)`` and both arrays are
+    contiguous in the same memory order, of the same dtype, and apart in memory; otherwise in NumPy,
+    rounded twice, in the parameter's dtype.
+    """
+    axpy = (_axpy_of_dtype if _axpy_of_dtype is not None else _axpy_table()).get(param.dtype)
+    if axpy is not None and update.dtype is param.dtype and update.shape == param.shape:
+        # the checks are inline and cheapest first: this runs for every parameter at every step
+        param_flags, update_flags = param.flags, update.flags
+        if param_flags.writeable and (param_flags.c_contiguous and update_flags.c_contiguous
+                                      or param_flags.f_contiguous and update_flags.f_contiguous) \
+                and (param.base is None and update.base is None  # two arrays that own their memory
+                     or not np.may_share_memory(param, update)):
+            # ravel(order="K") of a contiguous array is a view in memory order: the two flat views pair
+            # the same elements because both arrays have the same shape and the same memory order
+            flat = param.ravel(order="K")
+            result = axpy(update.ravel(order="K"), flat, flat.size, alpha)
+            if result is not flat:  # SciPy updates a contiguous array of its own dtype in place; if
+                flat[...] = result  # ever not, the update must still land in the parameter
+            return
+    param += update * np.array(alpha, param.dtype)
