@@ -57,3 +57,10 @@ def add_scaled_(param, update, alpha):
                 flat[...] = result  # ever not, the update must still land in the parameter
             return
     param += update * np.array(alpha, param.dtype)
+
+
+def plus_scaled(a, b, alpha):
+    """``a + alpha * b`` as a new array laid out like ``a``, rounded as ``add_scaled_`` rounds it."""
+    out = a.copy(order="K")
+    add_scaled_(out, b, alpha)
+    return out

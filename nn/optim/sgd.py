@@ -2,7 +2,7 @@
 import numpy as np
 
 from .optimizer import Optimizer, check_hyper
-from .scaled_add import add_scaled_
+from .scaled_add import add_scaled_, plus_scaled
 
 
 class SGD(Optimizer):
@@ -42,14 +42,15 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, group, state):
         weight_decay, momentum = group["weight_decay"], group["momentum"]
+        # every "x + alpha * y" as PyTorch's x.add(y, alpha=alpha): fused where SciPy's BLAS can (scaled_add)
         if weight_decay != 0:
-            grad = grad + weight_decay * param
+            grad = plus_scaled(grad, param, weight_decay)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(grad, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
+                add_scaled_(buf, grad, 1 - group["dampening"])
+            grad = plus_scaled(grad, buf, momentum) if group["nesterov"] else buf
         add_scaled_(param, grad, -group["lr"])

@@ -141,6 +141,19 @@ def test_scaled_add_refuses_a_read_only_parameter_as_numpy_does():
     assert (p == 1).all()
 
 
+def test_plus_scaled_is_a_new_array_laid_out_like_its_first_operand():
+    # weight decay and Nesterov momentum make grad + alpha * x this way: grad itself must not change
+    rng = np.random.default_rng(3)
+    a = np.asfortranarray(rng.standard_normal((5, 7)).astype(np.float32))
+    b = np.asfortranarray(rng.standard_normal((5, 7)).astype(np.float32))
+    before = a.copy()
+    out = scaled_add.plus_scaled(a, b, 0.3)
+    assert out is not a and not np.shares_memory(out, a) and out.flags.f_contiguous
+    np.testing.assert_array_equal(a, before)
+    want = _fused(a, -0.3, b) if scaled_add.fused_available(np.float32) else a + b * np.float32(0.3)
+    np.testing.assert_array_equal(out, want)
+
+
 def test_sgd_plain_and_momentum_groups_in_one_optimizer():
     a, b = _param(1.0), _param(1.0)
     opt = optim.SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=0.1, maximize=True)
