@@ -141,3 +141,44 @@ def test_erf_with_and_without_scipy_agree(dtype, shape, monkeypatch):
     for result in (with_scipy, without):
         assert result.shape == shape and result.dtype == (np.float64 if dtype == np.int64 else dtype)
         np.testing.assert_allclose(result, expected.astype(result.dtype), rtol=4 * np.finfo(result.dtype).eps)
+
+
+def test_ops_exact_when_their_inputs_share_a_dtype_are_marked():
+    # the check below must not pass by finding nothing to check
+    assert [name for name, p in PRIMITIVES.items() if p.exact_when_one_dtype] == ["linear"]
+
+
+# (a bias of shape (1, 3) with a 1-D input would add a dimension to the output: linear refuses that)
+_LINEAR_SHAPES = [(x, b) for x in [(5,), (4, 5), (2, 3, 5)] for b in [None, (3,), (1, 3)] if len(x) > 1 or b != (1, 3)]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,bias_shape", _LINEAR_SHAPES)
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_linear_gradients_come_in_their_inputs_shape_and_dtype(dtype, x_shape, bias_shape, create_graph):
+    # the engine takes a linear node's gradients as they come when x, weight and bias share one dtype
+    # (Node.exact_grads): its VJP must return each in its input's shape and dtype
+    x = mg.tensor(rng.standard_normal(x_shape).astype(dtype), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((3, 5)).astype(dtype), requires_grad=True)
+    b = None if bias_shape is None else mg.tensor(rng.standard_normal(bias_shape).astype(dtype), requires_grad=True)
+    out = mg.linear(x, w, b)
+    assert out.grad_fn.exact_grads
+    inputs = [x, w] + ([] if b is None else [b])
+    grads = mg.autograd.grad(out, inputs, grad_outputs=mg.ones_like(out), create_graph=create_graph)
+    for t, g in zip(inputs, grads):
+        assert g.shape == t.shape and g.dtype == dtype, (t.shape, g.shape, g.dtype)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64, np.float64), (np.float64, np.float32, None),
+                                    (np.float32, np.float32, np.float64)])
+def test_linear_with_mixed_dtypes_keeps_the_checked_gradient(dtypes):
+    # inputs of different dtypes give a gradient of the promoted dtype: the engine must cast it back
+    x_dtype, w_dtype, b_dtype = dtypes
+    x = mg.tensor(rng.standard_normal((4, 5)).astype(x_dtype), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((3, 5)).astype(w_dtype), requires_grad=True)
+    b = None if b_dtype is None else mg.tensor(rng.standard_normal(3).astype(b_dtype), requires_grad=True)
+    out = mg.linear(x, w, b)
+    assert not out.grad_fn.exact_grads
+    mg.sum(out).backward()
+    for t in (x, w) if b is None else (x, w, b):
+        assert t.grad.shape == t.shape and t.grad.dtype == t.dtype

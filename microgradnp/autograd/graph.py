@@ -43,7 +43,7 @@ class Primitive:
     """A NumPy forward function and its VJP rules, applied to Tensors by calling it."""
 
     __slots__ = ("name", "forward", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "doc", "elementwise",
-                 "ufunc_inputs")
+                 "ufunc_inputs", "exact_when_one_dtype")
 
     saves_aux = False  # see AuxPrimitive
 
@@ -58,6 +58,7 @@ class Primitive:
         self.keeps = None if isinstance(reads_inputs, bool) else _keep_table(reads_inputs)
         self.doc = doc or forward.__doc__
         self.elementwise = elementwise  # see primitive()
+        self.exact_when_one_dtype = False  # see primitive()
         # a ufunc takes its inputs, then output arrays: more arguments would be written into
         self.ufunc_inputs = forward.nin if isinstance(forward, np.ufunc) else None
 
@@ -130,7 +131,8 @@ def _keep_table(reads):
     return tuple(table)
 
 
-def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False, elementwise=False):
+def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False, elementwise=False,
+              exact_when_one_dtype=False):
     """Decorator: turn a NumPy forward function into a registered primitive named ``name``.
 
     ``saves_out``: the VJPs use the output, so it is kept. ``reads_inputs=False``: the VJPs use no input
@@ -141,7 +143,9 @@ def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False, element
     ``elementwise``: the op works element by element (a function so marked takes one input). Applied to
     one array, and perhaps Python numbers, its VJPs return the gradient in that array's shape and dtype,
     so the engine does not check them (see ``Node.exact_grads``); the test suite checks this of every
-    primitive marked so.
+    primitive marked so. ``exact_when_one_dtype``: a three-input op (``linear``) whose VJPs return each
+    gradient in its input's shape, and in its dtype whenever its array inputs share one dtype; such a
+    call's gradients are not checked either.
     """
 
     def register(forward):
@@ -149,6 +153,7 @@ def primitive(name, saves_out=False, reads_inputs=True, saves_aux=False, element
             prim = AuxPrimitive(name, forward, reads_inputs)
         else:
             prim = _new_primitive(name, forward, saves_out, reads_inputs, None, elementwise)
+        prim.exact_when_one_dtype = exact_when_one_dtype
         PRIMITIVES[name] = prim
         return prim
 
@@ -578,7 +583,9 @@ def apply3(prim, a, b, c):
         node.out = out if prim.saves_out else None
         node.extra = None
         node.pending = 0
-        node.exact_grads = False
+        # (a linear layer: 2,000 instructions of checks a node saved, for 300 here)
+        node.exact_grads = prim.exact_when_one_dtype and type(da) is np.ndarray and type(db) is np.ndarray \
+            and da.dtype is db.dtype and (dc is None or type(dc) is np.ndarray and dc.dtype is da.dtype)
         if _recording.depth:
             _annotate(node)
         t.grad_fn = node

@@ -72,7 +72,7 @@ matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
 
 
 # the input's gradient reads the weight, the weight's reads the input, the bias's reads neither
-@primitive("linear", reads_inputs=((1,), (0,), ()))
+@primitive("linear", reads_inputs=((1,), (0,), ()), exact_when_one_dtype=True)
 def linear(x, weight, bias=None):
     """x @ weight.T + bias with weight stored (out_features, in_features), fused for speed."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
