@@ -4,9 +4,9 @@ PyTorch's CPU kernel does one fused multiply-add per element: a single rounding,
 NumPy has no fused multiply-add, so ``param += alpha * update`` rounds twice (the product, then the sum)
 and makes a temporary as large as the parameter. BLAS ``axpy`` is exactly the fused operation, and SciPy
 exposes it: with SciPy installed, float32 and float64 updates go through it, and an SGD step equals
-PyTorch's bit for bit. In the mlp benchmark the temporary alone cost about 17 us of a 1.6 ms step (it is
-new memory, written and read once, while the update read from cache); ``axpy`` also takes 0.13 us to
-call, against about 1 us for the two NumPy operations on a small array.
+PyTorch's bit for bit. In the mlp benchmark the optimizer step went from 70 to 40 us (of a 1.6 ms step):
+the temporary is new memory, written and read once. ``axpy`` itself takes 0.13 us to call; with the
+checks below, updating a small array costs 0.8 us, against 0.6 us for NumPy's two operations.
 
 Without SciPy, or for another dtype, for arrays laid out differently in memory, or for arrays that
 overlap, the update is NumPy's: ``alpha`` as a 0-d array of the parameter's dtype (so that a float32

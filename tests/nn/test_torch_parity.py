@@ -236,15 +236,17 @@ def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol):
             np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("options", [o for n, o in OPTIMIZERS if n == "SGD"], ids=lambda o: str(sorted(o)))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_plain_sgd_equals_torch_bit_for_bit_with_scipy(dtype):
-    # PyTorch's add_(grad, alpha=-lr) is a fused multiply-add on CPU; with SciPy, so is ours (BLAS axpy)
+def test_sgd_equals_torch_bit_for_bit_with_scipy_on_fortran_order_weights(options, dtype):
+    # PyTorch's add_(grad, alpha=-lr) is a fused multiply-add on CPU; with SciPy, so is ours (BLAS axpy),
+    # also for the Fortran-order weights nn.Linear keeps and the momentum buffers made from their gradients
     pytest.importorskip("scipy.linalg.blas")
     # a weight laid out as nn.Linear keeps it, with its gradient laid out alike (as backward makes it)
     start = [RNG.standard_normal((64, 48)).astype(dtype), RNG.standard_normal(48).astype(dtype)]
     ours = [nn.Parameter(mg.tensor(np.asfortranarray(p))) for p in start]
     theirs = [torch.nn.Parameter(torch.tensor(p)) for p in start]
-    our_opt, their_opt = nn.optim.SGD(ours, lr=0.1), torch.optim.SGD(theirs, lr=0.1, foreach=False)
+    our_opt, their_opt = nn.optim.SGD(ours, **options), torch.optim.SGD(theirs, foreach=False, **options)
     assert ours[0].data.flags.f_contiguous and not ours[0].data.flags.c_contiguous
     for _ in range(5):
         for p, tp in zip(ours, theirs):
