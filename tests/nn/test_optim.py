@@ -154,6 +154,17 @@ def test_plus_scaled_is_a_new_array_laid_out_like_its_first_operand():
     np.testing.assert_array_equal(out, want)
 
 
+@pytest.mark.parametrize("name,options", [("SGD", {}), ("SGD", {"momentum": 0.9}), ("Adam", {})])
+@pytest.mark.parametrize("grad_shape", [(2, 3), (1, 2)])
+def test_a_gradient_of_another_shape_is_refused_by_name(name, options, grad_shape):
+    # a .grad set by hand: (2, 3) would fail inside NumPy, (1, 2) would broadcast over the (3, 2) weight
+    p = nn.Parameter(mg.tensor(np.ones((3, 2), np.float32)))
+    p.grad = mg.tensor(np.ones(grad_shape, np.float32))
+    with pytest.raises(ValueError, match=rf"{name}.step\(\): a parameter of shape \(3, 2\) has a gradient of shape"):
+        getattr(optim, name)([p], lr=0.1, **options).step()
+    assert (p.data == 1).all()
+
+
 def test_sgd_plain_and_momentum_groups_in_one_optimizer():
     a, b = _param(1.0), _param(1.0)
     opt = optim.SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=0.1, maximize=True)
