@@ -120,7 +120,7 @@ class Optimizer:
                 continue
             grad = p.grad.data
             if grad.shape != p.data.shape:
-                raise_grad_shape(self, p, grad)
+                raise grad_shape_error(self, p, grad)
             if maximize:
                 grad = -grad
             state = states.get(p)
@@ -218,7 +218,7 @@ def check_hyper(name, value, low=0.0, high=math.inf):
         raise ValueError(f"Invalid {name}: {value} (must be {bounds})")
 
 
-def raise_grad_shape(optimizer, param, grad):
+def grad_shape_error(optimizer, param, grad):
     """The error for a ``.grad`` of another shape than its parameter's (one assigned by hand)."""
-    raise ValueError(f"{type(optimizer).__name__}.step(): a parameter of shape {tuple(param.shape)} has a gradient "
+    return ValueError(f"{type(optimizer).__name__}.step(): a parameter of shape {tuple(param.shape)} has a gradient "
                      f"of shape {tuple(grad.shape)}; a .grad assigned by hand must have its parameter's shape")

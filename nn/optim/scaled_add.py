@@ -34,15 +34,21 @@ def fused_available(dtype):
     return np.dtype(dtype) in _axpy_table()
 
 
+class ShapeMismatch(ValueError):
+    """``add_scaled_`` got arrays of two shapes (NumPy would broadcast one over the other)."""
+
+
 def add_scaled_(param, update, alpha):
     """``param += alpha * update`` in place for ndarrays of one shape; ``alpha`` is a Python number.
 
     Rounded once per element (BLAS ``axpy``) when ``fused_available(param.dtype)`` and both arrays are
     contiguous in the same memory order, of the same dtype, and apart in memory; otherwise in NumPy,
-    rounded twice, in the parameter's dtype.
+    rounded twice, in the parameter's dtype. Arrays of two shapes raise ``ShapeMismatch``.
     """
+    if update.shape != param.shape:
+        raise ShapeMismatch(f"add_scaled_: an update of shape {update.shape} for an array of shape {param.shape}")
     axpy = (_axpy_of_dtype if _axpy_of_dtype is not None else _axpy_table()).get(param.dtype)
-    if axpy is not None and update.dtype is param.dtype and update.shape == param.shape:
+    if axpy is not None and update.dtype is param.dtype:
         # the checks are inline and cheapest first: this runs for every parameter at every step
         param_flags, update_flags = param.flags, update.flags
         if param_flags.writeable and (param_flags.c_contiguous and update_flags.c_contiguous

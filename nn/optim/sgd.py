@@ -1,8 +1,8 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, check_hyper, raise_grad_shape
-from .scaled_add import add_scaled_, plus_scaled
+from .optimizer import Optimizer, check_hyper, grad_shape_error
+from .scaled_add import ShapeMismatch, add_scaled_, plus_scaled
 
 
 class SGD(Optimizer):
@@ -35,11 +35,11 @@ class SGD(Optimizer):
             grad = p.grad
             if grad is None:
                 continue
-            g, data = grad.data, p.data
-            if g.shape != data.shape:  # (NumPy would broadcast a gradient of shape (1, n) without a word)
-                raise_grad_shape(self, p, g)
             # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
-            add_scaled_(data, g, alpha)
+            try:
+                add_scaled_(p.data, grad.data, alpha)
+            except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
+                raise grad_shape_error(self, p, grad.data) from None
             # the data changed in place: a graph that saved the old values must refuse to backward
             p._version += 1
 
