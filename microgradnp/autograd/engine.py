@@ -19,11 +19,6 @@ Tensor = None  # bound in microgradnp/__init__.py (the engine is imported before
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
-    if grad_tensors is None and inputs is None and not create_graph and isinstance(tensors, Tensor) \
-            and tensors.requires_grad:
-        # the everyday ``loss.backward()`` goes straight to the traversal (_roots would make lists of one)
-        run(((tensors, _root_gradient(tensors, None, False, "backward")),), retain_graph, False)
-        return
     roots = _roots(tensors, grad_tensors, create_graph, "backward")
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -56,6 +51,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _roots(tensors, grad_tensors, create_graph, caller):
+    if grad_tensors is None and isinstance(tensors, Tensor) and tensors.requires_grad:
+        # the everyday loss.backward(): one output and its implicit gradient, without lists of one
+        return ((tensors, _root_gradient(tensors, None, create_graph, caller)),)
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
