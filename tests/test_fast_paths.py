@@ -182,3 +182,38 @@ def test_linear_with_mixed_dtypes_keeps_the_checked_gradient(dtypes):
     mg.sum(out).backward()
     for t in (x, w) if b is None else (x, w, b):
         assert t.grad.shape == t.shape and t.grad.dtype == t.dtype
+
+
+# ---- outer products (a batch of one) ------------------------------------------------------------------
+
+def _refuse_matmul(monkeypatch):
+    # np.matmul computes an outer product without BLAS, several times slower: these paths must avoid it
+    def refused(*args, **kwargs):
+        raise AssertionError("np.matmul called for an outer product")
+    monkeypatch.setattr(np, "matmul", refused)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64, np.bool_])
+@pytest.mark.parametrize("shape", [(3, 4), (256, 784)])
+def test_outer_product_equals_matmul_without_calling_it(dtype, shape, monkeypatch):
+    from microgradnp.ops.linalg import product
+    a = (rng.standard_normal((shape[0], 1)) * 3).astype(dtype)
+    b = (rng.standard_normal((1, shape[1])) * 3).astype(dtype)
+    expected = np.matmul(a, b)
+    _refuse_matmul(monkeypatch)
+    got = product(a, b)
+    assert got.dtype == expected.dtype and got.shape == shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_weight_gradient_of_one_sample_is_the_outer_product_in_the_weights_layout(dtype, monkeypatch):
+    x = mg.tensor(rng.standard_normal((1, 784)).astype(dtype))
+    w = mg.tensor(np.asfortranarray(rng.standard_normal((256, 784)).astype(dtype)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(256).astype(dtype), requires_grad=True)
+    g = rng.standard_normal((1, 256)).astype(dtype)
+    out = mg.linear(x, w, b)
+    _refuse_matmul(monkeypatch)
+    out.backward(mg.tensor(g))
+    assert w.grad.dtype == dtype and w.grad.data.flags.f_contiguous
+    np.testing.assert_array_equal(w.grad.data, g.T * x.data)  # one product per element: exact
