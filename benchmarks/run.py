@@ -23,7 +23,7 @@ from harness.child import Child  # noqa: E402
 from harness.summary import Summary  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
-DEFAULT_WORKLOADS = ("xor", "mlp", "ops", "deep", "memory")
+DEFAULT_WORKLOADS = ("xor", "mlp", "online", "ops", "deep", "memory")
 
 
 def measure(workload, repeats, only=None, log=print):

@@ -193,27 +193,47 @@ def _refuse_matmul(monkeypatch):
     monkeypatch.setattr(np, "matmul", refused)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64, np.bool_])
+_BLAS_DTYPES = [np.float32, np.float64, np.complex128]
+
+
+@pytest.mark.parametrize("dtype", _BLAS_DTYPES + [np.float16, np.int64, np.bool_])
 @pytest.mark.parametrize("shape", [(3, 4), (256, 784)])
-def test_outer_product_equals_matmul_without_calling_it(dtype, shape, monkeypatch):
+def test_outer_product_equals_matmul(dtype, shape, monkeypatch):
     from microgradnp.ops.linalg import product
     a = (rng.standard_normal((shape[0], 1)) * 3).astype(dtype)
     b = (rng.standard_normal((1, shape[1])) * 3).astype(dtype)
     expected = np.matmul(a, b)
-    _refuse_matmul(monkeypatch)
+    if dtype in _BLAS_DTYPES:  # (for the others NumPy's dot is slower than matmul)
+        _refuse_matmul(monkeypatch)
     got = product(a, b)
     assert got.dtype == expected.dtype and got.shape == shape
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_linear_weight_gradient_of_one_sample_is_the_outer_product_in_the_weights_layout(dtype, monkeypatch):
-    x = mg.tensor(rng.standard_normal((1, 784)).astype(dtype))
-    w = mg.tensor(np.asfortranarray(rng.standard_normal((256, 784)).astype(dtype)), requires_grad=True)
-    b = mg.tensor(rng.standard_normal(256).astype(dtype), requires_grad=True)
-    g = rng.standard_normal((1, 256)).astype(dtype)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64),
+                                    (np.float16, np.float16)])
+def test_linear_weight_gradient_of_one_sample_is_the_outer_product_in_the_weights_layout(dtypes, monkeypatch):
+    x_dtype, w_dtype = dtypes
+    x = mg.tensor(rng.standard_normal((1, 784)).astype(x_dtype))
+    w = mg.tensor(np.asfortranarray(rng.standard_normal((256, 784)).astype(w_dtype)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(256).astype(w_dtype), requires_grad=True)
     out = mg.linear(x, w, b)
-    _refuse_matmul(monkeypatch)
+    g = rng.standard_normal(out.shape).astype(out.dtype)
+    expected = (g.T * x.data).astype(w_dtype)  # one product per element: exact
+    if np.dtype(w_dtype).char in "fd":
+        _refuse_matmul(monkeypatch)
     out.backward(mg.tensor(g))
-    assert w.grad.dtype == dtype and w.grad.data.flags.f_contiguous
-    np.testing.assert_array_equal(w.grad.data, g.T * x.data)  # one product per element: exact
+    assert w.grad.dtype == w_dtype and w.grad.data.flags.f_contiguous
+    np.testing.assert_array_equal(w.grad.data, expected)
+
+
+def test_one_samples_weight_gradient_is_kept_without_a_copy(monkeypatch):
+    # the gradient the VJP returns owns its memory, so it becomes .grad by reference (a view is copied)
+    made = []
+    from microgradnp.ops import linalg
+    original = linalg._weight_gradient
+    monkeypatch.setattr(linalg, "_weight_gradient", lambda *args: made.append(original(*args)) or made[-1])
+    x = mg.tensor(rng.standard_normal((1, 784)).astype(np.float32))
+    w = mg.tensor(np.asfortranarray(rng.standard_normal((256, 784)).astype(np.float32)), requires_grad=True)
+    mg.linear(x, w).sum().backward()
+    assert len(made) == 1 and w.grad.data is made[0] and made[0].base is None
