@@ -39,9 +39,11 @@ class NumpyMLPTrainer:
     on the forward product), and it is the layout microgradnp's ``nn.Linear`` keeps in memory.
     """
 
-    def __init__(self, batches):
+    def __init__(self, batches, weight_product=np.matmul):
         self.batches = batches
         self.layers = None
+        # the products for the weight gradients (``np.dot`` for a batch of one: see the online workload)
+        self.weight_product = weight_product
 
     def reset(self):
         """Restore the starting weights."""
@@ -50,6 +52,7 @@ class NumpyMLPTrainer:
     def step(self, x, labels):
         """One training step; returns the loss (a float32 NumPy scalar)."""
         (w1, b1), (w2, b2), (w3, b3) = self.layers
+        weight_product = self.weight_product
         a1 = x @ w1
         a1 += b1
         np.maximum(a1, 0, out=a1)
@@ -69,15 +72,15 @@ class NumpyMLPTrainer:
         grad /= total
         grad[rows, labels] -= 1
         grad *= np.float32(1.0 / len(labels))
-        dw3 = a2.T @ grad
+        dw3 = weight_product(a2.T, grad)
         db3 = grad.sum(axis=0)
         grad = grad @ w3.T
         grad *= a2 > 0
-        dw2 = a1.T @ grad
+        dw2 = weight_product(a1.T, grad)
         db2 = grad.sum(axis=0)
         grad = grad @ w2.T
         grad *= a1 > 0
-        dw1 = x.T @ grad  # no gradient for the input batch itself
+        dw1 = weight_product(x.T, grad)  # no gradient for the input batch itself
         db1 = grad.sum(axis=0)
         for param, update in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
             update *= np.float32(LR)
@@ -88,8 +91,8 @@ class NumpyMLPTrainer:
 class NumpyMLP:
     """The hand-written NumPy baseline."""
 
-    def __init__(self, batch=BATCH):
-        self.trainer = NumpyMLPTrainer(synthetic_batches(batch))
+    def __init__(self, batch=BATCH, weight_product=np.matmul):
+        self.trainer = NumpyMLPTrainer(synthetic_batches(batch), weight_product)
         self.reset, self.step, self.batches = self.trainer.reset, self.trainer.step, self.trainer.batches
 
     def run(self):

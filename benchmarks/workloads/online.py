@@ -1,10 +1,13 @@
-"""online: the mlp workload's network trained one sample at a time (batch 1), as the seed posts train.
+"""online: the mlp workload's network trained one sample at a time (batch 1), as seed post 004 trains.
 
 Not one of the issue's targets: it shows what a batch of one costs. There every weight gradient is an
-outer product, and ``x.T @ grad``, the hand-written NumPy of the seed posts, computes an outer product
-without BLAS (NumPy's matmul does so whenever the inner dimension is 1), several times slower than the
-BLAS call microgradnp makes. Same model, learning rate, warm-up and step count as ``mlp``.
+outer product (an inner dimension of 1), which ``np.matmul`` (``@``) computes without BLAS, in a plain
+loop several times slower than ``np.dot``. The hand-written baseline, ``numpy``, therefore takes its
+weight gradients with ``np.dot`` (as seed post 004 does); ``numpy @`` is the mlp workload's code as it
+stands, with ``@``. Same model, learning rate, warm-up and step count as ``mlp``.
 """
+import numpy as np
+
 from . import mlp
 
 TITLE = "MLP 784-256-128-10, float32, one sample per step: one training step"
@@ -15,7 +18,14 @@ METRICS = mlp.METRICS
 
 
 class NumpyOnline(mlp.NumpyMLP):
-    """The hand-written NumPy of the mlp workload, one sample at a time."""
+    """The hand-written NumPy of the mlp workload, one sample at a time, weight gradients by ``np.dot``."""
+
+    def __init__(self):
+        super().__init__(BATCH, weight_product=np.dot)
+
+
+class NumpyMatmulOnline(mlp.NumpyMLP):
+    """The same with ``@`` for the weight gradients, as the mlp workload writes them."""
 
     def __init__(self):
         super().__init__(BATCH)
@@ -35,7 +45,8 @@ class TorchOnline(mlp.TorchMLP):
         super().__init__(BATCH)
 
 
-IMPLEMENTATIONS = {"numpy": NumpyOnline, "microgradnp": MicrogradnpOnline, "torch": TorchOnline}
+IMPLEMENTATIONS = {"numpy": NumpyOnline, "numpy @": NumpyMatmulOnline, "microgradnp": MicrogradnpOnline,
+                   "torch": TorchOnline}
 
 
 def targets(summary):
