@@ -237,3 +237,19 @@ def test_one_samples_weight_gradient_is_kept_without_a_copy(monkeypatch):
     w = mg.tensor(np.asfortranarray(rng.standard_normal((256, 784)).astype(np.float32)), requires_grad=True)
     mg.linear(x, w).sum().backward()
     assert len(made) == 1 and w.grad.data is made[0] and made[0].base is None
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("inner", [1, 3])
+def test_product_writes_into_out_in_either_order(order, inner, monkeypatch):
+    from microgradnp.ops.linalg import product
+    a = rng.standard_normal((70, inner)).astype(np.float32)
+    b = rng.standard_normal((inner, 90)).astype(np.float32)
+    expected = np.matmul(a, b)
+    out = np.empty((70, 90), np.float32, order=order)
+    if inner == 1:
+        _refuse_matmul(monkeypatch)
+    assert product(a, b, out=out) is out
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    if inner == 1:  # one product per element: exact
+        np.testing.assert_array_equal(out, expected)

@@ -17,36 +17,13 @@ FRESH_PROCESS = False
 METRICS = mlp.METRICS
 
 
-class NumpyOnline(mlp.NumpyMLP):
-    """The hand-written NumPy of the mlp workload, one sample at a time, weight gradients by ``np.dot``."""
-
-    def __init__(self):
-        super().__init__(BATCH, weight_product=np.dot)
-
-
-class NumpyMatmulOnline(mlp.NumpyMLP):
-    """The same with ``@`` for the weight gradients, as the mlp workload writes them."""
-
-    def __init__(self):
-        super().__init__(BATCH)
-
-
-class MicrogradnpOnline(mlp.MicrogradnpMLP):
-    """microgradnp as a user writes it, one sample at a time."""
-
-    def __init__(self):
-        super().__init__(BATCH)
-
-
-class TorchOnline(mlp.TorchMLP):
-    """PyTorch CPU eager mode, one sample at a time."""
-
-    def __init__(self):
-        super().__init__(BATCH)
-
-
-IMPLEMENTATIONS = {"numpy": NumpyOnline, "numpy @": NumpyMatmulOnline, "microgradnp": MicrogradnpOnline,
-                   "torch": TorchOnline}
+# the mlp workload's implementations, built for a batch of one
+IMPLEMENTATIONS = {
+    "numpy": lambda: mlp.NumpyMLP(BATCH, weight_product=np.dot),
+    "numpy @": lambda: mlp.NumpyMLP(BATCH),
+    "microgradnp": lambda: mlp.MicrogradnpMLP(BATCH),
+    "torch": lambda: mlp.TorchMLP(BATCH),
+}
 
 
 def targets(summary):

@@ -28,7 +28,7 @@ _DOT_MAX_OUTPUT = 4096
 _BLAS_TYPES = "fdFD"  # float32, float64, complex64, complex128
 
 
-def product(a, b):
+def product(a, b, out=None):
     """``a @ b`` on ndarrays, unchecked: the raw product every forward and backward pass uses.
 
     For two matrices ``ndarray.dot`` makes the same BLAS call as ``np.matmul`` without the
@@ -36,12 +36,21 @@ def product(a, b):
     its output before BLAS writes it: for a large output that second pass over memory costs more than
     the machinery saves, so those go to ``np.matmul``, except an outer product (inner dimension 1, as
     in the weight gradient of a batch of one), which ``np.matmul`` computes without BLAS: 4 to 10 times
-    slower than ``dot`` (for the dtypes BLAS handles: for others ``dot`` is the slower).
+    slower than ``dot`` (for the dtypes BLAS handles: for others ``dot`` is the slower). ``out``, if
+    given, is a C- or Fortran-contiguous array of the result's shape and dtype, written and returned.
     """
-    if a.ndim == 2 and b.ndim == 2 and (a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT
-                                        or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES):
-        return a.dot(b)
-    return np.matmul(a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        if out is None:
+            if a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES:
+                return a.dot(b)
+        elif a.shape[1] == 1 and out.dtype.char in _BLAS_TYPES:
+            # dot writes only into a C-contiguous array: a Fortran-order out gets the transposed product
+            if out.flags.c_contiguous:
+                a.dot(b, out=out)
+            else:
+                b.T.dot(a.T, out=out.T)
+            return out
+    return np.matmul(a, b, out=out)
 
 
 # each side's gradient reads only the other side's values (and the shapes, which never change)
@@ -103,14 +112,8 @@ def _weight_gradient(F, g, x, w):
     # g.T @ x, laid out in memory like the weight: an update p -= lr * grad between arrays of different
     # layouts runs several times slower than between arrays of the same one
     if type(g) is np.ndarray and w.flags.f_contiguous and not w.flags.c_contiguous:
-        out = np.empty(w.shape, np.result_type(g, x), order="F")
-        if len(g) == 1 and out.dtype.char in _BLAS_TYPES:
-            # a batch of one: an outer product, which np.matmul computes without BLAS (see product);
-            # dot writes its transpose into out's memory, so that the gradient owns its memory (a view
-            # would be copied before it becomes a .grad)
-            x.T.dot(g, out=out.T)
-            return out
-        return np.matmul(g.T, x, out=out)
+        # written into an array it then owns: a view would be copied before it becomes a .grad
+        return product(g.T, x, out=np.empty(w.shape, np.result_type(g, x), order="F"))
     return F.matmul(g.T, x)
 
 
