@@ -4,26 +4,47 @@
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     x.grad            # tensor([2., 4.])
+
+The modules, lowest first (each imports only modules above it in this list; a test checks it):
+``dtypes``, ``grad_mode``; ``autograd.node`` (the graph's nodes); ``tensor`` (what a Tensor is);
+``autograd.apply``, ``autograd.hot_path``, ``autograd.primitive`` (applying and declaring primitives);
+``ops`` (every primitive and its VJP); ``functions`` (PyTorch-style functions and composites);
+``autograd.engine`` (backward); ``tensor_methods`` (what a Tensor computes, bound onto it below).
 """
 import importlib
 
-from . import dtypes, grad_mode, ops  # noqa: F401  (ops registers the primitives)
-from .tensor import Tensor
-from . import functions
-from .functions import *  # noqa: F401,F403
-from .factories import (tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like, full_like,
-                        empty_like, arange, linspace, eye, rand, randn, randint, randperm)
+from . import autograd, dtypes, functions, ops
+from .autograd.primitive import public_primitives
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
+                     int8, int16, int32, int64, long, set_default_dtype, uint8)
+from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like,
+                        rand, randint, randn, randperm, tensor, zeros, zeros_like)
+from .functions import (amax, amin, argmax, argmin, astype, binary_cross_entropy, broadcast_to, cat, chunk,
+                        clamp, clip, clone, concat, concatenate, cross_entropy, dot, expand, flatten, gather,
+                        getitem, index_put, linear, log_softmax, logsumexp, masked_fill, max, mean, min,  # noqa: A004
+                        one_hot, outer, pad, permute, reshape, rsqrt, sign, softmax, split, square, squeeze,
+                        stack, std, sum, sum_to, take_along_dim, transpose, unsqueeze, var, view, where)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
-from .dtypes import (float16, float32, float64, int8, int16, int32, int64, uint8, bool, half, float,  # noqa: A004
-                     double, long, get_default_dtype, set_default_dtype)
-from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from . import autograd
-from .autograd import backends as _backends, engine as _engine
+from .tensor import Tensor
+from .tensor_methods import bind
 
-_engine.Tensor = Tensor
-_backends.NUMPY, _backends.TENSOR = _backends.build()
+bind(Tensor)  # operators, in-place ops and methods: see tensor_methods.py
+
+# mg.exp, mg.add, mg.matmul...: every primitive whose declaration in ops/ says public=True
+globals().update(public_primitives())
 
 __version__ = "0.1.0"
+
+__all__ = (
+    ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
+     "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm", "manual_seed",
+     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "half", "float",
+     "double", "long", "get_default_dtype", "set_default_dtype",
+     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd"]
+    + functions.__all__
+    + sorted(public_primitives())
+)
 
 # nn and optim live in the top-level `nn` package, which imports microgradnp; they are bound lazily so
 # that the engine never imports nn. viz, utils and serialization load on first use.

@@ -1,7 +1,9 @@
-"""The public functions: primitives with PyTorch-style signatures, and composites built from them.
+"""The public functions with PyTorch's signatures: wrappers of primitives, and composites built from them.
 
 Composites (mean, var, softmax, log_softmax, logsumexp, stack, split...) contain no backward code:
-their gradients are derived from the primitives they are written with.
+their gradients are derived from the primitives they are written with. The primitives that are public
+as they are (``mg.exp``, ``mg.add``...) are not repeated here: their declarations in ``ops/`` say so.
+A function marked ``@tensor_method()`` is also a Tensor method, as in PyTorch (``x.mean(dim=0)``).
 """
 import builtins
 import math
@@ -9,9 +11,22 @@ import math
 import numpy as np
 
 from . import dtypes
-from .autograd.graph import PRIMITIVES, Primitive, apply1, apply2, apply3
+from .autograd.hot_path import apply2, apply3
 from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
-from .tensor import Tensor, as_array
+from .tensor import Tensor
+
+TENSOR_METHODS = {}
+"""``{name: function}``: the functions below that are also Tensor methods (bound by tensor_methods.py)."""
+
+
+def tensor_method(*aliases):
+    """Decorator: the function is also ``Tensor.<its name>`` (and ``Tensor.<alias>`` for each alias)."""
+    def mark(fn):
+        for name in (fn.__name__,) + aliases:
+            TENSOR_METHODS[name] = fn
+        return fn
+    return mark
+
 
 # ---- argument conventions ------------------------------------------------------------------------
 
@@ -33,23 +48,11 @@ def _shape_arg(shape):
 
 
 # ---- arithmetic ----------------------------------------------------------------------------------
-add, sub, mul, div, pow, neg = (arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div,
-                                arithmetic.pow, arithmetic.neg)
-maximum, minimum = arithmetic.maximum, arithmetic.minimum
-subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
-exp, log, log1p, sqrt = elementwise.exp, elementwise.log, elementwise.log1p, elementwise.sqrt
-sin, cos, tanh, abs, erf = elementwise.sin, elementwise.cos, elementwise.tanh, elementwise.abs, elementwise.erf
-sigmoid, relu = elementwise.sigmoid, elementwise.relu
-matmul = linalg.matmul
-
 
 def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
     """``input @ weight.T + bias``, with ``weight`` of shape (out_features, in_features): one fused op."""
     # straight to the three-input path: every layer of every network calls this
     return apply3(linalg.linear, input, weight, bias)
-
-
-absolute = abs
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
@@ -75,6 +78,7 @@ def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
     return arithmetic.where(condition, input, other)
 
 
+@tensor_method("clip")
 def clamp(input, min=None, max=None):  # noqa: A002
     """Clamp every element into [min, max]."""
     if min is None and max is None:
@@ -85,28 +89,33 @@ def clamp(input, min=None, max=None):  # noqa: A002
 clip = clamp
 
 
+@tensor_method()
 def sign(input):  # noqa: A002
     """-1, 0 or 1 by the sign of each element (no gradient: it is flat almost everywhere)."""
     return Tensor._from_op(np.sign(input.data if isinstance(input, Tensor) else np.asarray(input)), None)
 
 
+@tensor_method()
 def square(input):  # noqa: A002
     """input ** 2."""
     return input * input
 
 
+@tensor_method()
 def rsqrt(input):  # noqa: A002
     """1 / sqrt(input)."""
-    return 1 / sqrt(input)
+    return 1 / elementwise.sqrt(input)
 
 
+@tensor_method()
 def dot(input, other):  # noqa: A002
     """Inner product of two 1-D tensors."""
     if np.ndim(input) != 1 or np.ndim(other) != 1:
         raise ValueError(f"dot: expects two 1-D tensors, got shapes {np.shape(input)} and {np.shape(other)}")
-    return matmul(input, other)
+    return linalg.matmul(input, other)
 
 
+@tensor_method()
 def outer(input, vec2):  # noqa: A002
     """Outer product of two 1-D tensors."""
     if np.ndim(input) != 1 or np.ndim(vec2) != 1:
@@ -116,6 +125,7 @@ def outer(input, vec2):  # noqa: A002
 
 # ---- reductions ----------------------------------------------------------------------------------
 
+@tensor_method()
 def sum(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """Sum over ``dim`` (all elements when None)."""
     keep = keepdim if keepdims is None else keepdims
@@ -130,12 +140,14 @@ def _count(input, axis):
     return math.prod(shape_[a] for a in axes)
 
 
+@tensor_method()
 def mean(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """Arithmetic mean over ``dim``."""
     axis = _axis(dim, axis)
     return sum(input, axis, keepdim, keepdims=keepdims) / _count(input, axis)
 
 
+@tensor_method()
 def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
         keepdims=None):
     """Variance over ``dim``; unbiased (divides by n - 1) by default, as in PyTorch."""
@@ -149,24 +161,28 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
     return sum(centered * centered, axis, keep) / (n - ddof)
 
 
+@tensor_method()
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
         keepdims=None):
     """Standard deviation over ``dim``; unbiased by default, as in PyTorch."""
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    return elementwise.sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
+@tensor_method()
 def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """Maximum over ``dim``; tied maxima share the gradient evenly."""
     keep = keepdim if keepdims is None else keepdims
     return reductions.amax(input, axis=_axis(dim, axis), keepdims=keep)
 
 
+@tensor_method()
 def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """Minimum over ``dim``; tied minima share the gradient evenly."""
     keep = keepdim if keepdims is None else keepdims
     return reductions.amin(input, axis=_axis(dim, axis), keepdims=keep)
 
 
+@tensor_method()
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """Index of the maximum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
@@ -174,6 +190,7 @@ def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa
     return Tensor._from_op(np.asarray(np.argmax(data, axis=_axis(dim, axis), keepdims=keep)), None)
 
 
+@tensor_method()
 def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """Index of the minimum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
@@ -200,14 +217,16 @@ def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):  #
     return MaxResult((values, locate(input, axis, keep)))
 
 
+@tensor_method()
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, maximum, amax, argmax)
+    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
 
 
+@tensor_method()
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, minimum, amin, argmin)
+    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
 
 
 def _max_shift(name, input, axis):
@@ -220,34 +239,38 @@ def _max_shift(name, input, axis):
     return np.where(np.isfinite(shift), shift, 0)
 
 
+@tensor_method()
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
     """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
     # the shift is a constant for the gradient, so it is detached: the result is exact either way
     shift = _max_shift("logsumexp", input, axis)
-    total = log(sum(exp(input - shift), axis, True)) + shift
+    total = elementwise.log(sum(elementwise.exp(input - shift), axis, True)) + shift
     return total if keep else reshape(total, np.sum(shift, axis=axis, keepdims=False).shape)
 
 
+@tensor_method()
 def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
     """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
     axis = _axis(dim, axis)
     # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
     # would cost float32 its last digits at large |x|
     shifted = input - _max_shift("log_softmax", input, axis)
-    return shifted - log(sum(exp(shifted), axis, True))
+    return shifted - elementwise.log(sum(elementwise.exp(shifted), axis, True))
 
 
+@tensor_method()
 def softmax(input, dim=-1, *, axis=None):  # noqa: A002
     """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
     axis = _axis(dim, axis)
-    e = exp(input - _max_shift("softmax", input, axis))
+    e = elementwise.exp(input - _max_shift("softmax", input, axis))
     return e / sum(e, axis, True)
 
 
 # ---- shapes --------------------------------------------------------------------------------------
 
+@tensor_method("view")
 def reshape(input, *shape_):  # noqa: A002
     """The same elements in a new shape (one dimension may be -1); a no-op when nothing changes."""
     target = _shape_arg(shape_)
@@ -259,6 +282,7 @@ def reshape(input, *shape_):  # noqa: A002
 view = reshape
 
 
+@tensor_method()
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     """Merge dims ``start_dim..end_dim`` into one."""
     dims = np.shape(input)
@@ -278,6 +302,7 @@ def _dim(name, dim, ndim):
     return dim % ndim
 
 
+@tensor_method()
 def squeeze(input, dim=None):  # noqa: A002
     """Drop dimensions of size 1 (only ``dim`` when given)."""
     dims = np.shape(input)
@@ -289,6 +314,7 @@ def squeeze(input, dim=None):  # noqa: A002
     return reshape(input, new)
 
 
+@tensor_method()
 def unsqueeze(input, dim):  # noqa: A002
     """Insert a dimension of size 1 at ``dim``."""
     dims = list(np.shape(input))
@@ -296,6 +322,7 @@ def unsqueeze(input, dim):  # noqa: A002
     return reshape(input, tuple(dims))
 
 
+@tensor_method()
 def transpose(input, dim0=None, dim1=None):  # noqa: A002
     """Swap two dimensions (reverse all of them when none are given, like ``.T``)."""
     if dim0 is None and dim1 is None:
@@ -305,11 +332,13 @@ def transpose(input, dim0=None, dim1=None):  # noqa: A002
     return shape.transpose(input, axes=tuple(axes))
 
 
+@tensor_method()
 def permute(input, *dims):  # noqa: A002
     """Reorder the dimensions."""
     return shape.transpose(input, axes=_shape_arg(dims))
 
 
+@tensor_method()
 def broadcast_to(input, *shape_):  # noqa: A002
     """Broadcast to a shape (NumPy rules); the gradient is summed back."""
     target = _shape_arg(shape_)
@@ -318,6 +347,7 @@ def broadcast_to(input, *shape_):  # noqa: A002
     return shape.broadcast_to(input, shape=target)
 
 
+@tensor_method()
 def expand(input, *sizes):  # noqa: A002
     """Broadcast to ``sizes``; -1 keeps a dimension as it is (PyTorch's ``expand``)."""
     sizes = _shape_arg(sizes)
@@ -327,11 +357,13 @@ def expand(input, *sizes):  # noqa: A002
     return broadcast_to(input, target)
 
 
+@tensor_method()
 def sum_to(input, shape_):  # noqa: A002
     """Sum broadcast dimensions away so the result has ``shape_``."""
     return shape.sum_to(input, shape=tuple(shape_))
 
 
+@tensor_method()
 def astype(input, dtype):  # noqa: A002
     """Cast to ``dtype``; a no-op when it already has it."""
     dtype = np.dtype(dtype)
@@ -344,6 +376,7 @@ def astype(input, dtype):  # noqa: A002
     return shape.astype(input, dtype=dtype)
 
 
+@tensor_method()
 def clone(input):  # noqa: A002
     """A copy with its own memory that stays in the graph."""
     return input * 1 if np.issubdtype(np.result_type(input.data), np.number) else Tensor(input.data.copy())
@@ -372,6 +405,7 @@ def stack(tensors, dim=0, *, axis=None):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+@tensor_method()
 def split(input, split_size_or_sections, dim=0):  # noqa: A002
     """Split into chunks of ``split_size_or_sections`` (an int), or of the listed sizes."""
     n = np.shape(input)[dim]
@@ -391,6 +425,7 @@ def split(input, split_size_or_sections, dim=0):  # noqa: A002
     return tuple(pieces)
 
 
+@tensor_method()
 def chunk(input, chunks, dim=0):  # noqa: A002
     """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
     if chunks < 1:
@@ -461,6 +496,7 @@ def _along_axis_index(index, dim):
     return tuple(grids)
 
 
+@tensor_method()
 def gather(input, dim, index):  # noqa: A002
     """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather)."""
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
@@ -497,6 +533,7 @@ def pad(input, pad, mode="constant", value=0):  # noqa: A002
     return shape.pad(input, pad_width=widths, value=value)
 
 
+@tensor_method()
 def masked_fill(input, mask, value):  # noqa: A002
     """``value`` where ``mask`` is true, ``input`` elsewhere."""
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
@@ -528,47 +565,12 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._from_op((index[..., None] == np.arange(num_classes)).astype(np.int64), None)
 
 
-# ---- np.<ufunc>(tensor) goes through the differentiable op ----------------------------------------
-UFUNC_OPS = {
-    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
-    np.negative: neg, np.exp: exp, np.log: log, np.log1p: log1p, np.sqrt: sqrt, np.sin: sin,
-    np.cos: cos, np.tanh: tanh, np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul,
-}
-
-# ---- the same functions as Tensor methods, where PyTorch has them ---------------------------------
-_METHODS = ("exp log log1p sqrt rsqrt square abs sin cos tanh sigmoid relu erf sign clamp clip maximum "
-            "minimum sum mean var std amax amin max min argmax argmin logsumexp softmax log_softmax reshape "
-            "view flatten squeeze unsqueeze transpose permute expand broadcast_to sum_to gather masked_fill "
-            "matmul dot outer split chunk pow neg add sub mul div astype").split()
-
-
-def _method(fn):
-    # a primitive object is not a function, so it would not bind as a method on its own
-    if isinstance(fn, Primitive):
-        def method(self, *args, **kwargs):
-            if args or kwargs:
-                return fn(self, *args, **kwargs)
-            return apply1(fn, self)
-    else:
-        def method(self, *args, **kwargs):
-            return fn(self, *args, **kwargs)
-
-    method.__name__ = fn.name if hasattr(fn, "name") else fn.__name__
-    method.__doc__ = fn.doc if hasattr(fn, "doc") else fn.__doc__
-    return method
-
-
-for _name in _METHODS:
-    setattr(Tensor, _name, _method(globals()[_name]))
-Tensor.where = lambda self, condition, other: where(condition, self, other)
-Tensor.where.__doc__ = "``self`` where ``condition`` holds, else ``other``."
-Tensor.expand_as = lambda self, other: expand(self, other.shape)
-Tensor.view_as = lambda self, other: reshape(self, other.shape)
-Tensor.reshape_as = Tensor.view_as
-Tensor.type_as = lambda self, other: astype(self, other.dtype)
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in
-           ("builtins", "math", "np", "dtypes", "PRIMITIVES", "arithmetic", "elementwise", "linalg",
-            "reductions", "shape", "Tensor", "as_array", "MaxResult", "Primitive", "apply1", "apply2", "apply3",
-            "UFUNC_OPS", "losses")]
+__all__ = [
+    "linear", "binary_cross_entropy", "cross_entropy", "where", "clamp", "clip", "sign", "square", "rsqrt",
+    "dot", "outer",
+    "sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min", "logsumexp",
+    "log_softmax", "softmax",
+    "reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "broadcast_to", "expand",
+    "sum_to", "astype", "clone", "cat", "concatenate", "concat", "stack", "split", "chunk", "getitem",
+    "index_put", "gather", "take_along_dim", "pad", "masked_fill", "one_hot",
+]

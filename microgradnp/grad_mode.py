@@ -17,8 +17,11 @@ def is_grad_enabled():
     return _state.enabled
 
 
-def _set(enabled):
+def set_enabled(enabled):
+    """Switch recording on or off in this thread; returns the previous setting (to restore it after)."""
+    previous = _state.enabled
     _state.enabled = enabled
+    return previous
 
 
 class _GradModeContext:
@@ -28,11 +31,11 @@ class _GradModeContext:
 
     def __enter__(self):
         self._previous = is_grad_enabled()
-        _set(self._enabled)
+        set_enabled(self._enabled)
         return self
 
     def __exit__(self, *exc):
-        _set(self._previous)
+        set_enabled(self._previous)
         return False
 
     def __call__(self, fn):
@@ -62,13 +65,13 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode):
         self._enabled = bool(mode)
         self._previous = is_grad_enabled()
-        _set(self._enabled)
+        set_enabled(self._enabled)
 
     def __enter__(self):
         return self
 
     def __call__(self, fn):
-        _set(self._previous)
+        set_enabled(self._previous)
         mode = self._enabled
 
         @functools.wraps(fn)

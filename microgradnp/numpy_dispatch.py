@@ -7,7 +7,9 @@ gradient would be lost, instead of silently returning an array cut off from the 
 """
 import numpy as np
 
-from . import functions as F
+from . import functions
+from .autograd.primitive import PRIMITIVES
+from .ops import arithmetic, elementwise, linalg
 from .tensor import Tensor
 
 
@@ -19,52 +21,52 @@ def _unsupported(name, **given):
 
 
 def _cast(result, dtype):
-    return result if dtype is None else F.astype(result, dtype)
+    return result if dtype is None else functions.astype(result, dtype)
 
 
 def np_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """np.sum on a tensor."""
     _unsupported("sum", out=out, initial=initial, where=where)
-    return _cast(F.sum(a, axis=axis, keepdims=keepdims), dtype)
+    return _cast(functions.sum(a, axis=axis, keepdims=keepdims), dtype)
 
 
 def np_mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """np.mean on a tensor."""
     _unsupported("mean", out=out, where=where)
-    return _cast(F.mean(a, axis=axis, keepdims=keepdims), dtype)
+    return _cast(functions.mean(a, axis=axis, keepdims=keepdims), dtype)
 
 
 def np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None, correction=None):
     """np.var on a tensor (NumPy's default ddof=0, unlike PyTorch)."""
     _unsupported("var", out=out, where=where, mean=mean)
-    return _cast(F.var(a, axis=axis, keepdims=keepdims, correction=ddof if correction is None else correction),
+    return _cast(functions.var(a, axis=axis, keepdims=keepdims, correction=ddof if correction is None else correction),
                  dtype)
 
 
 def np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None, correction=None):
     """np.std on a tensor (NumPy's default ddof=0)."""
     _unsupported("std", out=out, where=where, mean=mean)
-    return _cast(F.std(a, axis=axis, keepdims=keepdims, correction=ddof if correction is None else correction),
+    return _cast(functions.std(a, axis=axis, keepdims=keepdims, correction=ddof if correction is None else correction),
                  dtype)
 
 
 def np_amax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     """np.max / np.amax on a tensor."""
     _unsupported("max", out=out, initial=initial, where=where)
-    return F.amax(a, axis=axis, keepdims=keepdims)
+    return functions.amax(a, axis=axis, keepdims=keepdims)
 
 
 def np_amin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     """np.min / np.amin on a tensor."""
     _unsupported("min", out=out, initial=initial, where=where)
-    return F.amin(a, axis=axis, keepdims=keepdims)
+    return functions.amin(a, axis=axis, keepdims=keepdims)
 
 
 def np_where(condition, x=None, y=None):
     """np.where(condition, x, y) on tensors; np.where(condition) gives the indices, as NumPy does."""
     if x is None and y is None:
         return np.where(condition.data if isinstance(condition, Tensor) else condition)
-    return F.where(condition, x, y)
+    return functions.where(condition, x, y)
 
 
 def np_clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, max=np._NoValue):  # noqa: A002
@@ -73,18 +75,18 @@ def np_clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValu
     low = min if a_min is np._NoValue else a_min
     high = max if a_max is np._NoValue else a_max
     low, high = (None if v is np._NoValue else v for v in (low, high))
-    return F.clamp(a, low, high)
+    return functions.clamp(a, low, high)
 
 
 def np_dot(a, b, out=None):
     """np.dot on tensors: scalars multiply, 1-D and 2-D operands take the matrix product."""
     _unsupported("dot", out=out)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return F.mul(a, b)
+        return arithmetic.mul(a, b)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         raise TypeError(f"numpy.dot on tensors of shapes {np.shape(a)} and {np.shape(b)}: N-D dot is not "
                         f"supported; use matmul (it broadcasts batch dimensions)")
-    return F.matmul(a, b)
+    return linalg.matmul(a, b)
 
 
 def np_reshape(a, *args, shape=None, newshape=None, order="C", **kwargs):
@@ -92,34 +94,34 @@ def np_reshape(a, *args, shape=None, newshape=None, order="C", **kwargs):
     if order != "C":
         raise TypeError("numpy.reshape on a tensor: only order='C' is supported")
     target = args[0] if args else (shape if shape is not None else newshape)
-    return F.reshape(a, target)
+    return functions.reshape(a, target)
 
 
 def np_concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
     """np.concatenate of tensors."""
     _unsupported("concatenate", out=out, casting=casting)
-    return _cast(F.cat(arrays, axis), dtype)
+    return _cast(functions.cat(arrays, axis), dtype)
 
 
 def np_stack(arrays, axis=0, out=None, dtype=None, casting=None):
     """np.stack of tensors."""
     _unsupported("stack", out=out, casting=casting)
-    return _cast(F.stack(arrays, axis), dtype)
+    return _cast(functions.stack(arrays, axis), dtype)
 
 
 def np_copy(a, order="K", subok=False):
     """np.copy of a tensor: a copy that stays in the graph."""
-    return F.clone(a)
+    return functions.clone(a)
 
 
 def np_ravel(a, order="C"):
     """np.ravel of a tensor."""
-    return F.reshape(a, (-1,))
+    return functions.reshape(a, (-1,))
 
 
 def np_expand_dims(a, axis):
     """np.expand_dims on a tensor."""
-    return F.unsqueeze(a, axis)
+    return functions.unsqueeze(a, axis)
 
 
 def np_zero_gradient(ufunc):
@@ -135,10 +137,10 @@ FUNCTIONS = {
     np.min: np_amin, np.amin: np_amin, np.where: np_where, np.clip: np_clip, np.dot: np_dot,
     np.reshape: np_reshape, np.concatenate: np_concatenate, np.stack: np_stack, np.copy: np_copy,
     np.ravel: np_ravel, np.expand_dims: np_expand_dims,
-    np.transpose: lambda a, axes=None: F.transpose(a) if axes is None else F.permute(a, tuple(axes)),
-    np.squeeze: lambda a, axis=None: F.squeeze(a, axis), np.outer: lambda a, b, out=None: F.outer(a, b),
-    np.broadcast_to: lambda array, shape, subok=False: F.broadcast_to(array, shape),
-    np.matmul: F.matmul,
+    np.transpose: lambda a, axes=None: functions.transpose(a) if axes is None else functions.permute(a, tuple(axes)),
+    np.squeeze: lambda a, axis=None: functions.squeeze(a, axis), np.outer: lambda a, b, out=None: functions.outer(a, b),
+    np.broadcast_to: lambda array, shape, subok=False: functions.broadcast_to(array, shape),
+    np.matmul: linalg.matmul,
 }
 """NumPy functions (not ufuncs) with a differentiable equivalent."""
 
@@ -148,18 +150,17 @@ INSPECTION = {np.shape, np.ndim, np.size, np.result_type, np.allclose, np.isclos
               np.ones_like, np.full_like, np.empty_like, np.argsort, np.unique, np.iscomplexobj,
               np.isrealobj, np.array_repr, np.array_str, np.may_share_memory, np.shares_memory}
 
-UFUNCS = dict(F.UFUNC_OPS)
+UFUNCS = {ufunc: prim for prim in PRIMITIVES.values() for ufunc in prim.numpy}
 UFUNCS.update({
-    np.square: F.square,
+    np.square: functions.square,
     np.reciprocal: lambda x: 1 / x,
-    np.expm1: lambda x: F.exp(x) - 1,
-    np.log2: lambda x: F.log(x) / np.log(2.0),
-    np.log10: lambda x: F.log(x) / np.log(10.0),
-    np.divide: F.div,
+    np.expm1: lambda x: elementwise.exp(x) - 1,
+    np.log2: lambda x: elementwise.log(x) / np.log(2.0),
+    np.log10: lambda x: elementwise.log(x) / np.log(10.0),
     np.positive: lambda x: x,
-    np.fabs: F.abs,
 })
-"""NumPy ufuncs with a differentiable equivalent (``np.exp(t)`` is ``mg.exp(t)``)."""
+"""NumPy ufuncs with a differentiable equivalent: each primitive's declared ``numpy`` ufuncs
+(``np.exp(t)`` is ``mg.exp(t)``), and a few composites."""
 
 for _ufunc in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.heaviside, np.greater, np.greater_equal,
                np.less, np.less_equal, np.equal, np.not_equal, np.logical_and, np.logical_or, np.logical_not,

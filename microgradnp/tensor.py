@@ -1,8 +1,16 @@
-"""The Tensor: an ndarray plus what autograd needs to know about where it came from."""
+"""The Tensor: an ndarray plus what autograd needs to know about where it came from.
+
+This file holds what a Tensor *is*: its data, its place in the graph (``grad_fn``, ``requires_grad``,
+``grad``), its version counter, and the calls that read or change those (``detach``, ``requires_grad_``,
+``retain_grad``, ``register_hook``). What a Tensor *computes* (operators, ``x.exp()``, ``x.sum()``,
+in-place ops, casts, ``backward()``) is in ``tensor_methods.py``, bound onto this class once when
+microgradnp is imported: those need the ops and the engine, which sit above this file.
+"""
+import weakref
+
 import numpy as np
 
-from . import dtypes, grad_mode
-from .autograd import graph
+from . import dtypes
 
 
 def as_array(data, dtype=None):
@@ -20,7 +28,8 @@ def as_array(data, dtype=None):
     return array
 
 
-def _raw(value):
+def raw(value):
+    """The array of a Tensor; anything else as it is."""
     return value.data if isinstance(value, Tensor) else value
 
 
@@ -52,8 +61,11 @@ class Tensor:
 
     @staticmethod
     def _from_op(data, node):
-        # hot path: every op result is built here, so no validation and no __init__ (and a staticmethod:
-        # a classmethod call binds a method object first, about 500 instructions more)
+        """The constructor every op result goes through: ``data`` an ndarray, ``node`` its Node or None.
+
+        No validation and no ``__init__``: the caller made the array. (A staticmethod: a classmethod
+        would bind a method object on every call.)
+        """
         t = _new(Tensor)
         t.data = data
         t.grad = None
@@ -83,16 +95,6 @@ class Tensor:
     def is_leaf(self):
         """True for tensors not produced by a recorded op (user-created tensors and parameters)."""
         return self.grad_fn is None
-
-    @property
-    def T(self):
-        """The tensor with its axes reversed."""
-        return F.transpose(self)
-
-    @property
-    def mT(self):
-        """The tensor with its last two axes swapped."""
-        return F.transpose(self, -2, -1)
 
     @property
     def device(self):
@@ -161,11 +163,7 @@ class Tensor:
     def __repr__(self):
         return _format(self)
 
-    # ---- autograd --------------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is needed unless scalar)."""
-        _engine.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
-
+    # ---- the tensor's place in the graph ---------------------------------------------------------
     def detach(self):
         """A tensor sharing this data, cut off from the graph."""
         return Tensor._from_op(self.data, None)
@@ -190,7 +188,6 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad(): can't retain the gradient of a tensor that does not require grad")
         if self.grad_fn is not None:
-            import weakref
             self.grad_fn.set_info("retained", weakref.ref(self))
 
     def register_hook(self, hook):
@@ -210,235 +207,19 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    # ---- in-place operations ---------------------------------------------------------------------
-    def _inplace(self, name, op, *others):
-        """Apply ``op(self, *others)`` in place, keeping autograd honest.
 
-        While the graph is recorded the result is computed out of place and this tensor is rebound to it,
-        so values saved by earlier ops stay intact. Otherwise the data is overwritten and the version
-        counter moves, so a backward that needs the old values raises instead of being silently wrong.
-        """
-        recording = grad_mode.is_grad_enabled() and (
-            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
-        if recording:
-            if self.requires_grad and self.grad_fn is None:
-                raise RuntimeError(
-                    f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
-                    f"update parameters inside `with mg.no_grad():` (as optimizers do) or use an out-of-place op")
-            result = op(self, *others)
-            if result.shape != self.shape:
-                raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
-                                   f"tensor of shape {self.shape} (in-place ops do not change a tensor's shape)")
-            result = F.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
-            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, result.requires_grad
-            return self
-        with grad_mode.no_grad():
-            result = op(self, *others)
-        try:
-            np.copyto(self.data, np.broadcast_to(result.data, self.data.shape), casting="same_kind")
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
-                              f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
-        self._version += 1
-        if self.grad_fn is not None and self.grad_fn.output is not None:
-            self.grad_fn.set_info("modified_by", name)
-        return self
+def increment_version(tensors):
+    """Tell autograd that ``tensors`` (one Tensor or several) were changed in place through their arrays.
 
-    def __iadd__(self, other):
-        return self._inplace("add_", F.add, other)
-
-    def __isub__(self, other):
-        return self._inplace("sub_", F.sub, other)
-
-    def __imul__(self, other):
-        return self._inplace("mul_", F.mul, other)
-
-    def __itruediv__(self, other):
-        return self._inplace("div_", F.div, other)
-
-    def add_(self, other, alpha=1):
-        """In-place ``self += alpha * other``."""
-        return self._inplace("add_", F.add, other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, alpha=1):
-        """In-place ``self -= alpha * other``."""
-        return self._inplace("sub_", F.sub, other if alpha == 1 else other * alpha)
-
-    def mul_(self, other):
-        """In-place ``self *= other``."""
-        return self._inplace("mul_", F.mul, other)
-
-    def div_(self, other):
-        """In-place ``self /= other``."""
-        return self._inplace("div_", F.div, other)
-
-    def clamp_(self, min=None, max=None):  # noqa: A002
-        """In-place clamp."""
-        return self._inplace("clamp_", lambda t: F.clamp(t, min, max))
-
-    def zero_(self):
-        """Fill with zeros in place."""
-        return self.fill_(0)
-
-    def fill_(self, value):
-        """Fill with ``value`` in place."""
-        return self._inplace("fill_", _replaced_by, value)
-
-    def copy_(self, src):
-        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        return self._inplace("copy_", _replaced_by, src)
-
-    def __setitem__(self, index, value):
-        index = F.index_from(index)
-        if not (grad_mode.is_grad_enabled() and (self.requires_grad or
-                                                 (isinstance(value, Tensor) and value.requires_grad))):
-            self.data[index] = _raw(value)
-            self._version += 1
-            return
-        self._inplace("setitem", lambda t, v: F.index_put(t, index, v), value)
-
-    # ---- operators ---------------------------------------------------------------------------------
-    def __add__(self, other):
-        return _apply2(_ADD, self, other)
-
-    def __radd__(self, other):
-        return _apply2(_ADD, other, self)
-
-    def __sub__(self, other):
-        return _apply2(_SUB, self, other)
-
-    def __rsub__(self, other):
-        return _apply2(_SUB, other, self)
-
-    def __mul__(self, other):
-        return _apply2(_MUL, self, other)
-
-    def __rmul__(self, other):
-        return _apply2(_MUL, other, self)
-
-    def __truediv__(self, other):
-        return _apply2(_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return _apply2(_DIV, other, self)
-
-    def __pow__(self, other):
-        return F.pow(self, other)
-
-    def __rpow__(self, other):
-        return F.pow(other, self)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return F.matmul(other, self)
-
-    def __neg__(self):
-        return F.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return F.abs(self)
-
-    def __getitem__(self, index):
-        return F.getitem(self, index)
-
-    def __lt__(self, other):
-        return Tensor._from_op(self.data < _raw(other), None)
-
-    def __le__(self, other):
-        return Tensor._from_op(self.data <= _raw(other), None)
-
-    def __gt__(self, other):
-        return Tensor._from_op(self.data > _raw(other), None)
-
-    def __ge__(self, other):
-        return Tensor._from_op(self.data >= _raw(other), None)
-
-    def __eq__(self, other):
-        return Tensor._from_op(np.asarray(self.data == _raw(other)), None)
-
-    def __ne__(self, other):
-        return Tensor._from_op(np.asarray(self.data != _raw(other)), None)
-
-    def __and__(self, other):
-        return Tensor._from_op(self.data & _raw(other), None)
-
-    def __or__(self, other):
-        return Tensor._from_op(self.data | _raw(other), None)
-
-    def __xor__(self, other):
-        return Tensor._from_op(self.data ^ _raw(other), None)
-
-    def __invert__(self):
-        return Tensor._from_op(~self.data, None)
-
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        # np.exp(t) and friends go through the differentiable op; anything else must not drop the graph
-        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        # np.where(t > 0, t, 0), np.sum(t), np.clip(t, ...) likewise: NumPy code can be traced as it is
-        return _numpy_dispatch.array_function(func, args, kwargs)
-
-    # ---- conversions -------------------------------------------------------------------------------
-    def to(self, dtype_or_device, dtype=None):
-        """Cast to ``dtype`` (differentiable between floating dtypes); ``to('cpu')`` is accepted and a no-op.
-
-        Every tensor lives in NumPy on the CPU, so ported code calling ``x.to(device)`` keeps working.
-        """
-        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] == "cpu":
-            return self if dtype is None else F.astype(self, dtype)
-        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cuda", "mps", "xpu"):
-            raise RuntimeError(f"to({dtype_or_device!r}): microgradnp runs on NumPy, on the CPU only")
-        return F.astype(self, dtype_or_device)
-
-    def type(self, dtype):
-        """Cast to ``dtype``."""
-        return F.astype(self, dtype)
-
-    def float(self):
-        """Cast to float32."""
-        return F.astype(self, dtypes.float32)
-
-    def double(self):
-        """Cast to float64."""
-        return F.astype(self, dtypes.float64)
-
-    def long(self):
-        """Cast to int64."""
-        return F.astype(self, dtypes.int64)
-
-    def int(self):
-        """Cast to int32."""
-        return F.astype(self, dtypes.int32)
-
-    def bool(self):
-        """Cast to bool."""
-        return F.astype(self, dtypes.bool)
-
-    def clone(self):
-        """A copy that stays in the graph."""
-        return F.clone(self)
-
-    def any(self, dim=None, keepdim=False):
-        """True where any element is nonzero."""
-        return Tensor._from_op(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)), None)
-
-    def all(self, dim=None, keepdim=False):
-        """True where all elements are nonzero."""
-        return Tensor._from_op(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)), None)
-
-
-def _replaced_by(t, value):
-    # every element of t replaced by (broadcast) value: t gets a zero gradient and value the rest,
-    # without arithmetic on t's old contents (t * 0 would turn inf or NaN into NaN)
-    return F.where(np.zeros(t.shape, dtype=np.bool_), t, value)
+    A backward pass that needs the old values of a tensor then raises instead of computing a wrong
+    gradient. In-place Tensor ops do this themselves; code that writes into ``t.data`` directly (an
+    optimizer's update, under ``no_grad``) calls this afterwards, as with PyTorch's function of this name.
+    """
+    if isinstance(tensors, Tensor):
+        tensors._version += 1
+        return
+    for t in tensors:
+        t._version += 1
 
 
 class _HookHandle:
@@ -464,12 +245,3 @@ def _format(t):
         suffix.append("requires_grad=True")
     body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
     return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
-
-
-graph.Tensor = Tensor
-
-from . import functions as F  # noqa: E402  (functions needs Tensor defined first)
-from . import numpy_dispatch as _numpy_dispatch  # noqa: E402
-from .autograd.graph import apply2 as _apply2  # noqa: E402
-_ADD, _SUB, _MUL, _DIV = F.add, F.sub, F.mul, F.div
-from .autograd import engine as _engine  # noqa: E402

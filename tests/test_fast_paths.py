@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-from microgradnp.autograd.graph import PRIMITIVES, UnaryPrimitive
+from microgradnp.autograd.primitive import PRIMITIVES, UnaryPrimitive
 from microgradnp.ops import constant_arrays
 from microgradnp.ops.elementwise import _VECTOR_MIN
 
@@ -145,7 +145,7 @@ def test_erf_with_and_without_scipy_agree(dtype, shape, monkeypatch):
 
 def test_ops_exact_when_their_inputs_share_a_dtype_are_marked():
     # the check below must not pass by finding nothing to check
-    assert [name for name, p in PRIMITIVES.items() if p.exact_when_one_dtype] == ["linear"]
+    assert [name for name, p in PRIMITIVES.items() if p.grads_in_input_shapes] == ["linear"]
 
 
 # (a bias of shape (1, 3) with a 1-D input would add a dimension to the output: linear refuses that)

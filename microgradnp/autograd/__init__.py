@@ -6,10 +6,10 @@ derivative; ``detect_anomaly`` finds where a NaN entered backward; ``graph`` exp
 """
 from . import graph
 from .anomaly import detect_anomaly
-from .check_derivative import check_derivative, DerivativeMismatch
+from .check_derivative import DerivativeMismatch, check_derivative
+from .custom_function import Function, FunctionCtx
 from .engine import backward, grad
-from .function import Function, FunctionCtx
-from .gradcheck import gradcheck, GradcheckError, NondifferentiablePointWarning
+from .gradcheck import GradcheckError, NondifferentiablePointWarning, gradcheck
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "GradcheckError", "NondifferentiablePointWarning", "detect_anomaly",
-           "check_derivative", "DerivativeMismatch", "graph"]
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "GradcheckError",
+           "NondifferentiablePointWarning", "detect_anomaly", "check_derivative", "DerivativeMismatch", "graph"]

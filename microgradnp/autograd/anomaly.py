@@ -4,7 +4,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import graph
+from .node import record
+
 
 class _AnomalyState(threading.local):
     depth = 0  # the class attribute is each thread's starting value
@@ -26,7 +27,7 @@ def detect_anomaly():
     """
     _state.depth += 1
     try:
-        with graph.record():
+        with record():
             yield
     finally:
         _state.depth -= 1

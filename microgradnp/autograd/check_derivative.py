@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import grad_mode
+from ..tensor import Tensor
 from . import derivative_diagnosis as diagnosis
 
 
@@ -146,8 +147,6 @@ class TrueDerivative:
         return self.central(x)
 
     def _trace(self, x):
-        from ..tensor import Tensor
-
         t = Tensor(x.copy(), requires_grad=True)
         try:
             with grad_mode.enable_grad(), np.errstate(all="ignore"), warnings.catch_warnings():

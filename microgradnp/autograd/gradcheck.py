@@ -13,6 +13,9 @@ import warnings
 
 import numpy as np
 
+from ..tensor import Tensor
+from .engine import grad
+
 FULL_JACOBIAN_LIMIT = 256
 """Inputs (all checked elements together) and outputs up to this size get the full Jacobian."""
 
@@ -65,8 +68,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 # ---- inputs and evaluation ---------------------------------------------------------------------------
 
 def _checked_inputs(inputs):
-    from ..tensor import Tensor
-
     checked = []
     for i, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
@@ -104,8 +105,6 @@ class _writable:
 
 
 def _outputs_of(result):
-    from ..tensor import Tensor
-
     outs = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     for k, out in enumerate(outs):
         if not isinstance(out, Tensor):
@@ -180,9 +179,6 @@ class _Probe:
 
     def vjp(self, v, checked, outs=None):
         """Analytic J_i^T v for each checked input, flat float64 (one backward pass; ``outs`` is kept)."""
-        from ..tensor import Tensor
-        from .engine import grad
-
         retain = outs is not None
         outs = outs if retain else self.record()
         pieces, start = [], 0

@@ -1,5 +1,7 @@
 """The primitive table: every derivative in microgradnp is written in one of these modules.
 
-Importing this package registers all primitives in ``microgradnp.autograd.graph.PRIMITIVES``.
+Importing this package declares all primitives, in ``microgradnp.autograd.primitive.PRIMITIVES``.
 """
-from . import arithmetic, elementwise, reductions, shape, linalg, losses  # noqa: F401  (registers primitives)
+from . import arithmetic, elementwise, linalg, losses, reductions, shape
+
+__all__ = ["arithmetic", "elementwise", "linalg", "losses", "reductions", "shape"]

@@ -1,15 +1,15 @@
 """Read-only arrays of zeros and ones that forward and backward passes read as constant operands.
 
 They exist for speed. NumPy does not vectorise every ufunc loop that has a scalar operand:
-``np.maximum(x, 0)`` on a (128, 256) float32 array takes three times as long as ``np.maximum(x, zeros)``.
-And a sum down the rows of a matrix is several times faster as a matrix-vector product with ones than
-as ``np.add.reduce`` along axis 0. Each dtype has one buffer, grown to the largest size asked for; every
-shape is a view of it, so varying shapes never pile up cached arrays.
+``np.maximum(x, 0)`` on a layer-sized float32 array takes several times as long as
+``np.maximum(x, zeros)``. And a sum down the rows of a matrix is faster as a matrix-vector product with
+ones than as ``np.add.reduce`` along axis 0. Each dtype has one buffer, grown to the largest size asked
+for; every shape is a view of it, so varying shapes never pile up cached arrays.
 
-A Python number as an operand costs NumPy a conversion on every call: ``x > 0`` on a small array takes
-6,000 instructions, ``x > ZERO[x.dtype]`` 3,100; ``1.0 - x`` takes 5,900 against 3,400 in float32 (4,700
-in float64). ``ZERO`` and ``ONE`` hold those numbers as 0-d arrays of each dtype. The result is the same:
-NumPy casts a Python number to the array's dtype anyway.
+A Python number as an operand costs NumPy a conversion on every call, a large share of an operation on
+a small array: ``x > ZERO[x.dtype]`` and ``ONE[x.dtype] - x`` skip it. ``ZERO`` and ``ONE`` hold those
+numbers as 0-d arrays of each dtype. The result is the same: NumPy casts a Python number to the
+array's dtype anyway. (Measured in ``benchmarks/HISTORY.md``.)
 """
 import math
 

@@ -1,13 +1,13 @@
 """Matrix products, including the fused ``linear`` used by ``nn.Linear``."""
 import numpy as np
 
-from ..autograd.graph import primitive
+from ..autograd.primitive import primitive
 
 
-def _mT(F, x):
+def _mT(xp, x):
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
-    return F.transpose(x, axes=tuple(axes))
+    return xp.transpose(x, axes=tuple(axes))
 
 
 def _matmul_shapes_check(a, b):
@@ -32,12 +32,12 @@ def product(a, b, out=None):
     """``a @ b`` on ndarrays, unchecked: the raw product every forward and backward pass uses.
 
     For two matrices ``ndarray.dot`` makes the same BLAS call as ``np.matmul`` without the
-    generalized-ufunc machinery around it, which is half the cost of a small product. It also zeroes
-    its output before BLAS writes it: for a large output that second pass over memory costs more than
-    the machinery saves, so those go to ``np.matmul``, except an outer product (inner dimension 1, as
-    in the weight gradient of a batch of one), which ``np.matmul`` computes without BLAS: 4 to 10 times
-    slower than ``dot`` (for the dtypes BLAS handles: for others ``dot`` is the slower). ``out``, if
-    given, is a C- or Fortran-contiguous array of the result's shape and dtype, written and returned.
+    generalized-ufunc machinery around it, which is a large part of the cost of a small product. It also
+    zeroes its output before BLAS writes it: for a large output that second pass over memory costs more
+    than the machinery saves, so those go to ``np.matmul``, except an outer product (inner dimension 1,
+    as in the weight gradient of a batch of one), which ``np.matmul`` computes without BLAS, several
+    times slower than ``dot`` (for the dtypes BLAS handles: for others ``dot`` is the slower). ``out``,
+    if given, is a C- or Fortran-contiguous array of the result's shape and dtype, written and returned.
     """
     if a.ndim == 2 and b.ndim == 2:
         if out is None:
@@ -53,41 +53,39 @@ def product(a, b, out=None):
     return np.matmul(a, b, out=out)
 
 
-# each side's gradient reads only the other side's values (and the shapes, which never change)
-@primitive("matmul", reads_inputs=((1,), (0,)))
-def matmul(a, b):
-    """Matrix product with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+def _matmul(a, b):
+    """Matrix product with NumPy's rules for 1-D operands and broadcast batch dimensions (``a @ b``)."""
     _matmul_shapes_check(a, b)
     return product(a, b)
 
 
-def _matmul_vjp_a(F, g, ans, a, b):
+def _matmul_vjp_a(xp, g, ans, a, b):
     if b.ndim == 1:
         if a.ndim == 1:
             return g * b
-        return F.reshape(g, g.shape + (1,)) * b            # (..., m, 1) * (n,)
+        return xp.reshape(g, g.shape + (1,)) * b            # (..., m, 1) * (n,)
     if a.ndim == 1:
-        return F.reshape(F.matmul(b, F.reshape(g, g.shape + (1,))), b.shape[:-2] + (b.shape[-2],))
-    return F.matmul(g, _mT(F, b))
+        return xp.reshape(xp.matmul(b, xp.reshape(g, g.shape + (1,))), b.shape[:-2] + (b.shape[-2],))
+    return xp.matmul(g, _mT(xp, b))
 
 
-def _matmul_vjp_b(F, g, ans, a, b):
+def _matmul_vjp_b(xp, g, ans, a, b):
     if a.ndim == 1:
         if b.ndim == 1:
             return g * a
-        return F.reshape(a, a.shape + (1,)) * F.reshape(g, g.shape[:-1] + (1,) + g.shape[-1:])
+        return xp.reshape(a, a.shape + (1,)) * xp.reshape(g, g.shape[:-1] + (1,) + g.shape[-1:])
     if b.ndim == 1:
-        return F.reshape(F.matmul(_mT(F, a), F.reshape(g, g.shape + (1,))), a.shape[:-2] + (a.shape[-1],))
-    return F.matmul(_mT(F, a), g)
+        return xp.reshape(xp.matmul(_mT(xp, a), xp.reshape(g, g.shape + (1,))), a.shape[:-2] + (a.shape[-1],))
+    return xp.matmul(_mT(xp, a), g)
 
 
-matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+# each side's gradient reads only the other side's values (and the shapes, which never change)
+matmul = primitive("matmul", _matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), reads={"a": ("b",), "b": ("a",)},
+                   public=True, method=True, numpy=np.matmul)
 
 
-# the input's gradient reads the weight, the weight's reads the input, the bias's reads neither
-@primitive("linear", reads_inputs=((1,), (0,), ()), exact_when_one_dtype=True)
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias with weight stored (out_features, in_features), fused for speed."""
+def _linear(x, weight, bias=None):
+    """``x @ weight.T + bias``, fused; ``weight`` is ``(out_features, in_features)``."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
                          f"(expected the input's last dimension to be {weight.shape[-1]})")
@@ -97,24 +95,26 @@ def linear(x, weight, bias=None):
     return out
 
 
-def _linear_vjp(F, g, ans, edges, x, w, b=None):
+def _linear_vjp(xp, g, ans, edges, x, weight, bias=None):
     # one call for the three gradients, each computed only where it goes: the input batch of a first
     # layer needs none, and its product is the largest of the backward pass
-    grad_x = None if edges[0] is None else F.matmul(g, w)
+    grad_x = None if edges[0] is None else xp.matmul(g, weight)
     if g.ndim != 2:  # every leading dimension is a batch dimension: flatten them into rows
-        g, x = F.reshape(g, (-1, g.shape[-1])), F.reshape(x, (-1, x.shape[-1]))
-    grad_w = None if edges[1] is None else _weight_gradient(F, g, x, w)
-    grad_b = None if b is None or edges[2] is None else F.sum_to(g, shape=b.shape)  # any bias that broadcasts
+        g, x = xp.reshape(g, (-1, g.shape[-1])), xp.reshape(x, (-1, x.shape[-1]))
+    grad_w = None if edges[1] is None else _weight_gradient(xp, g, x, weight)
+    grad_b = None if bias is None or edges[2] is None else xp.sum_to(g, shape=bias.shape)  # any bias that broadcasts
     return grad_x, grad_w, grad_b
 
 
-def _weight_gradient(F, g, x, w):
+def _weight_gradient(xp, g, x, w):
     # g.T @ x, laid out in memory like the weight: an update p -= lr * grad between arrays of different
     # layouts runs several times slower than between arrays of the same one
     if type(g) is np.ndarray and w.flags.f_contiguous and not w.flags.c_contiguous:
         # written into an array it then owns: a view would be copied before it becomes a .grad
         return product(g.T, x, out=np.empty(w.shape, np.result_type(g, x), order="F"))
-    return F.matmul(g.T, x)
+    return xp.matmul(g.T, x)
 
 
-linear.defjoint(_linear_vjp)
+# the input's gradient reads the weight, the weight's reads the input, the bias's reads neither
+linear = primitive("linear", _linear, joint_vjp=_linear_vjp,
+                   reads={"x": ("weight",), "weight": ("x",), "bias": ()}, grads_in_input_shapes=True)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..autograd.graph import primitive
+from ..autograd.primitive import primitive
 from .constant_arrays import ONE, ScalarTable, ones_vector
 
 _LOG_MIN = -100.0   # PyTorch clamps each log of the binary cross-entropy here
@@ -17,10 +17,10 @@ _NO_CLAMP = 1e-43   # above this no log is clamped (log(1e-43) > -99), even afte
 _EPS_OF = ScalarTable(_EPS)  # _EPS as a 0-d array of each dtype (see constant_arrays)
 
 
-def _clamped_log(F, x):
+def _clamped_log(xp, x):
     # max(log(x), -100) without log(0): flooring x first avoids the warning and an errstate switch;
-    # F is NumPy itself in a forward pass, the VJP namespace in a backward pass
-    return F.maximum(F.log(F.maximum(x, _TINY)), _LOG_MIN)
+    # xp is NumPy itself in a forward pass, the VJP namespace in a backward pass
+    return xp.maximum(xp.log(xp.maximum(x, _TINY)), _LOG_MIN)
 
 
 def _reduce(loss, reduction):
@@ -32,7 +32,7 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _scale(F, g, reduction, size):
+def _scale(xp, g, reduction, size):
     # the incoming gradient per element: the mean spreads it over every element
     return g / size if reduction == "mean" else g
 
@@ -52,8 +52,7 @@ def _nearest_to_0_or_1(p, q):
     return nearest
 
 
-@primitive("binary_cross_entropy")
-def binary_cross_entropy(p, target, weight=None, reduction="mean"):
+def _binary_cross_entropy(p, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, then reduced; p must be in [0, 1]."""
     q = ONE[p.dtype] - p  # (p is an array: the range check below reads its size and shape too)
     if _nearest_to_0_or_1(p, q) >= _NO_CLAMP:  # the usual case: no log reaches -100
@@ -71,23 +70,24 @@ def binary_cross_entropy(p, target, weight=None, reduction="mean"):
     return -_reduce(log_likelihood, reduction)  # negating the reduced scalar, not every element
 
 
-def _bce_weighted(F, g, p, weight, reduction):
+def _bce_weighted(xp, g, p, weight, reduction):
     # the incoming gradient per element, times the element's weight
-    g = _scale(F, g, reduction, math.prod(p.shape))
+    g = _scale(xp, g, reduction, math.prod(p.shape))
     return g if weight is None else g * weight
 
 
-def _bce_vjp_p(F, g, ans, p, target, weight=None, reduction="mean"):
-    return (p - target) * _bce_weighted(F, g, p, weight, reduction) / F.maximum(p * (ONE[p.dtype] - p),
+def _bce_vjp_p(xp, g, ans, p, target, weight=None, reduction="mean"):
+    return (p - target) * _bce_weighted(xp, g, p, weight, reduction) / xp.maximum(p * (ONE[p.dtype] - p),
                                                                                  _EPS_OF[p.dtype])
 
 
-def _bce_vjp_target(F, g, ans, p, target, weight=None, reduction="mean"):
-    log_odds = _clamped_log(F, 1.0 - p) - _clamped_log(F, p)
-    return log_odds * _bce_weighted(F, g, p, weight, reduction)
+def _bce_vjp_target(xp, g, ans, p, target, weight=None, reduction="mean"):
+    log_odds = _clamped_log(xp, 1.0 - p) - _clamped_log(xp, p)
+    return log_odds * _bce_weighted(xp, g, p, weight, reduction)
 
 
-binary_cross_entropy.defvjp(_bce_vjp_p, _bce_vjp_target, None)
+binary_cross_entropy = primitive("binary_cross_entropy", _binary_cross_entropy,
+                                 vjp=(_bce_vjp_p, _bce_vjp_target, None))
 
 
 def _shifted_exp(logits):
@@ -117,8 +117,7 @@ def _shifted_exp(logits):
 _SAFE_ROW_TOTAL = {np.dtype(t): float(np.sqrt(np.finfo(t).tiny)) for t in (np.float32, np.float64)}
 
 
-@primitive("cross_entropy", saves_aux=True)
-def cross_entropy(logits, target, reduction="mean"):
+def _cross_entropy(logits, target, reduction="mean"):
     """-log softmax(logits)[target] for (N, C) logits and N integer class indices, then reduced.
 
     Returns the loss and the softmax, which the gradient (softmax - one_hot) reuses.
@@ -130,21 +129,21 @@ def cross_entropy(logits, target, reduction="mean"):
     return _reduce(loss, reduction), softmax
 
 
-def _cross_entropy_vjp(F, g, softmax, logits, target, reduction="mean"):
-    g = _scale(F, g, reduction, len(target))
+def _cross_entropy_vjp(xp, g, softmax, logits, target, reduction="mean"):
+    g = _scale(xp, g, reduction, len(target))
     if reduction == "none":
-        g = F.reshape(g, (-1, 1))
+        g = xp.reshape(g, (-1, 1))
     rows = np.arange(len(target))
     if softmax is not None:  # an ordinary backward pass: the forward's softmax, with the one-hot taken out
         grad = softmax * g
         grad[rows, target] -= g if g.ndim == 0 else g[:, 0]
         return grad
     # create_graph: the softmax is recomputed from the logits, so that this gradient is differentiable
-    shifted = logits - F.amax(logits, axis=1, keepdims=True)
-    e = F.exp(shifted)
+    shifted = logits - xp.amax(logits, axis=1, keepdims=True)
+    e = xp.exp(shifted)
     one_hot = np.zeros(logits.shape, dtype=logits.dtype)
     one_hot[rows, target] = 1
-    return (e / F.sum(e, axis=1, keepdims=True) - one_hot) * g
+    return (e / xp.sum(e, axis=1, keepdims=True) - one_hot) * g
 
 
-cross_entropy.defvjp(_cross_entropy_vjp, None)
+cross_entropy = primitive("cross_entropy", _cross_entropy, vjp=(_cross_entropy_vjp, None), returns_saved=True)

@@ -1,7 +1,7 @@
 """Reductions. Their VJPs broadcast the gradient back over the reduced axes."""
 import numpy as np
 
-from ..autograd.graph import primitive
+from ..autograd.primitive import primitive
 
 
 def kept_shape(shape, axis):
@@ -13,44 +13,42 @@ def kept_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _regrow(F, g, x, axis, keepdims):
+def _regrow(xp, g, x, axis, keepdims):
     # undo the reduction's shape change so that g lines up with x's axes
     if keepdims or g.ndim == 0:  # a 0-d gradient already broadcasts against every axis
         return g
-    return F.reshape(g, kept_shape(x.shape, axis))
+    return xp.reshape(g, kept_shape(x.shape, axis))
 
 
-@primitive("sum", reads_inputs=False)
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - the op's name
+def _sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (all axes when None)."""
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum.defvjp(lambda F, g, ans, x, axis=None, keepdims=False:
-           F.broadcast_to(_regrow(F, g, x, axis, keepdims), x.shape))
+sum = primitive("sum", _sum, reads=(),  # noqa: A001 - the op's name
+                vjp=lambda xp, g, ans, x, axis=None, keepdims=False:
+                    xp.broadcast_to(_regrow(xp, g, x, axis, keepdims), x.shape))
 
 
-def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
+def _extremum_vjp(xp, g, ans, x, axis=None, keepdims=False):
     # every element equal to the extremum shares the gradient equally, so the shares sum to g
-    ans = _regrow(F, ans, x, axis, keepdims)
+    ans = _regrow(xp, ans, x, axis, keepdims)
     mask = x == ans
-    share = mask / F.sum(mask, axis=axis, keepdims=True)
-    return _regrow(F, g, x, axis, keepdims) * share
+    share = mask / xp.sum(mask, axis=axis, keepdims=True)
+    return _regrow(xp, g, x, axis, keepdims) * share
 
 
-@primitive("amax", saves_out=True)
-def amax(x, axis=None, keepdims=False):
+def _amax(x, axis=None, keepdims=False):
     """Maximum over ``axis``; tied maxima split the gradient evenly."""
     return np.amax(x, axis=axis, keepdims=keepdims)
 
 
-amax.defvjp(_extremum_vjp)
+amax = primitive("amax", _amax, vjp=_extremum_vjp, reads=("x", "ans"))
 
 
-@primitive("amin", saves_out=True)
-def amin(x, axis=None, keepdims=False):
+def _amin(x, axis=None, keepdims=False):
     """Minimum over ``axis``; tied minima split the gradient evenly."""
     return np.amin(x, axis=axis, keepdims=keepdims)
 
 
-amin.defvjp(_extremum_vjp)
+amin = primitive("amin", _amin, vjp=_extremum_vjp, reads=("x", "ans"))

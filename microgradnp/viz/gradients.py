@@ -7,8 +7,9 @@ summed gradient cannot (a tensor used twice gets the sum of both contributions).
 """
 import numpy as np
 
-from ..autograd import backends, engine
-from ..autograd.graph import Node
+from ..autograd import engine
+from ..autograd.namespaces import NUMPY
+from ..autograd.node import Node
 from ..tensor import Tensor
 
 
@@ -66,18 +67,17 @@ def edge_gradient(node, index, grad):
     if node.edges[index] is None:
         return None
     fn = node.fn
-    F = backends.NUMPY
     with np.errstate(all="ignore"):
         if fn.joint_vjp is not None:
-            gi = fn.joint_vjp(F, grad, node.out, node.edges, *node.args, **node.kwargs)[index]
+            gi = fn.joint_vjp(NUMPY, grad, node.out, node.edges, *node.args, **node.kwargs)[index]
         else:
-            gi = fn.vjps[index](F, grad, node.out, *node.args, **node.kwargs)
+            gi = fn.vjps[index](NUMPY, grad, node.out, *node.args, **node.kwargs)
         if gi is None:
             return None
         gi = np.asarray(getattr(gi, "data", gi))
         target = np.asarray(node.args[index])
         if gi.shape != target.shape:
-            gi = F.sum_to(gi, shape=target.shape)
+            gi = NUMPY.sum_to(gi, shape=target.shape)
         if gi.dtype != target.dtype:
             gi = gi.astype(target.dtype)
     return gi

@@ -2,7 +2,8 @@
 import numpy as np
 
 from .. import grad_mode
-from .graph import Primitive
+from ..tensor import Tensor
+from .primitive import Primitive
 
 
 class FunctionCtx:
@@ -18,8 +19,6 @@ class FunctionCtx:
 
 
 def _run_forward(*raw, function, ctx, originals):
-    from ..tensor import Tensor
-
     with grad_mode.no_grad():
         out = function.forward(ctx, *originals)
     if isinstance(out, tuple):
@@ -27,9 +26,7 @@ def _run_forward(*raw, function, ctx, originals):
     return out.data if isinstance(out, Tensor) else np.asarray(out)
 
 
-def _run_backward(F, g, ans, edges, *args, function, ctx, originals):
-    from ..tensor import Tensor
-
+def _run_backward(xp, g, ans, edges, *args, function, ctx, originals):
     raw_mode = not isinstance(g, Tensor)
     grads = function.backward(ctx, Tensor._from_op(np.asarray(g), None) if raw_mode else g)
     if not isinstance(grads, tuple):
@@ -82,12 +79,9 @@ class Function:
     @classmethod
     def apply(cls, *args):
         """Run the op on ``args`` and record it for backward."""
-        from ..tensor import Tensor
-
         prim = cls.__dict__.get("_primitive")
         if prim is None:
-            prim = Primitive(cls.__name__, _run_forward, doc=cls.__doc__)
-            prim.defjoint(_run_backward)
+            prim = Primitive(cls.__name__, _run_forward, cls.__doc__, joint_vjp=_run_backward)
             cls._primitive = prim
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)

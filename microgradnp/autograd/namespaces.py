@@ -1,4 +1,4 @@
-"""The two namespaces a VJP computes with (the ``F`` argument).
+"""The two namespaces a VJP computes with (its ``xp`` argument).
 
 ``NUMPY`` maps every primitive's name to its raw NumPy forward: an ordinary backward pass runs on
 ndarrays and records nothing. ``TENSOR`` maps the names to the primitives themselves: with
@@ -8,11 +8,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .graph import PRIMITIVES
-
-
-def _numpy_sign(x):
-    return np.sign(x)
+from .. import functions, ops
+from .primitive import PRIMITIVES
 
 
 def _numpy_sum(x, axis=None, keepdims=False):
@@ -30,20 +27,18 @@ def _numpy_broadcast_to(x, shape):
 
 
 def build():
-    """Build both namespaces from the primitive table (called once all primitives are registered)."""
-    from .. import functions
-    from ..ops import linalg, shape
-
+    """Both namespaces, from the primitive table (every primitive in ``ops`` is declared by now)."""
     numpy_ops = {name: prim.forward for name, prim in PRIMITIVES.items()}
     tensor_ops = dict(PRIMITIVES)
-    numpy_ops["sign"], tensor_ops["sign"] = _numpy_sign, functions.sign
+    # sign has no gradient (it is flat almost everywhere), so it is a function, not a primitive
+    numpy_ops["sign"], tensor_ops["sign"] = np.sign, functions.sign
     # inside a backward pass the shapes were already checked by the forward pass
-    numpy_ops["matmul"] = linalg.product
+    numpy_ops["matmul"] = ops.linalg.product
     numpy_ops["broadcast_to"] = _numpy_broadcast_to
     numpy_ops["sum"] = _numpy_sum
     # every caller inside a backward pass gives the shape as a tuple: skip the primitive's conversion frame
-    numpy_ops["sum_to"] = shape.sum_to_shape
+    numpy_ops["sum_to"] = ops.shape.sum_to_shape
     return SimpleNamespace(**numpy_ops), SimpleNamespace(**tensor_ops)
 
 
-NUMPY = TENSOR = None
+NUMPY, TENSOR = build()

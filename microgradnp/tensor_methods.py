@@ -1,0 +1,315 @@
+"""What a Tensor computes: operators, in-place ops, casts, ``backward()`` and the methods PyTorch has.
+
+``tensor.py`` defines what a Tensor *is*; these need the ops, the public functions and the engine, all of
+which build on ``tensor.py``, so they are written here and bound onto ``Tensor`` once, by ``bind()``
+(called from ``microgradnp/__init__.py``). Three sources, one binding place:
+
+- the class body of ``TensorMethods`` below, written by hand;
+- every primitive declared ``method=True`` (``x.exp()`` is ``mg.exp(x)``);
+- every public function marked ``@tensor_method()`` in ``functions.py`` (``x.mean(0)``).
+"""
+import numpy as np
+
+from . import dtypes, functions, grad_mode, numpy_dispatch
+from .autograd import engine
+from .autograd.hot_path import apply1, apply2
+from .autograd.primitive import PRIMITIVES
+from .ops import arithmetic, elementwise, linalg
+from .tensor import Tensor, raw
+
+_ADD, _SUB, _MUL, _DIV = arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div
+
+
+class TensorMethods:
+    """The hand-written part of what ``bind()`` puts on ``Tensor``."""
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed."""
+        return functions.transpose(self)
+
+    @property
+    def mT(self):
+        """The tensor with its last two axes swapped."""
+        return functions.transpose(self, -2, -1)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is needed unless scalar)."""
+        engine.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+    # ---- in-place operations ---------------------------------------------------------------------
+    def _inplace(self, name, op, *others):
+        """Apply ``op(self, *others)`` in place, keeping autograd honest.
+
+        While the graph is recorded the result is computed out of place and this tensor is rebound to it,
+        so values saved by earlier ops stay intact. Otherwise the data is overwritten and the version
+        counter moves, so a backward that needs the old values raises instead of being silently wrong.
+        """
+        recording = grad_mode.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
+        if recording:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
+                    f"update parameters inside `with mg.no_grad():` (as optimizers do) or use an out-of-place op")
+            result = op(self, *others)
+            if result.shape != self.shape:
+                raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
+                                   f"tensor of shape {self.shape} (in-place ops do not change a tensor's shape)")
+            result = functions.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
+            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, result.requires_grad
+            return self
+        with grad_mode.no_grad():
+            result = op(self, *others)
+        try:
+            np.copyto(self.data, np.broadcast_to(result.data, self.data.shape), casting="same_kind")
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
+                              f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
+        self._version += 1
+        if self.grad_fn is not None and self.grad_fn.output is not None:
+            self.grad_fn.set_info("modified_by", name)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("add_", _ADD, other)
+
+    def __isub__(self, other):
+        return self._inplace("sub_", _SUB, other)
+
+    def __imul__(self, other):
+        return self._inplace("mul_", _MUL, other)
+
+    def __itruediv__(self, other):
+        return self._inplace("div_", _DIV, other)
+
+    def add_(self, other, alpha=1):
+        """In-place ``self += alpha * other``."""
+        return self._inplace("add_", _ADD, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        """In-place ``self -= alpha * other``."""
+        return self._inplace("sub_", _SUB, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        """In-place ``self *= other``."""
+        return self._inplace("mul_", _MUL, other)
+
+    def div_(self, other):
+        """In-place ``self /= other``."""
+        return self._inplace("div_", _DIV, other)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        """In-place clamp."""
+        return self._inplace("clamp_", lambda t: functions.clamp(t, min, max))
+
+    def zero_(self):
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Fill with ``value`` in place."""
+        return self._inplace("fill_", _replaced_by, value)
+
+    def copy_(self, src):
+        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
+        return self._inplace("copy_", _replaced_by, src)
+
+    def __setitem__(self, index, value):
+        index = functions.index_from(index)
+        if not (grad_mode.is_grad_enabled() and (self.requires_grad or
+                                                 (isinstance(value, Tensor) and value.requires_grad))):
+            self.data[index] = raw(value)
+            self._version += 1
+            return
+        self._inplace("setitem", lambda t, v: functions.index_put(t, index, v), value)
+
+    # ---- operators ---------------------------------------------------------------------------------
+    def __add__(self, other):
+        return apply2(_ADD, self, other)
+
+    def __radd__(self, other):
+        return apply2(_ADD, other, self)
+
+    def __sub__(self, other):
+        return apply2(_SUB, self, other)
+
+    def __rsub__(self, other):
+        return apply2(_SUB, other, self)
+
+    def __mul__(self, other):
+        return apply2(_MUL, self, other)
+
+    def __rmul__(self, other):
+        return apply2(_MUL, other, self)
+
+    def __truediv__(self, other):
+        return apply2(_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return apply2(_DIV, other, self)
+
+    def __pow__(self, other):
+        return arithmetic.pow(self, other)
+
+    def __rpow__(self, other):
+        return arithmetic.pow(other, self)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __neg__(self):
+        return arithmetic.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return elementwise.abs(self)
+
+    def __getitem__(self, index):
+        return functions.getitem(self, index)
+
+    def __lt__(self, other):
+        return Tensor._from_op(self.data < raw(other), None)
+
+    def __le__(self, other):
+        return Tensor._from_op(self.data <= raw(other), None)
+
+    def __gt__(self, other):
+        return Tensor._from_op(self.data > raw(other), None)
+
+    def __ge__(self, other):
+        return Tensor._from_op(self.data >= raw(other), None)
+
+    def __eq__(self, other):
+        return Tensor._from_op(np.asarray(self.data == raw(other)), None)
+
+    def __ne__(self, other):
+        return Tensor._from_op(np.asarray(self.data != raw(other)), None)
+
+    def __and__(self, other):
+        return Tensor._from_op(self.data & raw(other), None)
+
+    def __or__(self, other):
+        return Tensor._from_op(self.data | raw(other), None)
+
+    def __xor__(self, other):
+        return Tensor._from_op(self.data ^ raw(other), None)
+
+    def __invert__(self):
+        return Tensor._from_op(~self.data, None)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # np.exp(t) and friends go through the differentiable op; anything else must not drop the graph
+        return numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.where(t > 0, t, 0), np.sum(t), np.clip(t, ...) likewise: NumPy code can be traced as it is
+        return numpy_dispatch.array_function(func, args, kwargs)
+
+    # ---- conversions -------------------------------------------------------------------------------
+    def to(self, dtype_or_device, dtype=None):
+        """Cast to ``dtype`` (differentiable between floating dtypes); ``to('cpu')`` is accepted and a no-op.
+
+        Every tensor lives in NumPy on the CPU, so ported code calling ``x.to(device)`` keeps working.
+        """
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] == "cpu":
+            return self if dtype is None else functions.astype(self, dtype)
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cuda", "mps", "xpu"):
+            raise RuntimeError(f"to({dtype_or_device!r}): microgradnp runs on NumPy, on the CPU only")
+        return functions.astype(self, dtype_or_device)
+
+    def type(self, dtype):
+        """Cast to ``dtype``."""
+        return functions.astype(self, dtype)
+
+    def float(self):
+        """Cast to float32."""
+        return functions.astype(self, dtypes.float32)
+
+    def double(self):
+        """Cast to float64."""
+        return functions.astype(self, dtypes.float64)
+
+    def long(self):
+        """Cast to int64."""
+        return functions.astype(self, dtypes.int64)
+
+    def int(self):
+        """Cast to int32."""
+        return functions.astype(self, dtypes.int32)
+
+    def bool(self):
+        """Cast to bool."""
+        return functions.astype(self, dtypes.bool)
+
+    def type_as(self, other):
+        """Cast to ``other``'s dtype."""
+        return functions.astype(self, other.dtype)
+
+    def any(self, dim=None, keepdim=False):
+        """True where any element is nonzero."""
+        return Tensor._from_op(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)), None)
+
+    def all(self, dim=None, keepdim=False):
+        """True where all elements are nonzero."""
+        return Tensor._from_op(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)), None)
+
+    # ---- methods whose arguments differ from the function's ------------------------------------------
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other``."""
+        return functions.where(condition, self, other)
+
+    def expand_as(self, other):
+        """Broadcast to ``other``'s shape."""
+        return functions.expand(self, other.shape)
+
+    def view_as(self, other):
+        """The same elements in ``other``'s shape."""
+        return functions.reshape(self, other.shape)
+
+    reshape_as = view_as
+
+
+def _replaced_by(t, value):
+    # every element of t replaced by (broadcast) value: t gets a zero gradient and value the rest,
+    # without arithmetic on t's old contents (t * 0 would turn inf or NaN into NaN)
+    return functions.where(np.zeros(t.shape, dtype=np.bool_), t, value)
+
+
+def _primitive_method(prim):
+    # a primitive object is not a function, so it would not bind as a method on its own
+    def method(self, *args, **kwargs):
+        if args or kwargs:
+            return prim(self, *args, **kwargs)
+        return apply1(prim, self)
+
+    method.__name__ = method.__qualname__ = prim.name
+    method.__doc__ = prim.doc
+    return method
+
+
+def methods():
+    """``{name: what Tensor.<name> is}`` from all three sources (a name given twice is an error)."""
+    # (the class body's __eq__ makes Python add __hash__ = None to it: Tensor keeps its identity hash)
+    table = {name: value for name, value in vars(TensorMethods).items()
+             if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__")}
+    derived = [(prim.name, _primitive_method(prim)) for prim in PRIMITIVES.values() if prim.method]
+    derived += list(functions.TENSOR_METHODS.items())
+    for name, value in derived:
+        if name in table:
+            raise RuntimeError(f"Tensor.{name} is declared twice")
+        table[name] = value
+    return table
+
+
+def bind(cls):
+    """Put every method of ``methods()`` on ``cls`` (the Tensor class); called once, on import."""
+    for name, value in methods().items():
+        setattr(cls, name, value)
