@@ -4,12 +4,10 @@
     drawing.render("graph", format="svg")                   # system `dot`, or in-process Graphviz from PyPI
     print(mg.viz.explain_zero_grad(loss, model[0].weight))  # where the gradient became zero, and why
 """
-from .draw import DEFAULT_SHOW, draw_graph
-from .drawing import GraphDrawing
+from .draw import DEFAULT_SHOW, draw_graph, render
 from .explain import explain_zero_grad
 from .health import Thresholds
-from .render_file import render
-from .renderers import RenderBackendMissing
+from .rendering import GraphDrawing, RenderBackendMissing
 from .report import ZeroGradReport
 
 __all__ = ["draw_graph", "render", "explain_zero_grad", "GraphDrawing", "ZeroGradReport", "Thresholds",

@@ -1,4 +1,7 @@
-"""``draw_graph``: the computation graph behind some tensors, drawn with its gradient health.
+"""The two ways from tensors to a picture of their computation graph, drawn with its gradient health.
+
+- ``draw_graph`` returns the drawing (a ``GraphDrawing``) to look at, pipe or render yourself.
+- ``render`` draws (if given tensors) and writes an image file in one call.
 
 Layout choices, for debugging:
 - Data flows top to bottom, inputs first and the loss last, the way the forward code reads.
@@ -8,6 +11,7 @@ Layout choices, for debugging:
   ``max_depth`` folds every module nested deeper than that into one box coloured by its worst member.
 """
 import os
+import pathlib
 
 import numpy as np
 
@@ -16,9 +20,9 @@ from . import style
 from .analysis import analyse
 from .causes import where_text
 from .collapse import collapse
-from .drawing import GraphDrawing
 from .health import Thresholds
 from .model import build, parameter_names
+from .rendering import GraphDrawing
 
 DEFAULT_SHOW = ("shape", "dtype", "grad_norm", "dead", "trace")
 
@@ -191,3 +195,31 @@ def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-
         statuses = {h.status for k, h in analysis.health.items() if k not in inputs} | {"ok"}
         style.legend(graph, thresholds, statuses, analysis.notes)
     return graph
+
+
+def render(graph_or_roots, path, format="svg", **draw_options):  # noqa: A002 - graphviz's argument name
+    """Write ``graph_or_roots`` to ``path`` as ``format`` (default svg) and return the path written.
+
+    graph_or_roots: a drawing from ``draw_graph``, a tensor, or a list of tensors (drawn with
+        ``draw_options``, which are ``draw_graph``'s keyword arguments).
+    path: the output file; its suffix is added when missing ('graph' -> 'graph.svg'). The DOT source is
+        not kept next to it.
+    """
+    if isinstance(graph_or_roots, GraphDrawing):
+        if draw_options:
+            raise TypeError(f"render: options {sorted(draw_options)} are for drawing, but a finished drawing "
+                            f"was given; pass them to draw_graph instead")
+        drawing = graph_or_roots
+    elif isinstance(graph_or_roots, Tensor):
+        drawing = draw_graph(graph_or_roots, **draw_options)
+    elif isinstance(graph_or_roots, (list, tuple)):
+        drawing = draw_graph(*graph_or_roots, **draw_options)
+    else:
+        raise TypeError(f"render: expected a drawing from draw_graph, a Tensor or a list of Tensors, got "
+                        f"{type(graph_or_roots).__name__}")
+    path = pathlib.Path(path)
+    if path.suffix != f".{format}":
+        path = path.with_name(path.name + f".{format}")
+    if path.parent != pathlib.Path(""):
+        os.makedirs(path.parent, exist_ok=True)
+    return drawing.render(outfile=os.fspath(path), format=format, cleanup=True)

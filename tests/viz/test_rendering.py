@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import microgradnp as mg
-from microgradnp.viz import RenderBackendMissing, renderers
+from microgradnp.viz import RenderBackendMissing, rendering
 
 
 def small_drawing():
@@ -33,7 +33,7 @@ def test_system_dot_renders_svg(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the in-process renderer was used although `dot` is on PATH")
 
-    monkeypatch.setattr(renderers, "render_in_process", refuse)
+    monkeypatch.setattr(rendering, "render_in_process", refuse)
     svg = small_drawing().pipe(format="svg", encoding="utf-8")
     assert "<svg" in svg and "GRADIENT STOPS HERE" in svg and ">W<" in svg
 

