@@ -100,8 +100,8 @@ class Sequential(_ModuleSequence):
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         """Feed ``input`` through every module in order."""
         # unless recording (where each module's call names its scope), Module.__call__ only calls forward:
-        # calling it directly saves packing the arguments twice per module, 0.3 us each (a module that
-        # defines its own __call__ still gets it)
+        # calling it directly skips packing the arguments into a tuple and unpacking them again for every
+        # module, pure call overhead on a small network (a module that defines its own __call__ still gets it)
         direct = not is_recording()
         for module in self._modules.values():
             input = module.forward(input) if direct and type(module).__call__ is _MODULE_CALL else module(input)

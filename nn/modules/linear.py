@@ -18,11 +18,11 @@ def _weight_order(in_features, out_features):
 
     The weight keeps PyTorch's shape (out_features, in_features). In Fortran order it is an
     (in_features, out_features) matrix in memory, and the forward product x @ weight.T multiplies two
-    untransposed matrices: OpenBLAS runs that form 10% to 35% faster than x times a transposed weight
-    (784 -> 256 at batch 128: 515 us against 590 us). The input's gradient g @ weight pays the other
-    form instead, so a hidden layer comes out about even, a first layer (whose input needs no gradient)
-    gains, and so does every forward pass run for inference. A small layer is bound by call overhead,
-    where the weight gradient in Fortran order costs an extra call: it stays in C order.
+    untransposed matrices, the form OpenBLAS runs faster than x times a transposed weight. The input's
+    gradient g @ weight pays the other form instead, so a hidden layer comes out about even, a first
+    layer (whose input needs no gradient) gains, and so does every forward pass run for inference. A
+    small layer is bound by call overhead, where the weight gradient in Fortran order costs an extra
+    call: it stays in C order. (The measurements behind this are dated in benchmarks/HISTORY.md.)
     """
     return "F" if in_features * out_features >= _TRANSPOSED_MIN else "C"
 
