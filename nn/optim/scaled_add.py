@@ -2,9 +2,15 @@
 
 PyTorch's CPU kernel does one fused multiply-add per element: a single rounding, in one pass over memory.
 NumPy has no fused multiply-add, so ``param += alpha * update`` rounds twice (the product, then the sum)
-and makes a temporary as large as the parameter. BLAS ``axpy`` is exactly the fused operation, and SciPy
-exposes it: with SciPy installed, float32 and float64 updates go through it, and an SGD step equals
-PyTorch's bit for bit. In the mlp benchmark the optimizer step went from 70 to 40 us (of a 1.6 ms step):
+and makes a temporary as large as the parameter. BLAS ``axpy`` computes ``y += a * x`` in one pass, and
+SciPy exposes it: with SciPy installed, float32 and float64 updates go through it. Where the BLAS kernel
+loaded at run time fuses the multiply and the add in every element, an SGD step equals PyTorch's bit for
+bit. Not every kernel does: OpenBLAS's SkylakeX kernel fuses them all, but its Haswell kernel (picked on
+many AVX2 CPUs, and wherever ``OPENBLAS_CORETYPE=Haswell`` asks for it) fuses whole blocks of 32 floats or 16
+doubles in vector code and finishes the last, partial block with a separate multiply and add: those
+elements round twice, as NumPy rounds them, and parity with PyTorch is then close but not exact. The
+update goes through ``axpy`` there all the same: every full block is still fused, and it is still one
+pass with no temporary. In the mlp benchmark the optimizer step went from 70 to 40 us (of a 1.6 ms step):
 the temporary is new memory, written and read once. ``axpy`` itself takes 0.13 us to call; with the
 checks below, updating a small array costs 0.8 us, against 0.6 us for NumPy's two operations.
 
@@ -30,7 +36,11 @@ def _axpy_table():
 
 
 def fused_available(dtype):
-    """Whether updates of ``dtype`` parameters are fused multiply-adds here (SciPy's BLAS is importable)."""
+    """Whether updates of ``dtype`` parameters go through BLAS ``axpy`` here (SciPy's BLAS is importable).
+
+    They are then fused multiply-adds, rounded once, in every element that the loaded BLAS kernel fuses:
+    all of them with some kernels, all but a last partial block with others (see the module's docstring).
+    """
     return np.dtype(dtype) in _axpy_table()
 
 
@@ -41,9 +51,10 @@ class ShapeMismatch(ValueError):
 def add_scaled_(param, update, alpha):
     """``param += alpha * update`` in place for ndarrays of one shape; ``alpha`` is a Python number.
 
-    Rounded once per element (BLAS ``axpy``) when ``fused_available(param.dtype)`` and both arrays are
-    contiguous in the same memory order, of the same dtype, and apart in memory; otherwise in NumPy,
-    rounded twice, in the parameter's dtype. Arrays of two shapes raise ``ShapeMismatch``.
+    Through BLAS ``axpy`` (rounded once in each element its kernel fuses) when
+    ``fused_available(param.dtype)`` and both arrays are contiguous in the same memory order, of the same
+    dtype, and apart in memory; otherwise in NumPy, rounded twice, in the parameter's dtype. Arrays of two
+    shapes raise ``ShapeMismatch``.
     """
     if update.shape != param.shape:
         raise ShapeMismatch(f"add_scaled_: an update of shape {update.shape} for an array of shape {param.shape}")

@@ -74,24 +74,40 @@ def _sgd_cases(rng):
             for p in cases]
 
 
-def test_plain_sgd_is_one_fused_multiply_add_per_element_with_scipy():
+def _assert_is_the_blas_update(got, p, g, alpha, blas_axpy):
+    """``got`` is ``p + alpha * g`` as this machine's BLAS axpy computes it: where it rounds every element
+    once (see conftest), the fused result bit for bit; elsewhere, every element is the fused value or, with
+    the product rounded first, NumPy's ``p + alpha * g``: one rounding more, never anything else."""
+    np.testing.assert_array_equal(got, blas_axpy.add(p, g, alpha))  # fails if the update does not use axpy
+    fused = _fused(p, -alpha, g)
+    if blas_axpy.rounds_once(p.dtype):
+        np.testing.assert_array_equal(got, fused)
+    else:
+        twice = p + g * np.array(alpha, p.dtype)
+        assert ((got == fused) | (got == twice)).all(), np.flatnonzero((got != fused) & (got != twice))
+
+
+def test_plain_sgd_is_one_fused_multiply_add_per_element_with_scipy(blas_axpy):
     # with SciPy, float32 and float64 updates are BLAS axpy: p - lr * g rounded once, as PyTorch rounds
-    # it; float16 has no axpy and takes NumPy's p - lr * g (rounded twice, in float16)
+    # it, where the BLAS kernel fuses every element (conftest); float16 has no axpy and takes NumPy's
+    # p - lr * g (rounded twice, in float16)
     pytest.importorskip("scipy.linalg.blas")
     rng = np.random.default_rng(0)
     cases = _sgd_cases(rng)
     params = [nn.Parameter(mg.tensor(p)) for p, _ in cases]
-    expected = []
     for param, (p, g) in zip(params, cases):
         param.grad = mg.tensor(g)
-        expected.append(_fused(p, 0.37, g) if p.dtype != np.float16 else p - 0.37 * g)
     storage = [param.data for param in params]
     optim.SGD(params, lr=0.37).step()
-    for param, (p, g), want, data in zip(params, cases, expected, storage):
-        assert param.data is data and param.dtype == want.dtype  # in place, in the parameter's dtype
-        np.testing.assert_array_equal(param.data, want)
+    for param, (p, g), data in zip(params, cases, storage):
+        assert param.data is data and param.dtype == p.dtype  # in place, in the parameter's dtype
+        if p.dtype == np.float16:
+            np.testing.assert_array_equal(param.data, p - 0.37 * g)
+        else:
+            _assert_is_the_blas_update(param.data, p, g, -0.37, blas_axpy)
         np.testing.assert_array_equal(param.grad.data, g)  # .grad is left alone
-    assert any((param.data != p - 0.37 * g).any() for param, (p, g) in zip(params[:3], cases))
+    # the data tell the fused update from NumPy's two roundings (a BLAS that fuses tells them apart too)
+    assert all((_fused(p, 0.37, g) != p - 0.37 * g).any() for p, g in cases[:3])
 
 
 def test_plain_sgd_without_scipy_rounds_like_the_formula_in_each_parameters_dtype(monkeypatch):
@@ -141,7 +157,7 @@ def test_scaled_add_refuses_a_read_only_parameter_as_numpy_does():
     assert (p == 1).all()
 
 
-def test_plus_scaled_is_a_new_array_laid_out_like_its_first_operand():
+def test_plus_scaled_is_a_new_array_laid_out_like_its_first_operand(blas_axpy):
     # weight decay and Nesterov momentum make grad + alpha * x this way: grad itself must not change
     rng = np.random.default_rng(3)
     a = np.asfortranarray(rng.standard_normal((5, 7)).astype(np.float32))
@@ -150,8 +166,10 @@ def test_plus_scaled_is_a_new_array_laid_out_like_its_first_operand():
     out = scaled_add.plus_scaled(a, b, 0.3)
     assert out is not a and not np.shares_memory(out, a) and out.flags.f_contiguous
     np.testing.assert_array_equal(a, before)
-    want = _fused(a, -0.3, b) if scaled_add.fused_available(np.float32) else a + b * np.float32(0.3)
-    np.testing.assert_array_equal(out, want)
+    if blas_axpy.available:
+        _assert_is_the_blas_update(out, a, b, 0.3, blas_axpy)
+    else:
+        np.testing.assert_array_equal(out, a + b * np.float32(0.3))
 
 
 @pytest.mark.parametrize("name,options", [("SGD", {}), ("SGD", {"momentum": 0.9}), ("Adam", {})])

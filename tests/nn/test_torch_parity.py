@@ -5,7 +5,6 @@ import pytest
 import microgradnp as mg
 import nn
 import nn.functional as F
-from nn.optim.scaled_add import fused_available
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -193,6 +192,42 @@ def test_cross_entropy_and_nll_match_torch():
 
 # ---- optimizers and schedulers ------------------------------------------------------------------------
 
+def _sgd_through(add, start, grads_by_step, lrs, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 maximize=False):
+    """The parameters after PyTorch's SGD (torch.optim.sgd._single_tensor_sgd) in NumPy, every
+    ``x.add(y, alpha=a)`` computed as ``add(x, y, a)``; the arrays keep ``start``'s memory layout."""
+    params, buffers = [p.copy(order="K") for p in start], [None] * len(start)
+    for grads in grads_by_step:
+        for i, (p, g, lr_i) in enumerate(zip(params, grads, lrs)):
+            g = -g if maximize else g
+            if weight_decay != 0:
+                g = add(g, p, weight_decay)
+            if momentum != 0:
+                if buffers[i] is None:
+                    buffers[i] = g.copy(order="K")
+                else:
+                    buffers[i] = add(buffers[i] * p.dtype.type(momentum), g, 1 - dampening)
+                g = add(g, buffers[i], momentum) if nesterov else buffers[i]
+            params[i] = add(p, g, -lr_i)
+    return params
+
+
+def _check_sgd(ours, theirs, start, grads_by_step, lrs, options, blas_axpy, rtol):
+    """Our SGD is PyTorch's computed with this machine's BLAS axpy, bit for bit; it equals PyTorch's bit
+    for bit where that axpy rounds every element once, as PyTorch's add_ does (see conftest)."""
+    dtype = start[0].dtype
+    if blas_axpy.available:
+        options = {key: value for key, value in options.items() if key != "lr"}  # lrs has each one's
+        for p, want in zip(ours, _sgd_through(blas_axpy.add, start, grads_by_step, lrs, **options)):
+            np.testing.assert_array_equal(p.data, want)
+    for p, tp in zip(ours, theirs):
+        assert p.dtype == dtype
+        if blas_axpy.rounds_once(dtype):
+            np.testing.assert_array_equal(p.data, tp.detach().numpy())
+        else:
+            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
+
+
 OPTIMIZERS = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
@@ -212,7 +247,7 @@ OPTIMIZERS = [
 
 @pytest.mark.parametrize("name,options", OPTIMIZERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-6)])
-def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol):
+def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol, blas_axpy):
     start = [RNG.standard_normal((3, 2)).astype(dtype), RNG.standard_normal(4).astype(dtype)]
     grads = [[RNG.standard_normal(p.shape).astype(dtype) for p in start] for _ in range(6)]
     ours = [nn.Parameter(mg.tensor(p.copy())) for p in start]
@@ -226,36 +261,36 @@ def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol):
             tp.grad = torch.tensor(g.copy())
         our_opt.step()
         their_opt.step()
-    # SGD is all x + alpha * y, which PyTorch computes as fused multiply-adds: with SciPy, so does ours
-    exact = name == "SGD" and fused_available(dtype)
+    # SGD is all x + alpha * y, which PyTorch computes as fused multiply-adds: with SciPy, ours is BLAS axpy
+    if name == "SGD":
+        _check_sgd(ours, theirs, start, grads, [0.1, 0.05], options, blas_axpy, rtol)
+        return
     for p, tp in zip(ours, theirs):
         assert p.dtype == dtype
-        if exact:
-            np.testing.assert_array_equal(p.data, tp.detach().numpy())
-        else:
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("options", [o for n, o in OPTIMIZERS if n == "SGD"], ids=lambda o: str(sorted(o)))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sgd_equals_torch_bit_for_bit_with_scipy_on_fortran_order_weights(options, dtype):
-    # PyTorch's add_(grad, alpha=-lr) is a fused multiply-add on CPU; with SciPy, so is ours (BLAS axpy),
-    # also for the Fortran-order weights nn.Linear keeps and the momentum buffers made from their gradients
+def test_sgd_equals_torch_bit_for_bit_with_scipy_on_fortran_order_weights(options, dtype, blas_axpy):
+    # PyTorch's add_(grad, alpha=-lr) is a fused multiply-add on CPU; with SciPy, ours is BLAS axpy, fused
+    # where the BLAS kernel fuses every element, also for the Fortran-order weights nn.Linear keeps and the
+    # momentum buffers made from their gradients
     pytest.importorskip("scipy.linalg.blas")
     # a weight laid out as nn.Linear keeps it, with its gradient laid out alike (as backward makes it)
-    start = [RNG.standard_normal((64, 48)).astype(dtype), RNG.standard_normal(48).astype(dtype)]
-    ours = [nn.Parameter(mg.tensor(np.asfortranarray(p))) for p in start]
+    start = [np.asfortranarray(RNG.standard_normal((64, 48)).astype(dtype)), RNG.standard_normal(48).astype(dtype)]
+    ours = [nn.Parameter(mg.tensor(p.copy(order="K"))) for p in start]
     theirs = [torch.nn.Parameter(torch.tensor(p)) for p in start]
     our_opt, their_opt = nn.optim.SGD(ours, **options), torch.optim.SGD(theirs, foreach=False, **options)
     assert ours[0].data.flags.f_contiguous and not ours[0].data.flags.c_contiguous
-    for _ in range(5):
-        for p, tp in zip(ours, theirs):
-            g = RNG.standard_normal(p.shape).astype(dtype)
-            p.grad, tp.grad = mg.tensor(np.asfortranarray(g)), torch.tensor(g)
+    grads = [[np.asfortranarray(RNG.standard_normal(p.shape).astype(dtype)) for p in start] for _ in range(5)]
+    for step_grads in grads:
+        for p, tp, g in zip(ours, theirs, step_grads):
+            p.grad, tp.grad = mg.tensor(g.copy(order="K")), torch.tensor(g)
         our_opt.step()
         their_opt.step()
-    for p, tp in zip(ours, theirs):
-        np.testing.assert_array_equal(p.data, tp.detach().numpy())
+    rtol = 2e-6 if dtype == np.float32 else 1e-12  # as in the test above, where the BLAS does not fuse all
+    _check_sgd(ours, theirs, start, grads, [options["lr"]] * 2, options, blas_axpy, rtol)
 
 
 SCHEDULERS = [
