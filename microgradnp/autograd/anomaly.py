@@ -11,12 +11,13 @@ class _AnomalyState(threading.local):
     depth = 0  # the class attribute is each thread's starting value
 
 
-_state = _AnomalyState()
+state = _AnomalyState()
+"""``state.depth`` > 0 inside ``detect_anomaly()`` (per thread); the engine reads it once per backward."""
 
 
 def is_enabled():
     """True inside ``detect_anomaly()``."""
-    return _state.depth > 0
+    return state.depth > 0
 
 
 @contextmanager
@@ -25,12 +26,12 @@ def detect_anomaly():
 
     Recording costs time on every op, so use it to find a bug, not for training runs.
     """
-    _state.depth += 1
+    state.depth += 1
     try:
         with record():
             yield
     finally:
-        _state.depth -= 1
+        state.depth -= 1
 
 
 def where_created(node):

@@ -38,7 +38,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, grads):
             if g is not None:
                 backward_steps.accumulate_into(t, g if create_graph else g.data, create_graph)
-    elif create_graph or anomaly.is_enabled():
+    elif create_graph or anomaly.state.depth:
         run(roots, retain_graph, create_graph)
     else:
         hot_path.run(roots, retain_graph, NUMPY)

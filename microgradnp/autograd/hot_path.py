@@ -9,7 +9,8 @@ too much Python on every op of every step (see the ``ops``, ``xor`` and ``mlp`` 
   ``Tensor._from_op`` and ``Node()``, whose frames cost a noticeable share of a small op.
 - ``run``: ``engine.run``, the backward traversal, for an ordinary ``backward()`` (no ``create_graph``,
   no ``autograd.grad`` capture, no anomaly mode): per-node counts kept in a slot of the node, the next
-  node held outside the stack, direct VJP calls for one and two inputs.
+  node held outside the stack, direct VJP calls for one and two inputs; and ``finish_leaves``,
+  ``backward_steps.finish_leaves`` with each first ``.grad`` built field by field.
 
 Read the plain versions first. The test suite runs every primitive through both apply paths and random
 graphs through both traversals, and checks that the results, the gradients and the recorded nodes are
@@ -359,9 +360,31 @@ def run(roots, retain_graph, xp):
                     leaf_grads[edge] = gi if summed is None else summed + gi
             if not retain_graph:
                 node.args = node.inputs = node.out = None
-        backward_steps.finish_leaves(leaf_grads, False)
+        finish_leaves(leaf_grads)
     finally:
         grad_mode.set_enabled(previous_mode)
+
+
+def finish_leaves(leaf_grads):
+    """``backward_steps.finish_leaves`` without create_graph: the first gradient's Tensor built inline."""
+    handed_out = set()
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:
+            g = backward_steps.run_hooks(leaf._hooks, g, False)
+        shared = type(g) is not np.ndarray or g.base is not None
+        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
+            key = id(g)
+            if key not in handed_out:
+                handed_out.add(key)
+                grad = _new(Tensor)
+                grad.data = g
+                grad.grad = grad.grad_fn = grad._hooks = None
+                grad.requires_grad = False
+                grad._version = 0
+                leaf.grad = grad
+                continue
+            shared = True
+        backward_steps.accumulate_into(leaf, g, False, copy=shared)
 
 
 def count_consumers(root_nodes, base):

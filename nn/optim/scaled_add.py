@@ -10,9 +10,9 @@ many AVX2 CPUs, and wherever ``OPENBLAS_CORETYPE=Haswell`` asks for it) fuses wh
 doubles in vector code and finishes the last, partial block with a separate multiply and add: those
 elements round twice, as NumPy rounds them, and parity with PyTorch is then close but not exact. The
 update goes through ``axpy`` there all the same: every full block is still fused, and it is still one
-pass with no temporary. In the mlp benchmark the optimizer step went from 70 to 40 us (of a 1.6 ms step):
-the temporary is new memory, written and read once. ``axpy`` itself takes 0.13 us to call; with the
-checks below, updating a small array costs 0.8 us, against 0.6 us for NumPy's two operations.
+pass with no temporary. That pass is what makes it faster on a layer's weights: NumPy's temporary is new
+memory, written and read once. On a small array the checks below cost a little more than NumPy's two
+operations save (the figures are in benchmarks/HISTORY.md).
 
 Without SciPy, or for another dtype, for arrays laid out differently in memory, or for arrays that
 overlap, the update is NumPy's: ``alpha`` as a 0-d array of the parameter's dtype (so that a float32
