@@ -10,7 +10,7 @@
 """
 from . import functional, init, optim, utils
 from .containers import ModuleList, Sequential
-from .misuse import MisuseWarning
+from .functional.loss_checks import MisuseWarning
 from .module import Module
 from .modules import (ELU, GELU, BatchNorm1d, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,
                       Flatten, HuberLoss, Identity, L1Loss, LayerNorm, LeakyReLU, Linear, LogSoftmax, MSELoss,

@@ -1,10 +1,24 @@
-"""Argument checks shared by the loss functions: each error names the loss and the shapes involved."""
+"""The argument checks and misuse warnings of the losses, run on every call before the loss math.
+
+Argument checks raise: each error names the loss and the shapes involved. Misuse warnings flag the
+mistakes that from-scratch networks keep making (a softmax into binary cross-entropy, probabilities into
+cross-entropy, a ReLU right before a loss). Each check is cheap (a look at the input's graph node, or a test
+on one row before the whole array) so it can run on every training step. Each warning is a
+``MisuseWarning`` (a ``UserWarning``), silenced like any other:
+``warnings.filterwarnings("ignore", category=nn.MisuseWarning)``.
+"""
+import os
+import sys
+import warnings
+
 import numpy as np
 
 import microgradnp as mg
 
 REDUCTIONS = ("mean", "sum", "none")
 
+
+# ---- arguments every loss takes ---------------------------------------------------------------------------
 
 def check_reduction(reduction, loss):
     """Raise unless ``reduction`` is 'mean', 'sum' or 'none'."""
@@ -65,3 +79,155 @@ def as_constant(value, dtype, loss, what, shape=None):
     if shape is not None and array.shape != shape:
         raise ValueError(f"{loss}: {what} must have shape {shape}, got {array.shape}")
     return array
+
+
+def broadcast_weight(weight, input, loss, what):  # noqa: A002
+    """An optional elementwise weight (``what`` names the argument) that must broadcast to the input's shape."""
+    weight = as_constant(weight, input.dtype, loss, what)
+    if weight is not None and np.broadcast_shapes(np.shape(weight), input.shape) != input.shape:
+        raise ValueError(f"{loss}: {what} of shape {np.shape(weight)} does not broadcast to the input's shape "
+                         f"{input.shape}")
+    return weight
+
+
+# ---- arguments of the class-score losses (cross-entropy, NLL) ---------------------------------------------
+
+def class_scores(input, reduction, loss, advice):  # noqa: A002
+    """The checks cross_entropy and nll_loss share: returns the input tensor, its class dim and class count."""
+    check_reduction(reduction, loss)
+    input = floating_input(input, loss)
+    class_dim = _class_dim(input, loss)
+    warn_if_relu_output(input, loss)
+    _warn_if_probabilities(input, class_dim, loss, advice)
+    return input, class_dim, input.shape[class_dim]
+
+
+def _class_dim(input, loss):  # noqa: A002
+    ndim = input.data.ndim
+    if ndim == 0:
+        raise ValueError(f"{loss}: input must have a class dimension, got a 0-d tensor")
+    return 0 if ndim == 1 else 1
+
+
+def class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
+    """The optional per-class ``weight``, of shape (classes,), reshaped to broadcast along ``class_dim``."""
+    weight = as_constant(weight, input.dtype, loss, "weight", shape=(classes,))
+    if weight is None:
+        return None
+    shape = [1] * input.ndim
+    shape[class_dim] = classes
+    return weight.reshape(shape) if isinstance(weight, np.ndarray) else mg.reshape(weight, tuple(shape))
+
+
+_UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u8", "u4")}
+
+
+def index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
+    """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
+    and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
+    shape = input.data.shape
+    classes = shape[class_dim]
+    expected = shape[:class_dim] + shape[class_dim + 1:]
+    index = target.data if isinstance(target, mg.Tensor) else np.asarray(target)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
+                        f"{index.shape} (use target.long()); probability targets must have the input's shape "
+                        f"{input.shape}")
+    if index.shape != expected:
+        raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
+                         f"target of class indices of shape {expected}, got {index.shape}")
+    # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
+    unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
+    if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:
+        return index, None  # the usual case: every target valid and in range
+    valid = index != ignore_index
+    out_of_range = valid & ((index < 0) | (index >= classes))
+    if out_of_range.any():
+        bad = index[out_of_range]
+        raise IndexError(f"{loss}: target class indices must be in [0, {classes}) (or ignore_index={ignore_index}),"
+                         f" got {int(bad.flat[0])} ({int(out_of_range.sum())} bad of {index.size}; target "
+                         f"values range from {int(index.min())} to {int(index.max())})")
+    return index, valid
+
+
+# ---- misuse warnings ----------------------------------------------------------------------------------------
+
+# the nn package (this file is in nn/functional): warnings are attributed to the first frame outside it
+_NN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# ops that only move elements around: a ReLU output passed through them is still a ReLU output
+_PASS_THROUGH = frozenset({"reshape", "transpose", "getitem", "astype", "broadcast_to"})
+
+
+class MisuseWarning(UserWarning):
+    """A layer or loss was used in a way that trains badly or not at all (the message says what to use)."""
+
+
+def warn(message):
+    """Issue a ``MisuseWarning`` attributed to the first line of user code outside ``nn``."""
+    warnings.warn(message, MisuseWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_NN_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def comes_from_relu(t):
+    """True when ``t`` is (a reshaped view of) the output of a ReLU, judged from its graph node."""
+    node = t.grad_fn if isinstance(t, mg.Tensor) else None
+    while node is not None and node.fn.name in _PASS_THROUGH:
+        edge = node.edges[0]
+        node = None if edge is None or isinstance(edge, mg.Tensor) else edge
+    return node is not None and node.fn.name == "relu"
+
+
+def warn_if_relu_output(input, loss):  # noqa: A002
+    """Flag a loss fed directly by a ReLU, e.g. a ``Sequential`` whose last layer is ``nn.ReLU()`` (seed 004)."""
+    if comes_from_relu(input):
+        warn(f"{loss}: its input comes straight out of a ReLU (for example a Sequential whose last layer is "
+             f"nn.ReLU()). Outputs the ReLU clips to 0 get no gradient and stay stuck there (dying ReLU), and "
+             f"negative targets can never be reached. Drop the final ReLU (end with nn.Linear, or nn.Identity) "
+             f"for regression; for classification feed the raw scores to nn.CrossEntropyLoss or "
+             f"nn.BCEWithLogitsLoss (or end with nn.Sigmoid before nn.BCELoss).")
+
+
+def warn_if_softmax_rows(input, loss):  # noqa: A002
+    """Flag binary cross-entropy on (N, C) rows that each sum to 1: a softmax over exclusive classes (seed 003)."""
+    # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
+    if input.data.ndim == 2 and looks_like_probabilities(input.data, 1):
+        warn(f"{loss}: each row of the input (shape {input.shape}) sums to 1, so it looks like a softmax over "
+             f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
+             f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
+             f"softmax) to nn.CrossEntropyLoss with class-index targets instead; for independent labels use a "
+             f"sigmoid per column, or nn.BCEWithLogitsLoss on the logits.")
+
+
+def _warn_if_probabilities(input, class_dim, loss, advice):  # noqa: A002
+    if looks_like_probabilities(input.data, class_dim):
+        warn(f"{loss}: the input (shape {input.shape}) looks like probabilities (every value in [0, 1] and each "
+             f"slice along dim {class_dim} sums to 1), but {advice}")
+
+
+def looks_like_probabilities(array, dim, atol=1e-3):
+    """True when every value is in [0, 1] and every slice along ``dim`` (of length >= 2) sums to 1."""
+    if array.ndim == 0 or array.size == 0 or array.shape[dim] < 2 or array.dtype.kind != "f":
+        return False
+    # one value first: a probability is in [0, 1], and logits often have one outside it (NaN fails too);
+    # this runs on every loss call, and reading one value is far cheaper than summing the first row below
+    if not 0.0 <= array.item(0) <= 1.0:
+        return False
+    # one slice first: logits almost never pass it, so the full check rarely runs
+    if array.ndim == 2 and dim == 1:  # (N, C) scores, the usual case: the first row without building an index
+        first = array[0]
+    else:
+        index = [0] * array.ndim
+        index[dim] = slice(None)
+        first = array[tuple(index)]
+    if abs(float(np.add.reduce(first)) - 1.0) > atol or np.minimum.reduce(first) < 0 or np.maximum.reduce(first) > 1:
+        return False
+    if array.min() < 0 or array.max() > 1:
+        return False
+    return bool(np.all(np.abs(array.sum(axis=dim) - 1.0) <= atol))

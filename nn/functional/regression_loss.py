@@ -1,8 +1,7 @@
 """Regression losses: mean squared error, mean absolute error, Huber."""
 import microgradnp as mg
 
-from ..misuse import warn_if_relu_output
-from .loss_checks import check_reduction, floating_input, matching_target, reduce
+from .loss_checks import check_reduction, floating_input, matching_target, reduce, warn_if_relu_output
 
 
 def _prepare(input, target, reduction, loss):  # noqa: A002

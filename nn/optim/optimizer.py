@@ -10,6 +10,7 @@ from itertools import chain
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import increment_version
 
 
 class _Required:
@@ -27,7 +28,8 @@ class Optimizer:
     ``state`` (a dict from parameter to its optimizer state).
 
     Subclasses implement ``_update(param, grad, group, state)``; one that can update a whole group faster
-    overrides ``_step_group(group)``, or ``step`` entirely.
+    overrides ``_step_group(group)``, or ``step`` entirely. An override that writes into ``p.data`` tells
+    autograd afterwards with ``mg.autograd.graph.increment_version``, as ``_step_group`` does.
     """
 
     def __init__(self, params, defaults):
@@ -115,20 +117,25 @@ class Optimizer:
         """Update the parameters of one group that have a gradient, each through ``_update``."""
         update, states = self._update, self.state  # looked up once, not once per parameter
         maximize = group.get("maximize", False)
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            if grad.shape != p.data.shape:
-                raise grad_shape_error(self, p, grad)
-            if maximize:
-                grad = -grad
-            state = states.get(p)
-            if state is None:
-                state = states[p] = {}
-            update(p.data, grad, group, state)
-            # the data changed in place: a graph that saved the old values must refuse to backward
-            p._version += 1
+        updated = []
+        try:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.data
+                if grad.shape != p.data.shape:
+                    raise grad_shape_error(self, p, grad)
+                if maximize:
+                    grad = -grad
+                state = states.get(p)
+                if state is None:
+                    state = states[p] = {}
+                update(p.data, grad, group, state)
+                updated.append(p)
+        finally:
+            # the data changed in place: a graph that saved the old values must refuse to backward. One call
+            # for the whole group, made even when a parameter raises: those before it have changed already
+            increment_version(updated)
 
     def _update(self, param, grad, group, state):
         """Change ``param`` (an ndarray) in place from ``grad``, the group's options and ``state``."""

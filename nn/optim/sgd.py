@@ -1,6 +1,8 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
+from microgradnp.autograd.graph import increment_version
+
 from .optimizer import Optimizer, check_hyper, grad_shape_error
 from .scaled_add import ShapeMismatch, add_scaled_, plus_scaled
 
@@ -31,17 +33,21 @@ class SGD(Optimizer):
             return
         # plain SGD keeps no state, as in PyTorch: ``state`` stays empty
         alpha = float(group["lr"] if group.get("maximize", False) else -group["lr"])
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
-            try:
-                add_scaled_(p.data, grad.data, alpha)
-            except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
-                raise grad_shape_error(self, p, grad.data) from None
-            # the data changed in place: a graph that saved the old values must refuse to backward
-            p._version += 1
+        updated = []
+        try:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
+                try:
+                    add_scaled_(p.data, grad.data, alpha)
+                except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
+                    raise grad_shape_error(self, p, grad.data) from None
+                updated.append(p)
+        finally:
+            # as in Optimizer._step_group: a graph that saved the old values must refuse to backward
+            increment_version(updated)
 
     def _update(self, param, grad, group, state):
         weight_decay, momentum = group["weight_decay"], group["momentum"]

@@ -73,6 +73,20 @@ def test_warnings_point_at_the_users_line():
     assert len(caught) == 1 and caught[0].filename == __file__
 
 
+def test_every_warning_points_at_the_users_line_through_modules_and_functions():
+    # the checks live two folders down (nn/functional): every frame inside nn is skipped, not just that folder's
+    probs = mg.softmax(mg.randn(4, 3), dim=1)
+    calls = [lambda: nn.BCELoss()(probs, mg.ones(4, 3)),
+             lambda: nn.CrossEntropyLoss()(probs, mg.tensor([0, 1, 2, 0])),
+             lambda: F.nll_loss(probs, mg.tensor([0, 1, 2, 0]))]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert [(w.category, w.filename, w.lineno) for w in caught] == \
+               [(nn.MisuseWarning, __file__, call.__code__.co_firstlineno)]
+
+
 def test_misuse_warnings_are_silenced_by_standard_filters():
     model = nn.Sequential(nn.Linear(2, 1), nn.ReLU())
     probs = mg.softmax(mg.randn(4, 3), dim=1)

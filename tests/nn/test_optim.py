@@ -409,13 +409,47 @@ def test_step_with_closure_returns_the_loss():
     assert loss.item() == 4.0 and p.item() == pytest.approx(2.0 - 0.1 * 4.0)
 
 
-def test_step_bumps_the_version_so_a_stale_graph_refuses_backward():
+_VERSIONED_OPTIMIZERS = {  # plain SGD has its own loop; every other optimizer goes through Optimizer._step_group
+    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "sgd-momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    "adam": lambda ps: optim.Adam(ps, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("make", _VERSIONED_OPTIMIZERS.values(), ids=_VERSIONED_OPTIMIZERS.keys())
+def test_step_bumps_the_version_so_a_stale_graph_refuses_backward(make):
     p = nn.Parameter(mg.tensor([1.0, 2.0]))
     loss = (p * p).sum()
     loss.backward(retain_graph=True)
-    optim.SGD([p], lr=0.1).step()
+    make([p]).step()
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+@pytest.mark.parametrize("make", _VERSIONED_OPTIMIZERS.values(), ids=_VERSIONED_OPTIMIZERS.keys())
+def test_step_marks_only_the_parameters_it_updated(make):
+    # a parameter without a gradient is left alone, so a graph that saved it can still backward
+    updated, skipped = nn.Parameter(mg.tensor([1.0, 2.0])), nn.Parameter(mg.tensor([3.0]))
+    (updated * 2.0).sum().backward()
+    loss = (skipped * skipped).sum()
+    make([updated, skipped]).step()
+    loss.backward()
+    assert skipped.grad.tolist() == [6.0]
+
+
+@pytest.mark.parametrize("make", _VERSIONED_OPTIMIZERS.values(), ids=_VERSIONED_OPTIMIZERS.keys())
+def test_a_step_that_raises_still_marks_the_parameters_it_updated_first(make):
+    first, bad = nn.Parameter(mg.tensor([1.0, 2.0])), nn.Parameter(mg.tensor([3.0, 4.0]))
+    stale_first, stale_bad = (first * first).sum(), (bad * bad).sum()
+    first.grad, bad.grad = mg.tensor([1.0, 1.0]), mg.tensor([1.0, 1.0, 1.0])  # bad's: assigned by hand, wrong shape
+    with pytest.raises(ValueError, match="has a gradient of shape"):
+        make([first, bad]).step()
+    assert first.tolist() != [1.0, 2.0] and bad.tolist() == [3.0, 4.0]
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        stale_first.backward()
+    bad.grad = None
+    stale_bad.backward()  # bad was not changed, so its graph still holds
+    assert bad.grad.tolist() == [6.0, 8.0]
 
 
 def test_state_dict_round_trip_continues_identically():
