@@ -153,7 +153,7 @@ def index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
 # ---- misuse warnings ----------------------------------------------------------------------------------------
 
 # the nn package (this file is in nn/functional): warnings are attributed to the first frame outside it
-_NN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # (nn_demo.py is not in nn/)
 
 # ops that only move elements around: a ReLU output passed through them is still a ReLU output
 _PASS_THROUGH = frozenset({"reshape", "transpose", "getitem", "astype", "broadcast_to"})
