@@ -21,7 +21,7 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import microgradnp as mg  # noqa: E402
+import microgradnp as mg
 
 
 def best_time(fn, number, repeat):

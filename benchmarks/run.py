@@ -18,10 +18,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import machine, report  # noqa: E402
-from harness.child import Child  # noqa: E402
-from harness.summary import Summary  # noqa: E402
-from workloads import WORKLOADS  # noqa: E402
+from harness import machine, report
+from harness.child import Child
+from harness.summary import Summary
+from workloads import WORKLOADS
 
 DEFAULT_WORKLOADS = ("xor", "mlp", "online", "ops", "deep", "memory")
 

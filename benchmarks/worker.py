@@ -35,7 +35,7 @@ def main():
     except Skip as reason:
         send({"skip": str(reason)})
         return
-    except Exception:  # noqa: BLE001 - any setup failure is reported to the driver with its traceback
+    except Exception:
         send({"error": "setup failed:\n" + traceback.format_exc()})
         return
     _load_lazy_libraries()
@@ -51,7 +51,7 @@ def main():
             break
         try:
             send({"result": bench.run()})
-        except Exception:  # noqa: BLE001
+        except Exception:
             send({"error": "run failed:\n" + traceback.format_exc()})
             break
 

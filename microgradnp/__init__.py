@@ -13,17 +13,45 @@ The modules, lowest first (each imports only modules above it in this list; a te
 """
 import importlib
 
-from . import autograd, dtypes, functions, ops
+from . import autograd, functions
 from .autograd.primitive import public_primitives
-from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
-                     int8, int16, int32, int64, long, set_default_dtype, uint8)
-from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like,
-                        rand, randint, randn, randperm, tensor, zeros, zeros_like)
-from .functions import (amax, amin, argmax, argmin, astype, binary_cross_entropy, broadcast_to, cat, chunk,
-                        clamp, clip, clone, concat, concatenate, cross_entropy, dot, expand, flatten, gather,
-                        getitem, index_put, linear, log_softmax, logsumexp, masked_fill, max, mean, min,  # noqa: A004
-                        one_hot, outer, pad, permute, reshape, rsqrt, sign, softmax, split, square, squeeze,
-                        stack, std, sum, sum_to, take_along_dim, transpose, unsqueeze, var, view, where)
+from .dtypes import (
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    uint8,
+)
+from .factories import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions import *  # noqa: F403 - every name in functions.__all__ (listed there)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .tensor import Tensor

@@ -12,8 +12,8 @@ int16 = np.dtype(np.int16)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
-bool = np.dtype(np.bool_)  # noqa: A001 - mirrors torch.bool
-half, float, double, long = float16, float32, float64, int64  # noqa: A001
+bool = np.dtype(np.bool_)
+half, float, double, long = float16, float32, float64, int64
 
 _default_dtype = float32
 

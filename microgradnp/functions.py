@@ -49,13 +49,13 @@ def _shape_arg(shape):
 
 # ---- arithmetic ----------------------------------------------------------------------------------
 
-def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
+def linear(input, weight, bias=None):
     """``input @ weight.T + bias``, with ``weight`` of shape (out_features, in_features): one fused op."""
     # straight to the three-input path: every layer of every network calls this
     return apply3(linalg.linear, input, weight, bias)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Fused binary cross-entropy of probabilities, each log clamped at -100 (PyTorch's values and gradient).
 
     No argument checks: ``nn.functional.binary_cross_entropy`` validates and then calls this.
@@ -65,7 +65,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     return losses.binary_cross_entropy(input, target, weight, reduction)
 
 
-def cross_entropy(input, target, reduction="mean"):  # noqa: A002
+def cross_entropy(input, target, reduction="mean"):
     """Fused softmax cross-entropy of (N, C) logits against N class indices (stable for any magnitude).
 
     No argument checks: ``nn.functional.cross_entropy`` validates, handles the options, and calls this.
@@ -73,13 +73,13 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002
     return losses.cross_entropy(input, target, reduction=reduction)
 
 
-def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
+def where(condition, input, other):
     """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches)."""
     return arithmetic.where(condition, input, other)
 
 
 @tensor_method("clip")
-def clamp(input, min=None, max=None):  # noqa: A002
+def clamp(input, min=None, max=None):
     """Clamp every element into [min, max]."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
@@ -90,25 +90,25 @@ clip = clamp
 
 
 @tensor_method()
-def sign(input):  # noqa: A002
+def sign(input):
     """-1, 0 or 1 by the sign of each element (no gradient: it is flat almost everywhere)."""
     return Tensor._from_op(np.sign(input.data if isinstance(input, Tensor) else np.asarray(input)), None)
 
 
 @tensor_method()
-def square(input):  # noqa: A002
+def square(input):
     """input ** 2."""
     return input * input
 
 
 @tensor_method()
-def rsqrt(input):  # noqa: A002
+def rsqrt(input):
     """1 / sqrt(input)."""
     return 1 / elementwise.sqrt(input)
 
 
 @tensor_method()
-def dot(input, other):  # noqa: A002
+def dot(input, other):
     """Inner product of two 1-D tensors."""
     if np.ndim(input) != 1 or np.ndim(other) != 1:
         raise ValueError(f"dot: expects two 1-D tensors, got shapes {np.shape(input)} and {np.shape(other)}")
@@ -116,7 +116,7 @@ def dot(input, other):  # noqa: A002
 
 
 @tensor_method()
-def outer(input, vec2):  # noqa: A002
+def outer(input, vec2):
     """Outer product of two 1-D tensors."""
     if np.ndim(input) != 1 or np.ndim(vec2) != 1:
         raise ValueError(f"outer: expects two 1-D tensors, got shapes {np.shape(input)} and {np.shape(vec2)}")
@@ -126,7 +126,7 @@ def outer(input, vec2):  # noqa: A002
 # ---- reductions ----------------------------------------------------------------------------------
 
 @tensor_method()
-def sum(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def sum(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Sum over ``dim`` (all elements when None)."""
     keep = keepdim if keepdims is None else keepdims
     return reductions.sum(input, axis=_axis(dim, axis), keepdims=keep)
@@ -141,14 +141,14 @@ def _count(input, axis):
 
 
 @tensor_method()
-def mean(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def mean(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Arithmetic mean over ``dim``."""
     axis = _axis(dim, axis)
     return sum(input, axis, keepdim, keepdims=keepdims) / _count(input, axis)
 
 
 @tensor_method()
-def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Variance over ``dim``; unbiased (divides by n - 1) by default, as in PyTorch."""
     axis = _axis(dim, axis)
@@ -162,28 +162,28 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
 
 
 @tensor_method()
-def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,  # noqa: A002
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Standard deviation over ``dim``; unbiased by default, as in PyTorch."""
     return elementwise.sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
 @tensor_method()
-def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Maximum over ``dim``; tied maxima share the gradient evenly."""
     keep = keepdim if keepdims is None else keepdims
     return reductions.amax(input, axis=_axis(dim, axis), keepdims=keep)
 
 
 @tensor_method()
-def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Minimum over ``dim``; tied minima share the gradient evenly."""
     keep = keepdim if keepdims is None else keepdims
     return reductions.amin(input, axis=_axis(dim, axis), keepdims=keep)
 
 
 @tensor_method()
-def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the maximum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -191,7 +191,7 @@ def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa
 
 
 @tensor_method()
-def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the minimum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -205,7 +205,7 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
-def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):  # noqa: A002
+def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):
     # max/min: a tensor as dim means the pairwise op; with a dim, PyTorch's (values, indices)
     if isinstance(dim, Tensor):
         return pairwise(input, dim)
@@ -218,13 +218,13 @@ def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):  #
 
 
 @tensor_method()
-def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
     return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
 
 
 @tensor_method()
-def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
     return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
 
@@ -240,7 +240,7 @@ def _max_shift(name, input, axis):
 
 
 @tensor_method()
-def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A002
+def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
@@ -251,7 +251,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # n
 
 
 @tensor_method()
-def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
+def log_softmax(input, dim=-1, *, axis=None):
     """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
     axis = _axis(dim, axis)
     # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
@@ -261,7 +261,7 @@ def log_softmax(input, dim=-1, *, axis=None):  # noqa: A002
 
 
 @tensor_method()
-def softmax(input, dim=-1, *, axis=None):  # noqa: A002
+def softmax(input, dim=-1, *, axis=None):
     """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
     axis = _axis(dim, axis)
     e = elementwise.exp(input - _max_shift("softmax", input, axis))
@@ -271,7 +271,7 @@ def softmax(input, dim=-1, *, axis=None):  # noqa: A002
 # ---- shapes --------------------------------------------------------------------------------------
 
 @tensor_method("view")
-def reshape(input, *shape_):  # noqa: A002
+def reshape(input, *shape_):
     """The same elements in a new shape (one dimension may be -1); a no-op when nothing changes."""
     target = _shape_arg(shape_)
     if isinstance(input, Tensor) and input.shape == target:
@@ -283,7 +283,7 @@ view = reshape
 
 
 @tensor_method()
-def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one."""
     dims = np.shape(input)
     if not dims:
@@ -303,7 +303,7 @@ def _dim(name, dim, ndim):
 
 
 @tensor_method()
-def squeeze(input, dim=None):  # noqa: A002
+def squeeze(input, dim=None):
     """Drop dimensions of size 1 (only ``dim`` when given)."""
     dims = np.shape(input)
     if dim is None:
@@ -315,7 +315,7 @@ def squeeze(input, dim=None):  # noqa: A002
 
 
 @tensor_method()
-def unsqueeze(input, dim):  # noqa: A002
+def unsqueeze(input, dim):
     """Insert a dimension of size 1 at ``dim``."""
     dims = list(np.shape(input))
     dims.insert(_dim("unsqueeze", dim, len(dims) + 1), 1)
@@ -323,7 +323,7 @@ def unsqueeze(input, dim):  # noqa: A002
 
 
 @tensor_method()
-def transpose(input, dim0=None, dim1=None):  # noqa: A002
+def transpose(input, dim0=None, dim1=None):
     """Swap two dimensions (reverse all of them when none are given, like ``.T``)."""
     if dim0 is None and dim1 is None:
         return shape.transpose(input, axes=None)
@@ -333,13 +333,13 @@ def transpose(input, dim0=None, dim1=None):  # noqa: A002
 
 
 @tensor_method()
-def permute(input, *dims):  # noqa: A002
+def permute(input, *dims):
     """Reorder the dimensions."""
     return shape.transpose(input, axes=_shape_arg(dims))
 
 
 @tensor_method()
-def broadcast_to(input, *shape_):  # noqa: A002
+def broadcast_to(input, *shape_):
     """Broadcast to a shape (NumPy rules); the gradient is summed back."""
     target = _shape_arg(shape_)
     if np.shape(input) == target:
@@ -348,7 +348,7 @@ def broadcast_to(input, *shape_):  # noqa: A002
 
 
 @tensor_method()
-def expand(input, *sizes):  # noqa: A002
+def expand(input, *sizes):
     """Broadcast to ``sizes``; -1 keeps a dimension as it is (PyTorch's ``expand``)."""
     sizes = _shape_arg(sizes)
     dims = np.shape(input)
@@ -358,13 +358,13 @@ def expand(input, *sizes):  # noqa: A002
 
 
 @tensor_method()
-def sum_to(input, shape_):  # noqa: A002
+def sum_to(input, shape_):
     """Sum broadcast dimensions away so the result has ``shape_``."""
     return shape.sum_to(input, shape=tuple(shape_))
 
 
 @tensor_method()
-def astype(input, dtype):  # noqa: A002
+def astype(input, dtype):
     """Cast to ``dtype``; a no-op when it already has it."""
     dtype = np.dtype(dtype)
     if isinstance(input, Tensor) and input.dtype == dtype:
@@ -377,7 +377,7 @@ def astype(input, dtype):  # noqa: A002
 
 
 @tensor_method()
-def clone(input):  # noqa: A002
+def clone(input):
     """A copy with its own memory that stays in the graph."""
     return input * 1 if np.issubdtype(np.result_type(input.data), np.number) else Tensor(input.data.copy())
 
@@ -406,7 +406,7 @@ def stack(tensors, dim=0, *, axis=None):
 
 
 @tensor_method()
-def split(input, split_size_or_sections, dim=0):  # noqa: A002
+def split(input, split_size_or_sections, dim=0):
     """Split into chunks of ``split_size_or_sections`` (an int), or of the listed sizes."""
     n = np.shape(input)[dim]
     if isinstance(split_size_or_sections, int):
@@ -426,7 +426,7 @@ def split(input, split_size_or_sections, dim=0):  # noqa: A002
 
 
 @tensor_method()
-def chunk(input, chunks, dim=0):  # noqa: A002
+def chunk(input, chunks, dim=0):
     """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
     if chunks < 1:
         raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
@@ -445,12 +445,12 @@ def index_from(index):
     return index
 
 
-def getitem(input, index):  # noqa: A002
+def getitem(input, index):
     """``input[index]`` with basic, advanced and boolean indices; repeated indices accumulate gradient."""
     return shape.getitem(input, index=index_from(index))
 
 
-def index_put(input, index, values):  # noqa: A002
+def index_put(input, index, values):
     """A copy of ``input`` with ``input[index]`` replaced by ``values`` (differentiable in both).
 
     As in NumPy, ``values`` broadcasts to the selection (leading 1-dims dropped) and when an index repeats
@@ -497,7 +497,7 @@ def _along_axis_index(index, dim):
 
 
 @tensor_method()
-def gather(input, dim, index):  # noqa: A002
+def gather(input, dim, index):
     """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather)."""
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
     if not np.issubdtype(index.dtype, np.integer):
@@ -515,7 +515,7 @@ def gather(input, dim, index):  # noqa: A002
 take_along_dim = gather
 
 
-def pad(input, pad, mode="constant", value=0):  # noqa: A002
+def pad(input, pad, mode="constant", value=0):
     """Constant padding. ``pad`` is PyTorch's flat (left, right, top, bottom, ...) from the last dim back,
     or NumPy's ((before, after), ...) per dimension."""
     if mode != "constant":
@@ -534,7 +534,7 @@ def pad(input, pad, mode="constant", value=0):  # noqa: A002
 
 
 @tensor_method()
-def masked_fill(input, mask, value):  # noqa: A002
+def masked_fill(input, mask, value):
     """``value`` where ``mask`` is true, ``input`` elsewhere."""
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:

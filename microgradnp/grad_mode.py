@@ -5,6 +5,7 @@ Each works as a context manager and as a decorator, as in PyTorch.
 import functools
 import threading
 
+
 class _State(threading.local):
     enabled = True  # the class attribute is each thread's starting value
 

@@ -69,7 +69,7 @@ def np_where(condition, x=None, y=None):
     return functions.where(condition, x, y)
 
 
-def np_clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, max=np._NoValue):  # noqa: A002
+def np_clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, max=np._NoValue):
     """np.clip on a tensor (NumPy 2 accepts min=/max= too)."""
     _unsupported("clip", out=out)
     low = min if a_min is np._NoValue else a_min

@@ -99,7 +99,7 @@ class TensorMethods:
         """In-place ``self /= other``."""
         return self._inplace("div_", _DIV, other)
 
-    def clamp_(self, min=None, max=None):  # noqa: A002
+    def clamp_(self, min=None, max=None):
         """In-place clamp."""
         return self._inplace("clamp_", lambda t: functions.clamp(t, min, max))
 

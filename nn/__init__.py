@@ -12,9 +12,30 @@ from . import functional, init, optim, utils
 from .containers import ModuleList, Sequential
 from .functional.loss_checks import MisuseWarning
 from .module import Module
-from .modules import (ELU, GELU, BatchNorm1d, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,
-                      Flatten, HuberLoss, Identity, L1Loss, LayerNorm, LeakyReLU, Linear, LogSoftmax, MSELoss,
-                      NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .modules import (
+                      ELU,
+                      GELU,
+                      BatchNorm1d,
+                      BCELoss,
+                      BCEWithLogitsLoss,
+                      CrossEntropyLoss,
+                      Dropout,
+                      Embedding,
+                      Flatten,
+                      HuberLoss,
+                      Identity,
+                      L1Loss,
+                      LayerNorm,
+                      LeakyReLU,
+                      Linear,
+                      LogSoftmax,
+                      MSELoss,
+                      NLLLoss,
+                      ReLU,
+                      Sigmoid,
+                      Softmax,
+                      Tanh,
+)
 from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",

@@ -97,7 +97,7 @@ class Sequential(_ModuleSequence):
     def _from_modules(cls, named):
         return cls(OrderedDict(named))
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Feed ``input`` through every module in order."""
         # unless recording (where each module's call names its scope), Module.__call__ only calls forward:
         # calling it directly skips packing the arguments into a tuple and unpacking them again for every

@@ -76,7 +76,8 @@ def test_default_points_cover_small_values_and_avoid_round_numbers():
 
 def test_right_derivatives_pass():
     for f, df in [(sigmoid, d_sigmoid), (ReLU, d_ReLU), (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
-                  (relu, lambda x: np.where(x > 0, 1.0, 0.1)), (np.exp, np.exp), (lambda x: x ** 3, lambda x: 3 * x * x)]:
+                  (relu, lambda x: np.where(x > 0, 1.0, 0.1)), (np.exp, np.exp),
+                  (lambda x: x ** 3, lambda x: 3 * x * x)]:
         report = check_derivative(f, df)
         assert report.ok, str(report)
         assert report.diagnosis is None and report.mismatches == []

@@ -6,7 +6,8 @@ with np.bincount over an explicit map from output positions to input positions.
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import microgradnp as mg

@@ -93,5 +93,6 @@ def targets_table(modules, summaries, markdown=False):
         return "\n".join(lines)
     width = max(len(target) for target, _, _ in rows)
     lines = ["targets (microgradnp):"]
-    lines += [f"  {target.ljust(width)}  {measured:>14}  {'met' if met else 'MISSED'}" for target, measured, met in rows]
+    lines += [f"  {target.ljust(width)}  {measured:>14}  {'met' if met else 'MISSED'}"
+              for target, measured, met in rows]
     return "\n".join(lines)

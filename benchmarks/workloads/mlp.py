@@ -7,8 +7,7 @@ the time per step is their median.
 """
 import numpy as np
 
-from .common import (SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps,
-                     tutorial_step)
+from .common import SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps, tutorial_step
 
 TITLE = "MLP 784-256-128-10, float32, batch 128: one training step"
 SIZES = (784, 256, 128, 10)

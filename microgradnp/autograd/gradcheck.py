@@ -354,7 +354,8 @@ def _mismatch_table(probe, mismatches, eps, atol, rtol):
 
 
 def _kink_note(probe, kinks):
-    lines = [f"gradcheck: {len(kinks)} Jacobian {'entry sits' if len(kinks) == 1 else 'entries sit'} at points where the "
+    entries = "entry sits" if len(kinks) == 1 else "entries sit"
+    lines = [f"gradcheck: {len(kinks)} Jacobian {entries} at points where the "
              f"function is not differentiable (the left and right derivatives differ); the analytic gradient "
              f"is a valid subgradient there, so they are not counted as failures:"]
     for m in kinks[:TABLE_ROWS]:

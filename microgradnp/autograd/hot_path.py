@@ -25,7 +25,7 @@ from ..grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from . import backward_steps
 from .apply import NO_KWARGS, apply, check_call, describe_error
-from .node import ONE_INPUT, Node, annotate, _recording
+from .node import ONE_INPUT, Node, _recording, annotate
 
 _new = object.__new__
 _NO_INPUT = (None,)  # the inputs of a one-input op that reads no input values (shared: no allocation)

@@ -32,7 +32,7 @@ def _log_where_positive(xp, a):
     return xp.log(xp.where(a > 0, a, 1))
 
 
-pow = primitive("pow", np.power, "a ** b.",  # noqa: A001
+pow = primitive("pow", np.power, "a ** b.",
                 vjp=(lambda xp, g, ans, a, b: g * b * a ** (b - 1),
                      lambda xp, g, ans, a, b: g * ans * _log_where_positive(xp, a)),
                 reads=("a", "b", "ans"), public=True, method=True, numpy=np.power)

@@ -35,7 +35,7 @@ tanh = primitive("tanh", np.tanh, "Hyperbolic tangent.",
                  vjp=lambda xp, g, ans, x: g * (ONE[ans.dtype] - ans * ans),
                  reads=("ans",), elementwise=True, public=True, method=True, numpy=np.tanh)
 
-abs = primitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.",  # noqa: A001
+abs = primitive("abs", np.abs, "Absolute value; the gradient at 0 is 0, as in PyTorch.",
                 vjp=lambda xp, g, ans, x: g * xp.sign(x),
                 elementwise=True, public=True, aliases=("absolute",), method=True, numpy=(np.absolute, np.fabs))
 
@@ -78,7 +78,7 @@ relu = primitive("relu", _relu,
                  reads=("ans",), elementwise=True, public=True, method=True)
 
 
-def _clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+def _clip(x, min=None, max=None):
     """Clamp into [min, max]; the gradient passes where x is inside the range."""
     return np.clip(x, min, max)
 
@@ -92,7 +92,7 @@ def _inside(x, low, high):
 
 
 clip = primitive("clip", _clip,
-                 vjp=lambda xp, g, ans, x, min=None, max=None: g * _inside(x, min, max))  # noqa: A002
+                 vjp=lambda xp, g, ans, x, min=None, max=None: g * _inside(x, min, max))
 
 _erf_impl = None
 
@@ -112,7 +112,8 @@ def _erf_function():
 def _erf(x):
     """The error function (exact to double precision; used by the exact GELU)."""
     # np.asarray: on a 0-d input frompyfunc returns a bare Python float, which has no astype
-    return np.asarray(_erf_function()(x)).astype(x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64)
+    dtype = x.dtype if np.issubdtype(np.asarray(x).dtype, np.floating) else np.float64
+    return np.asarray(_erf_function()(x)).astype(dtype)
 
 
 erf = primitive("erf", _erf,

@@ -25,7 +25,7 @@ def _sum(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum = primitive("sum", _sum, reads=(),  # noqa: A001 - the op's name
+sum = primitive("sum", _sum, reads=(),
                 vjp=lambda xp, g, ans, x, axis=None, keepdims=False:
                     xp.broadcast_to(_regrow(xp, g, x, axis, keepdims), x.shape))
 

@@ -197,7 +197,7 @@ def draw_graph(*roots, params=None, names=None, show=DEFAULT_SHOW, vanishing=1e-
     return graph
 
 
-def render(graph_or_roots, path, format="svg", **draw_options):  # noqa: A002 - graphviz's argument name
+def render(graph_or_roots, path, format="svg", **draw_options):
     """Write ``graph_or_roots`` to ``path`` as ``format`` (default svg) and return the path written.
 
     graph_or_roots: a drawing from ``draw_graph``, a tensor, or a list of tensors (drawn with

@@ -116,7 +116,7 @@ def explain_zero_grad(loss, param, params=None, grad_output=None):
         return report.finish("nonzero", reachable=True)
     report.blockers = _walk_blockers(loss, param, relevant, grads)
     if not report.blockers:
-        report.blockers = [Blocker(None, None, Cause("cancelled", f"the contributions reaching the parameter "
-                                                                  f"cancel out (they sum to 0)"), [])]
+        report.blockers = [Blocker(None, None, Cause("cancelled", "the contributions reaching the parameter "
+                                                                  "cancel out (they sum to 0)"), [])]
     return report.finish("blocked", reachable=True)
 

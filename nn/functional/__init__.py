@@ -5,7 +5,7 @@
 
 Activations are forward passes only; their gradients come from the engine.
 """
-from microgradnp import one_hot  # noqa: F401  (PyTorch has it in torch.nn.functional too)
+from microgradnp import one_hot
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .classification_loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss

@@ -7,11 +7,21 @@ import numpy as np
 
 import microgradnp as mg
 
-from .loss_checks import (broadcast_weight, check_reduction, class_scores, class_weight, floating_input,
-                          index_target, matching_target, reduce, warn_if_relu_output, warn_if_softmax_rows)
+from .loss_checks import (
+    broadcast_weight,
+    check_reduction,
+    class_scores,
+    class_weight,
+    floating_input,
+    index_target,
+    matching_target,
+    reduce,
+    warn_if_relu_output,
+    warn_if_softmax_rows,
+)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002 - PyTorch's names
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(target * log(input) + (1 - target) * log(1 - input)) on probabilities, each log clamped at -100."""
     loss_name = "binary_cross_entropy"
     check_reduction(reduction, loss_name)
@@ -24,7 +34,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     return mg.binary_cross_entropy(input, target, weight, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """Binary cross-entropy of sigmoid(input), computed stably from the logits.
 
     max(x, 0) - x * y + log(1 + exp(-|x|)); with ``pos_weight`` the positive term is scaled:
@@ -88,7 +98,7 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
     return result
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",  # noqa: A002
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of raw scores (logits) against class indices or class probabilities.
 
@@ -134,7 +144,7 @@ def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, 
     return mg.sum(loss) / count if count else mg.sum(loss) * np.nan
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood: -input[target] (input holds log-probabilities, e.g. from log_softmax)."""
     loss_name = "nll_loss"
     input, class_dim, classes = class_scores(

@@ -4,12 +4,12 @@ import numpy as np
 import microgradnp as mg
 
 
-def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
+def linear(input, weight, bias=None):
     """input @ weight.T + bias, with weight stored (out_features, in_features) as in PyTorch (fused op)."""
     return mg.linear(input, weight, bias)
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):  # noqa: A002
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted dropout).
 
     Nothing happens when ``training`` is False. The mask comes from the global generator
@@ -29,7 +29,7 @@ def _channel_shape(ndim, channels):
     return (1, channels) + (1,) * (ndim - 2)
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-5):
     """Normalise each channel (dim 1) of an (N, C) or (N, C, L) input.
 
@@ -70,7 +70,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
@@ -89,7 +89,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return out
 
 
-def embedding(input, weight, padding_idx=None):  # noqa: A002
+def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` picked by the integer indices in ``input`` (output shape ``input.shape + (dim,)``).
 
     Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch.

@@ -35,7 +35,7 @@ def reduce(loss, reduction):
     return loss
 
 
-def floating_input(input, loss):  # noqa: A002
+def floating_input(input, loss):
     """``input`` as a floating-point Tensor (ndarrays are wrapped), or a TypeError naming the loss."""
     if not isinstance(input, mg.Tensor):
         input = mg.Tensor(np.asarray(input))
@@ -45,7 +45,7 @@ def floating_input(input, loss):  # noqa: A002
     return input
 
 
-def matching_target(input, target, loss):  # noqa: A002
+def matching_target(input, target, loss):
     """``target`` as a Tensor of the input's dtype and exactly the input's shape.
 
     Broadcasting (N, 1) predictions against (N,) targets would compare every prediction with every target
@@ -81,7 +81,7 @@ def as_constant(value, dtype, loss, what, shape=None):
     return array
 
 
-def broadcast_weight(weight, input, loss, what):  # noqa: A002
+def broadcast_weight(weight, input, loss, what):
     """An optional elementwise weight (``what`` names the argument) that must broadcast to the input's shape."""
     weight = as_constant(weight, input.dtype, loss, what)
     if weight is not None and np.broadcast_shapes(np.shape(weight), input.shape) != input.shape:
@@ -92,7 +92,7 @@ def broadcast_weight(weight, input, loss, what):  # noqa: A002
 
 # ---- arguments of the class-score losses (cross-entropy, NLL) ---------------------------------------------
 
-def class_scores(input, reduction, loss, advice):  # noqa: A002
+def class_scores(input, reduction, loss, advice):
     """The checks cross_entropy and nll_loss share: returns the input tensor, its class dim and class count."""
     check_reduction(reduction, loss)
     input = floating_input(input, loss)
@@ -102,14 +102,14 @@ def class_scores(input, reduction, loss, advice):  # noqa: A002
     return input, class_dim, input.shape[class_dim]
 
 
-def _class_dim(input, loss):  # noqa: A002
+def _class_dim(input, loss):
     ndim = input.data.ndim
     if ndim == 0:
         raise ValueError(f"{loss}: input must have a class dimension, got a 0-d tensor")
     return 0 if ndim == 1 else 1
 
 
-def class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
+def class_weight(weight, input, classes, class_dim, loss):
     """The optional per-class ``weight``, of shape (classes,), reshaped to broadcast along ``class_dim``."""
     weight = as_constant(weight, input.dtype, loss, "weight", shape=(classes,))
     if weight is None:
@@ -122,7 +122,7 @@ def class_weight(weight, input, classes, class_dim, loss):  # noqa: A002
 _UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u8", "u4")}
 
 
-def index_target(input, target, class_dim, ignore_index, loss):  # noqa: A002
+def index_target(input, target, class_dim, ignore_index, loss):
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
     shape = input.data.shape
@@ -184,7 +184,7 @@ def comes_from_relu(t):
     return node is not None and node.fn.name == "relu"
 
 
-def warn_if_relu_output(input, loss):  # noqa: A002
+def warn_if_relu_output(input, loss):
     """Flag a loss fed directly by a ReLU, e.g. a ``Sequential`` whose last layer is ``nn.ReLU()`` (seed 004)."""
     if comes_from_relu(input):
         warn(f"{loss}: its input comes straight out of a ReLU (for example a Sequential whose last layer is "
@@ -194,7 +194,7 @@ def warn_if_relu_output(input, loss):  # noqa: A002
              f"nn.BCEWithLogitsLoss (or end with nn.Sigmoid before nn.BCELoss).")
 
 
-def warn_if_softmax_rows(input, loss):  # noqa: A002
+def warn_if_softmax_rows(input, loss):
     """Flag binary cross-entropy on (N, C) rows that each sum to 1: a softmax over exclusive classes (seed 003)."""
     # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
     if input.data.ndim == 2 and looks_like_probabilities(input.data, 1):
@@ -205,7 +205,7 @@ def warn_if_softmax_rows(input, loss):  # noqa: A002
              f"sigmoid per column, or nn.BCEWithLogitsLoss on the logits.")
 
 
-def _warn_if_probabilities(input, class_dim, loss, advice):  # noqa: A002
+def _warn_if_probabilities(input, class_dim, loss, advice):
     if looks_like_probabilities(input.data, class_dim):
         warn(f"{loss}: the input (shape {input.shape}) looks like probabilities (every value in [0, 1] and each "
              f"slice along dim {class_dim} sums to 1), but {advice}")

@@ -12,7 +12,7 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Apply the activation."""
         return mg.relu(input)  # what F.relu calls, one call less on every forward
 
@@ -29,7 +29,7 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply the activation."""
         return F.leaky_relu(input, self.negative_slope)
 
@@ -41,7 +41,7 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """1 / (1 + exp(-x))."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply the activation."""
         return mg.sigmoid(input)  # what F.sigmoid calls, one call less on every forward
 
@@ -49,7 +49,7 @@ class Sigmoid(Module):
 class Tanh(Module):
     """Hyperbolic tangent."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply the activation."""
         return mg.tanh(input)  # what F.tanh calls, one call less on every forward
 
@@ -63,7 +63,7 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply the activation."""
         return F.gelu(input, approximate=self.approximate)
 
@@ -80,7 +80,7 @@ class ELU(Module):
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply the activation."""
         return F.elu(input, self.alpha)
 
@@ -96,7 +96,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply softmax along ``dim``."""
         return F.softmax(input, self.dim)
 
@@ -112,7 +112,7 @@ class LogSoftmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Apply log-softmax along ``dim``."""
         return F.log_softmax(input, self.dim)
 

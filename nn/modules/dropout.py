@@ -13,7 +13,7 @@ class Dropout(Module):
         self.p = p
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Drop elements when training; return ``input`` unchanged in eval mode."""
         return F.dropout(input, self.p, self.training)
 

@@ -33,7 +33,7 @@ class Embedding(Module):
             with mg.no_grad():
                 self.weight[self.padding_idx] = 0
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Look up the rows for the integer indices in ``input``."""
         return F.embedding(input, self.weight, self.padding_idx)
 

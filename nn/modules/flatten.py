@@ -12,7 +12,7 @@ class Flatten(Module):
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Return ``input`` with the dims merged."""
         return mg.flatten(input, self.start_dim, self.end_dim)
 

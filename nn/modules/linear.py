@@ -9,7 +9,6 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-
 _TRANSPOSED_MIN = 4096  # weights from this many elements up are stored transposed (see _weight_order)
 
 
@@ -59,7 +58,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Apply the affine map to the last dimension of ``input``."""
         params = self._parameters  # one dict lookup instead of two trips through Module.__getattr__
         try:
@@ -83,6 +82,6 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Return ``input``."""
         return input

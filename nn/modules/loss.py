@@ -24,7 +24,7 @@ class _WeightedLoss(_Loss):
 class MSELoss(_Loss):
     """Mean squared error: mean((input - target) ** 2)."""
 
-    def forward(self, input, target):  # noqa: A002 - PyTorch's argument names
+    def forward(self, input, target):
         """The loss of ``input`` against ``target`` (same shape)."""
         return F.mse_loss(input, target, reduction=self.reduction)
 
@@ -32,7 +32,7 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     """Mean absolute error: mean(|input - target|)."""
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of ``input`` against ``target`` (same shape)."""
         return F.l1_loss(input, target, reduction=self.reduction)
 
@@ -46,7 +46,7 @@ class HuberLoss(_Loss):
             raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = delta
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of ``input`` against ``target`` (same shape)."""
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
@@ -57,7 +57,7 @@ class BCELoss(_WeightedLoss):
     Prefer ``BCEWithLogitsLoss`` on raw scores: it is exact where the sigmoid saturates.
     """
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of probabilities ``input`` against 0/1 (or soft) ``target`` of the same shape."""
         # the buffer read directly: a buffer is found by Module.__getattr__, a Python call on every step
         return F.binary_cross_entropy(input, target, weight=self._buffers["weight"], reduction=self.reduction)
@@ -70,7 +70,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
         super().__init__(weight, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of logits ``input`` against 0/1 (or soft) ``target`` of the same shape."""
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
@@ -86,7 +86,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of logits ``input`` (N, C) against class indices (N,) or probabilities (N, C)."""
         # the buffer read directly: a buffer is found by Module.__getattr__, a Python call on every step
         return F.cross_entropy(input, target, weight=self._buffers["weight"], ignore_index=self.ignore_index,
@@ -100,7 +100,7 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input, target):
         """The loss of log-probabilities ``input`` (N, C) against class indices (N,)."""
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)

@@ -46,7 +46,7 @@ class BatchNorm1d(Module):
             self.running_var.data = np.ones_like(self.running_var.data)
             self.num_batches_tracked.data = np.zeros_like(self.num_batches_tracked.data)
 
-    def forward(self, input):  # noqa: A002 - PyTorch's argument name
+    def forward(self, input):
         """Normalise ``input`` (see the class docstring for which statistics are used)."""
         if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected an input of shape (N, {self.num_features}) "
@@ -87,7 +87,7 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         """Normalise ``input`` over its last ``len(normalized_shape)`` dims."""
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 

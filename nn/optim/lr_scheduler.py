@@ -107,7 +107,7 @@ class CosineAnnealingLR(LRScheduler):
     """Anneal from the base lr to ``eta_min`` along half a cosine over ``T_max`` epochs:
     eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803 - PyTorch's argument name
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive number of epochs, got {T_max}")
         self.T_max = T_max

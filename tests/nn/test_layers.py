@@ -8,7 +8,6 @@ import microgradnp as mg
 import nn
 import nn.functional as F
 
-
 # ---- Linear -------------------------------------------------------------------------------------------
 
 def test_linear_stores_weight_out_by_in_and_computes_x_wt_plus_b():
@@ -330,16 +329,16 @@ def test_sequential_indexing_slicing_len_append_and_delete():
     expected = F.sigmoid(seq[1](seq[0](x)))
     np.testing.assert_allclose(seq(x).data, expected.data)
     with pytest.raises(IndexError, match="out of range"):
-        seq[5]  # noqa: B018
+        seq[5]
 
 
 def test_sequential_calls_a_module_that_defines_its_own_call():
     # Sequential calls forward directly for ordinary modules; one with its own __call__ must still get it
     class Doubling(nn.Module):
-        def __call__(self, input):  # noqa: A002
+        def __call__(self, input):
             return super().__call__(input) * 2.0
 
-        def forward(self, input):  # noqa: A002
+        def forward(self, input):
             return input + 1.0
 
     seq = nn.Sequential(nn.Identity(), Doubling(), nn.Identity())

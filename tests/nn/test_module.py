@@ -97,7 +97,7 @@ def test_missing_forward_raises_not_implemented():
 
 def test_unknown_attribute_error_names_the_class():
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'wieght'"):
-        nn.Linear(2, 2).wieght  # noqa: B018
+        nn.Linear(2, 2).wieght
 
 
 def test_train_and_eval_switch_every_descendant():
