@@ -116,7 +116,7 @@ def post_network(seed):
 
 def dense_layers(network):
     """(name, layer) for each Dense layer, named like PyTorch's Sequential would name it."""
-    return [(f"dense{k}", layer) for k, layer in enumerate(l for l in network if isinstance(l, Dense))]
+    return [(f"dense{k}", layer) for k, layer in enumerate(x for x in network if isinstance(x, Dense))]
 
 
 def hand_written_gradients(network, x, y, lr):
@@ -338,7 +338,8 @@ def main(argv=None):
     graph = write_graph(nn.MSELoss()(model(x), y), args.out, "fixed_graph", params=model)
     plot = plot_curves(os.path.join(args.out, "dying_relu_loss.png"), {"linear output (fixed)": history},
                        "Adding two numbers: training error", ylabel="mean squared error")
-    with_relu, linear, nn_init = (outcomes[k] for k in ("ReLU, post init", "linear, post init", "linear, nn.Linear init"))
+    with_relu, linear, nn_init = (outcomes[k] for k in ("ReLU, post init", "linear, post init",
+                                                         "linear, nn.Linear init"))
     return {
         "bias_gradient_is_bias": biases_are_biases,
         "bias_rows_match": any(v for k, v in verdicts[1e-9].items() if k.endswith("biases")),

@@ -85,7 +85,7 @@ def post_step(theta1, theta2, data, output, lamb, activation=relu, activation_gr
     a3 = softmax(z3) #changed
 
     cost = -(output*(np.log(a3))+(1-output)*(np.log(1-a3))).sum()
-    cost = (1/len(data))*cost + (lamb/(2*len(data)))*((np.delete(theta1,0,0)**2).sum() + (np.delete(theta2,0,0)**2).sum())
+    cost = (1/len(data))*cost + (lamb/(2*len(data)))*((np.delete(theta1,0,0)**2).sum() + (np.delete(theta2,0,0)**2).sum())  # noqa: E501 - the post's line
 
     sigma3 = a3-output
     sigma2 = (sigma3.dot(np.transpose(theta2)))* activation_grad(np.insert(z2,0,np.ones(len(z2)),1)) #changed

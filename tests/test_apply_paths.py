@@ -12,7 +12,6 @@ import itertools
 
 import numpy as np
 import pytest
-from test_gradcheck_ops import PRIMITIVE_CASES, op_names
 
 import microgradnp as mg
 from microgradnp.autograd import backward_steps, hot_path
@@ -20,6 +19,8 @@ from microgradnp.autograd.apply import NO_KWARGS, apply
 from microgradnp.autograd.graph import increment_version
 from microgradnp.autograd.node import Node
 from microgradnp.autograd.primitive import PRIMITIVES, SavingPrimitive
+
+from test_gradcheck_ops import PRIMITIVE_CASES, op_names
 
 FAST = {1: hot_path.apply1, 2: hot_path.apply2, 3: hot_path.apply3}
 

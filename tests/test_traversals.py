@@ -3,11 +3,12 @@ plain one (engine.run) bit for bit, hooks and retain_grad included, and both agr
 engine in tests/reference_engine.py."""
 import numpy as np
 import pytest
-from reference_engine import gradients as reference_gradients
 
 import microgradnp as mg
 from microgradnp.autograd import engine, hot_path
 from microgradnp.autograd.namespaces import NUMPY
+
+from reference_engine import gradients as reference_gradients
 
 SHAPES = [(3, 4), (4,), (1, 4), (3, 1), ()]  # all broadcast to (3, 4)
 

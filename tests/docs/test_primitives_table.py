@@ -6,8 +6,9 @@ import importlib.util
 
 import numpy as np
 
-from code_blocks import ROOT
 from microgradnp.autograd.primitive import PRIMITIVES, Primitive, public_primitives
+
+from code_blocks import ROOT
 
 
 def _load_hook():

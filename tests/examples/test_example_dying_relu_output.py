@@ -1,6 +1,7 @@
 """examples/dying_relu_output.py (seed 004): the bias "gradient", the dying output ReLU, the fix adds."""
 import numpy as np
 import pytest
+
 from example_runner import assert_outputs_written, run_example
 
 

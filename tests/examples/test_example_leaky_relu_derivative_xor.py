@@ -1,6 +1,7 @@
 """examples/leaky_relu_derivative_xor.py (seed 001): check_derivative names both relu_prime mistakes."""
 import numpy as np
 import pytest
+
 from example_runner import assert_outputs_written, run_example
 
 

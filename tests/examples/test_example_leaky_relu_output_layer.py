@@ -1,6 +1,7 @@
 """examples/leaky_relu_output_layer.py (seed 000): the leaky-ReLU output leaves [0, 1]; the fix classifies."""
 import numpy as np
 import pytest
+
 from example_runner import assert_outputs_written, run_example
 
 

@@ -1,6 +1,7 @@
 """examples/spiral_relu_softmax.py (seed 003): reluGrad in place, softmax into the binary cross-entropy,
 NaN logits; the fix reaches 95% on the spiral."""
 import pytest
+
 from example_runner import assert_outputs_written, run_example
 
 

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+
 from example_runner import assert_outputs_written, run_example
 
 
