@@ -109,6 +109,7 @@ PRIMITIVE_CASES = {
     "sqrt": [C(mg.sqrt, pos(2, 3), label="sqrt")],
     "sin": [C(mg.sin, r(2, 3), label="sin")],
     "cos": [C(mg.cos, r(2, 3), label="cos")],
+    "tan": [C(mg.tan, r(2, 3) * 0.5, label="tan")],
     "tanh": [C(mg.tanh, r(2, 3), label="tanh")],
     "abs": [C(mg.abs, away(2, 3), label="abs")],
     "sigmoid": [C(mg.sigmoid, 3 * r(2, 3), label="sigmoid")],

@@ -30,6 +30,10 @@ cos = primitive("cos", np.cos, "Cosine.",
                 vjp=lambda xp, g, ans, x: -g * xp.sin(x),
                 elementwise=True, public=True, method=True, numpy=np.cos)
 
+tan = primitive("tan", np.tan, "Tangent.",
+                vjp=lambda xp, g, ans, x: g * (1 + ans * ans),
+                reads=("ans",), elementwise=True, public=True, method=True, numpy=np.tan)
+
 # ONE[dtype] is 1 as a 0-d array of that dtype: see constant_arrays
 tanh = primitive("tanh", np.tanh, "Hyperbolic tangent.",
                  vjp=lambda xp, g, ans, x: g * (ONE[ans.dtype] - ans * ans),
