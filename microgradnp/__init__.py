@@ -5,11 +5,10 @@
     (x * x).sum().backward()
     x.grad            # tensor([2., 4.])
 
-The modules, lowest first (each imports only modules above it in this list; a test checks it):
-``dtypes``, ``grad_mode``; ``autograd.node`` (the graph's nodes); ``tensor`` (what a Tensor is);
-``autograd.apply``, ``autograd.hot_path``, ``autograd.primitive`` (applying and declaring primitives);
-``ops`` (every primitive and its VJP); ``functions`` (PyTorch-style functions and composites);
-``autograd.engine`` (backward); ``tensor_methods`` (what a Tensor computes, bound onto it below).
+The modules are built in floors, each importing only the ones below it: dtypes and grad mode; the
+graph's nodes; the Tensor; applying and declaring primitives; the primitives (``ops/``); the functions;
+the engine; what a Tensor computes (``tensor_methods``, bound onto it below). docs/guide/architecture.md
+lists every file on its floor, and tests/test_architecture.py checks every import against that list.
 """
 import importlib
 

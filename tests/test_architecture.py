@@ -2,6 +2,7 @@
 nothing patched into another module from above, one place that binds methods onto Tensor."""
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -86,6 +87,36 @@ def test_a_circle_is_found():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
     assert find_circle(graph) == ["a", "b", "c", "a"]
     assert find_circle({"a": {"b"}, "b": set()}) is None
+
+
+def floors():
+    """The rows of the floors table in docs/guide/architecture.md, lowest first, as sets of modules."""
+    text = (ROOT / "docs" / "guide" / "architecture.md").read_text()
+    table = text[text.index("| files |"):].split("\n\n")[0].splitlines()[2:]
+    modules = _modules()
+    rows = []
+    for line in table:
+        row = set()
+        for path in re.findall(r"`([^`]+)`", line.split("|")[1]):
+            name = "microgradnp." + path.removesuffix(".py").removesuffix("/").replace("/", ".")
+            name = name.removesuffix(".__init__") if name != "microgradnp.__init__" else "microgradnp"
+            row |= {m for m in modules if m == name or m.startswith(name + ".")} if path.endswith("/") else {name}
+        rows.append(row)
+    return rows
+
+
+def test_every_module_has_one_floor():
+    rows = floors()
+    placed = [m for row in rows for m in row]
+    assert sorted(placed) == sorted(set(placed)), "a module is on two rows"
+    assert set(placed) == set(_modules()), f"not in the floors table: {sorted(set(_modules()) - set(placed))}"
+
+
+def test_imports_go_down_the_floors():
+    level = {module: i for i, row in enumerate(floors()) for module in row}
+    upward = [f"{module} (row {level[module]}) imports {target} (row {level[target]})"
+              for module, targets in import_graph().items() for target in targets if level[target] > level[module]]
+    assert upward == []
 
 
 def test_the_tensor_class_depends_only_on_the_lowest_floors():
