@@ -270,16 +270,23 @@ def softmax(input, dim=-1, *, axis=None):
 
 # ---- shapes --------------------------------------------------------------------------------------
 
-@tensor_method("view")
+@tensor_method()
 def reshape(input, *shape_):
-    """The same elements in a new shape (one dimension may be -1); a no-op when nothing changes."""
-    target = _shape_arg(shape_)
-    if isinstance(input, Tensor) and input.shape == target:
-        return input
-    return shape.reshape(input, shape=target)
+    """The same elements in a new shape (one dimension may be -1): a view of the input where its layout
+    allows, else a copy (use ``view`` to insist on a view)."""
+    return shape.reshape(input, shape=_shape_arg(shape_))
 
 
-view = reshape
+@tensor_method()
+def view(input, *shape_):
+    """The same elements in a new shape, sharing the input's memory, as PyTorch's ``view``: an in-place
+    change to either is seen by both. Raises where the layout needs a copy (reshape makes one)."""
+    out = reshape(input, *shape_)
+    if isinstance(input, Tensor) and out.data.size and not np.may_share_memory(out.data, input.data):
+        raise RuntimeError(f"view: a tensor of shape {input.shape} with strides {input.data.strides} cannot be "
+                           f"viewed as shape {out.shape} without copying (it is not laid out contiguously); "
+                           f"use .reshape(...) instead, which copies when it must")
+    return out
 
 
 @tensor_method()
@@ -340,11 +347,8 @@ def permute(input, *dims):
 
 @tensor_method()
 def broadcast_to(input, *shape_):
-    """Broadcast to a shape (NumPy rules); the gradient is summed back."""
-    target = _shape_arg(shape_)
-    if np.shape(input) == target:
-        return input
-    return shape.broadcast_to(input, shape=target)
+    """Broadcast to a shape (NumPy rules): a read-only view; the gradient is summed back."""
+    return shape.broadcast_to(input, shape=_shape_arg(shape_))
 
 
 @tensor_method()

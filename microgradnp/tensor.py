@@ -1,10 +1,11 @@
 """The Tensor: an ndarray plus what autograd needs to know about where it came from.
 
 This file holds what a Tensor *is*: its data, its place in the graph (``grad_fn``, ``requires_grad``,
-``grad``), its version counter, and the calls that read or change those (``detach``, ``requires_grad_``,
-``retain_grad``, ``register_hook``). What a Tensor *computes* (operators, ``x.exp()``, ``x.sum()``,
-in-place ops, casts, ``backward()``) is in ``tensor_methods.py``, bound onto this class once when
-microgradnp is imported: those need the ops and the engine, which sit above this file.
+``grad``), its version counter and the tensors it shares memory with, and the calls that read or change
+those (``detach``, ``requires_grad_``, ``retain_grad``, ``register_hook``). What a Tensor *computes*
+(operators, ``x.exp()``, ``x.sum()``, in-place ops, casts, ``backward()``) is in ``tensor_methods.py``,
+bound onto this class once when microgradnp is imported: those need the ops and the engine, which sit
+above this file.
 """
 import weakref
 
@@ -45,7 +46,11 @@ _new = object.__new__
 class Tensor:
     """An n-dimensional array that records the operations applied to it for reverse-mode autodiff."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "__weakref__")
+    # _version counts in-place writes (a backward pass that needs older values raises); _aliases is
+    # None, or the list, shared by every tensor whose array shares this one's memory (its views, its
+    # detach(), what it is a view of), of weak references to them: a write through any of them moves the
+    # version of all of them, as PyTorch's views share one version counter
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_aliases", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash, as in PyTorch (== is elementwise)
 
@@ -55,6 +60,7 @@ class Tensor:
         self.grad_fn = None
         self._version = 0
         self._hooks = None
+        self._aliases = None
         if requires_grad:
             _require_grad_allowed(self.data, "tensor")
         self.requires_grad = bool(requires_grad)
@@ -73,6 +79,7 @@ class Tensor:
         t.grad_fn = node
         t._version = 0
         t._hooks = None
+        t._aliases = None
         return t
 
     # ---- properties ------------------------------------------------------------------------------
@@ -165,8 +172,10 @@ class Tensor:
 
     # ---- the tensor's place in the graph ---------------------------------------------------------
     def detach(self):
-        """A tensor sharing this data, cut off from the graph."""
-        return Tensor._from_op(self.data, None)
+        """A tensor sharing this data, cut off from the graph (an in-place change to either is seen by both)."""
+        t = Tensor._from_op(self.data, None)
+        share_memory(t, self)
+        return t
 
     def detach_(self):
         """Cut this tensor off from the graph in place."""
@@ -211,15 +220,46 @@ class Tensor:
 def increment_version(tensors):
     """Tell autograd that ``tensors`` (one Tensor or several) were changed in place through their arrays.
 
-    A backward pass that needs the old values of a tensor then raises instead of computing a wrong
-    gradient. In-place Tensor ops do this themselves; code that writes into ``t.data`` directly (an
-    optimizer's update, under ``no_grad``) calls this afterwards, as with PyTorch's function of this name.
+    A backward pass that needs the old values of a tensor, or of one sharing its memory, then raises
+    instead of computing a wrong gradient. In-place Tensor ops do this themselves; code that writes into
+    ``t.data`` directly (an optimizer's update, under ``no_grad``) calls this afterwards, as with
+    PyTorch's function of this name.
     """
     if isinstance(tensors, Tensor):
-        tensors._version += 1
-        return
+        tensors = (tensors,)
     for t in tensors:
-        t._version += 1
+        if t._aliases is None and t.grad_fn is None:  # a parameter, as an optimizer updates it
+            t._version += 1
+        else:
+            note_write(t, "increment_version")
+
+
+def share_memory(view, base):
+    """Record that ``view``'s array shares memory with ``base``'s (a view op's output, or ``detach()``)."""
+    group = base._aliases
+    if group is None:
+        group = base._aliases = [weakref.ref(base)]
+    elif len(group) > 8:  # drop the dead: views are often temporaries
+        group[:] = [ref for ref in group if ref() is not None]
+    group.append(weakref.ref(view))
+    view._aliases = group
+
+
+def aliases(t):
+    """The live tensors other than ``t`` that share its memory."""
+    if t._aliases is None:
+        return []
+    return [other for other in (ref() for ref in t._aliases) if other is not None and other is not t]
+
+
+def note_write(t, name):
+    """After an in-place write named ``name`` into ``t``'s array: every tensor sharing that memory moves
+    its version, and a node that keeps one of them as its output for its gradient is marked modified."""
+    for other in (t,) if t._aliases is None else [t] + aliases(t):
+        other._version += 1
+        node = other.grad_fn
+        if node is not None and node.output is not None:
+            node.set_info("modified_by", name)
 
 
 class _HookHandle:

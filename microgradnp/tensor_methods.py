@@ -15,7 +15,7 @@ from .autograd import engine
 from .autograd.hot_path import apply1, apply2
 from .autograd.primitive import PRIMITIVES
 from .ops import arithmetic, elementwise, linalg
-from .tensor import Tensor, raw
+from .tensor import Tensor, aliases, note_write, raw
 
 _ADD, _SUB, _MUL, _DIV = arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div
 
@@ -43,7 +43,8 @@ class TensorMethods:
 
         While the graph is recorded the result is computed out of place and this tensor is rebound to it,
         so values saved by earlier ops stay intact. Otherwise the data is overwritten and the version
-        counter moves, so a backward that needs the old values raises instead of being silently wrong.
+        counter moves (of every tensor sharing the memory), so a backward that needs the old values raises
+        instead of being silently wrong.
         """
         recording = grad_mode.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
@@ -52,6 +53,12 @@ class TensorMethods:
                 raise RuntimeError(
                     f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                     f"update parameters inside `with mg.no_grad():` (as optimizers do) or use an out-of-place op")
+            if aliases(self):
+                # rebinding this tensor to a new array would leave the others with the old values
+                raise RuntimeError(
+                    f"{name}: this tensor shares its memory with another tensor (a view of it, what it is a view "
+                    f"of, or a detach()), and an in-place operation that records the graph on it is not "
+                    f"supported; use an out-of-place op (x = x + y instead of x += y), or clone() first")
             result = op(self, *others)
             if result.shape != self.shape:
                 raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
@@ -66,9 +73,7 @@ class TensorMethods:
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
                               f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
-        self._version += 1
-        if self.grad_fn is not None and self.grad_fn.output is not None:
-            self.grad_fn.set_info("modified_by", name)
+        note_write(self, name)
         return self
 
     def __iadd__(self, other):
@@ -120,7 +125,7 @@ class TensorMethods:
         if not (grad_mode.is_grad_enabled() and (self.requires_grad or
                                                  (isinstance(value, Tensor) and value.requires_grad))):
             self.data[index] = raw(value)
-            self._version += 1
+            note_write(self, "setitem")
             return
         self._inplace("setitem", lambda t, v: functions.index_put(t, index, v), value)
 

@@ -2,7 +2,9 @@
 through ``apply1``/``apply2``/``apply3`` (its unrolled copies in hot_path.py), gives the same output,
 the same node, the same gradients and the same in-place checks.
 
-The calls come from the gradcheck cases of every primitive (test_gradcheck_ops.PRIMITIVE_CASES): each
+Views (reshape, transpose, indexing...) always take the general path, which links the output to the
+memory it shares, and so do primitives that return a saved value. The calls come from the gradcheck
+cases of every other primitive (test_gradcheck_ops.PRIMITIVE_CASES): each
 node in their graphs is replayed through both paths, with every combination of its tensor inputs
 requiring grad or not. Keyword arguments are passed positionally, so that the fast paths, which take
 none, run for nearly every primitive.
@@ -18,7 +20,7 @@ from microgradnp.autograd import backward_steps, hot_path
 from microgradnp.autograd.apply import NO_KWARGS, apply
 from microgradnp.autograd.graph import increment_version
 from microgradnp.autograd.node import Node
-from microgradnp.autograd.primitive import PRIMITIVES, SavingPrimitive
+from microgradnp.autograd.primitive import PRIMITIVES, SavingPrimitive, ViewPrimitive
 
 from test_gradcheck_ops import PRIMITIVE_CASES, op_names
 
@@ -57,7 +59,7 @@ def calls():
     for name, cases in PRIMITIVE_CASES.items():
         for case in cases:
             for node in _nodes(case.fn(*case.tensors())):
-                if isinstance(node.fn, SavingPrimitive) or node.fn.name not in PRIMITIVES:
+                if isinstance(node.fn, (SavingPrimitive, ViewPrimitive)) or node.fn.name not in PRIMITIVES:
                     continue
                 inputs = _positional(node)
                 if inputs is not None and 1 <= len(inputs) <= 3:
@@ -149,8 +151,9 @@ CALLS = calls() + MIXED_CALLS
 
 def test_every_primitive_that_a_fast_path_can_take_is_replayed():
     # the comparison below must not pass by comparing nothing: every primitive except those that never
-    # take a fast path (a saved value, or keyword-only arguments) has calls
-    never_fast = {name for name, p in PRIMITIVES.items() if isinstance(p, SavingPrimitive)} | {"concatenate"}
+    # take a fast path (a saved value, a view, or keyword-only arguments) has calls
+    never_fast = {name for name, p in PRIMITIVES.items() if isinstance(p, (SavingPrimitive, ViewPrimitive))}
+    never_fast |= {"concatenate"}
     assert {name for name, _ in CALLS} == set(PRIMITIVES) - never_fast
     assert {len(inputs) for _, inputs in CALLS} == {1, 2, 3}
 

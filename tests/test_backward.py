@@ -757,8 +757,9 @@ def test_in_place_change_to_an_input_whose_value_a_gradient_reads_still_raises()
 
 
 def test_ops_that_keep_every_input_record_the_versions_they_saw():
-    # maximum (two inputs) and where (three) keep all their inputs: a change made before the op is
-    # no change to what it saved, and one made after it is
+    # maximum (two inputs, through apply2) keeps all its inputs: a change made before the op is no change
+    # to what it saved, and one made after it is; where (three, through apply3) reads only its condition
+    # (tests/test_aliasing.py), so its branches may change after it ran
     a, b = leaf([1.0, 3.0]), leaf([2.0, 2.0])
     with mg.no_grad():
         a.add_(1.0)  # a is [2, 4] at version 1 before either op reads it
@@ -767,12 +768,15 @@ def test_ops_that_keep_every_input_record_the_versions_they_saw():
     np.testing.assert_array_equal(a.grad.data, [0.5, 1.0])  # a tie at 2 splits the gradient
     np.testing.assert_array_equal(b.grad.data, [0.5, 0.0])
     a.grad = b.grad = None
-    mg.where(np.array([True, False]), a, b).sum().backward()
+    condition = mg.tensor(np.array([True, False]))
+    with mg.no_grad():
+        condition[1] = False  # version 1 before where reads it
+    mg.where(condition, a, b).sum().backward()
     np.testing.assert_array_equal(a.grad.data, [1.0, 0.0])
     np.testing.assert_array_equal(b.grad.data, [0.0, 1.0])
-    for out in (mg.maximum(a, b), mg.where(np.array([True, False]), a, b)):
+    for out, changed in ((mg.maximum(a, b), a), (mg.where(condition, a, b), condition)):
         with mg.no_grad():
-            a.add_(1.0)
+            changed[0] = changed[0]
         with pytest.raises(RuntimeError, match="was modified by an in-place operation"):
             out.sum().backward()
 

@@ -8,7 +8,7 @@ through both and checks that they build the same result and the same node.
 import numpy as np
 
 from ..grad_mode import _state as _grad_state
-from ..tensor import Tensor
+from ..tensor import Tensor, share_memory
 from .node import Node
 
 NO_KWARGS = {}  # shared by every node of an op called without keyword arguments (no allocation)
@@ -34,10 +34,19 @@ def apply(prim, inputs, kwargs):
         saved = out if prim.saves_out else None
     with_edge = sum(1 << i for i, edge in enumerate(edges) if edge is not None)
     if not (with_edge and _grad_state.enabled):
-        return Tensor._from_op(out, None)
-    kept, version = kept_inputs(prim, inputs, with_edge)
-    node = Node(prim, kept, args, edges, kwargs, saved, version, exact_grads(prim, args))
-    return Tensor._from_op(out, node)
+        result = Tensor._from_op(out, None)
+    else:
+        kept, version = kept_inputs(prim, inputs, with_edge)
+        node = Node(prim, kept, args, edges, kwargs, saved, version, exact_grads(prim, args))
+        result = Tensor._from_op(out, node)
+    if prim.view and isinstance(inputs[0], Tensor) and shares_memory(out, args[0]):
+        share_memory(result, inputs[0])
+    return result
+
+
+def shares_memory(out, arg):
+    """True when a view op's output ``out`` is a view of its input array ``arg``, not a copy."""
+    return out is arg or out.base is not None and np.may_share_memory(out, arg)
 
 
 def edge_of(x):

@@ -49,6 +49,7 @@ def apply1(prim, x, *extra, **kwargs):
     t.grad = None
     t._version = 0
     t._hooks = None
+    t._aliases = None
     if x.requires_grad and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
@@ -100,6 +101,7 @@ def apply2(prim, a, b):
     t.grad = None
     t._version = 0
     t._hooks = None
+    t._aliases = None
     if (ea is not None or eb is not None) and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
@@ -188,6 +190,7 @@ def apply3(prim, a, b, c):
     t.grad = None
     t._version = 0
     t._hooks = None
+    t._aliases = None
     if with_edge and _grad_state.enabled:
         node = _new(Node)
         node.fn = prim
@@ -378,7 +381,7 @@ def finish_leaves(leaf_grads):
                 handed_out.add(key)
                 grad = _new(Tensor)
                 grad.data = g
-                grad.grad = grad.grad_fn = grad._hooks = None
+                grad.grad = grad.grad_fn = grad._hooks = grad._aliases = None
                 grad.requires_grad = False
                 grad._version = 0
                 leaf.grad = grad

@@ -38,12 +38,12 @@ class Primitive:
 
     __slots__ = ("name", "forward", "doc", "vjps", "joint_vjp", "saves_out", "reads_inputs", "keeps", "elementwise",
                  "grads_in_input_shapes", "exact_on_one_array", "ufunc_inputs", "public", "aliases", "method",
-                 "numpy")
+                 "numpy", "view")
 
     returns_saved = False  # see SavingPrimitive
 
     def __init__(self, name, forward, doc=None, *, vjp=None, joint_vjp=None, reads=None, elementwise=False,
-                 grads_in_input_shapes=False, public=False, aliases=(), method=False, numpy=()):
+                 grads_in_input_shapes=False, view=False, public=False, aliases=(), method=False, numpy=()):
         self.name = name
         self.forward = forward
         self.doc = doc or forward.__doc__
@@ -59,6 +59,7 @@ class Primitive:
         self.aliases = tuple(aliases)
         self.method = method
         self.numpy = numpy if isinstance(numpy, (tuple, list)) else (numpy,)
+        self.view = view
 
     def defvjp(self, *vjps):
         """Attach one VJP per input (None for an input that is never differentiable)."""
@@ -99,6 +100,18 @@ class UnaryPrimitive(Primitive):
     __call__ = apply1
 
 
+class ViewPrimitive(Primitive):
+    """A primitive whose output may be a view of its first input's array (reshape, transpose, basic
+    indexing...): the two tensors then share memory, and a write through either must move both
+    versions (``tensor.share_memory``). Its calls take the general path, which checks for that.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *inputs, **kwargs):
+        return apply(self, inputs, kwargs)
+
+
 class SavingPrimitive(Primitive):
     """A primitive whose forward returns ``(output, saved)``: ``saved`` is an intermediate result its VJP
     would otherwise recompute (the softmax of a cross-entropy), handed to the VJP in place of ``ans``.
@@ -116,7 +129,8 @@ class SavingPrimitive(Primitive):
 
 
 def primitive(name, forward, doc=None, *, vjp=None, joint_vjp=None, reads=None, returns_saved=False,
-              elementwise=False, grads_in_input_shapes=False, public=False, aliases=(), method=False, numpy=()):
+              elementwise=False, grads_in_input_shapes=False, view=False, public=False, aliases=(), method=False,
+              numpy=()):
     """Declare and register a primitive: its NumPy ``forward``, its VJPs, and where it appears.
 
     name: the op's name (its node's name in graphs; ``mg.<name>`` when ``public``).
@@ -137,16 +151,19 @@ def primitive(name, forward, doc=None, *, vjp=None, joint_vjp=None, reads=None, 
         engine does not check them; the test suite checks this of every primitive so marked.
     grads_in_input_shapes: the VJPs return each input's gradient in that input's shape, and in its dtype
         whenever the array inputs share one dtype (``linear``); such calls are not checked either.
+    view: the forward may return a view of its first input's array rather than a copy (``reshape``): the
+        output then shares that input's memory and version counter (see ``ViewPrimitive``).
     public: ``mg.<name>`` is this primitive (and ``mg.<alias>`` for each of ``aliases``).
     method: ``Tensor.<name>`` calls it with the tensor as first input (``x.exp()``).
     numpy: the NumPy ufuncs that run it when called on a Tensor (``np.exp(t)``).
     """
     cls = (SavingPrimitive if returns_saved
+           else ViewPrimitive if view
            else UnaryPrimitive if elementwise and (not isinstance(forward, np.ufunc) or forward.nin == 1)
            else Primitive)
     prim = cls(name, forward, doc, vjp=vjp, joint_vjp=joint_vjp, reads=reads, elementwise=elementwise,
-               grads_in_input_shapes=grads_in_input_shapes, public=public, aliases=aliases, method=method,
-               numpy=numpy)
+               grads_in_input_shapes=grads_in_input_shapes, view=view, public=public, aliases=aliases,
+               method=method, numpy=numpy)
     if name in PRIMITIVES:
         raise ValueError(f"primitive(): a primitive named {name!r} is already declared")
     PRIMITIVES[name] = prim

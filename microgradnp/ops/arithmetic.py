@@ -57,7 +57,9 @@ minimum = primitive("minimum", np.minimum, "Elementwise minimum; ties split the 
                          lambda xp, g, ans, a, b: g * _tie_share(a, b)),
                     public=True, method=True, numpy=np.minimum)
 
+# each branch's gradient reads only the condition: a branch may change in place after the op
 where = primitive("where", np.where, "``a`` where ``condition`` holds, else ``b``.",
                   vjp=(None,
                        lambda xp, g, ans, condition, a, b: xp.where(condition, g, 0),
-                       lambda xp, g, ans, condition, a, b: xp.where(condition, 0, g)))
+                       lambda xp, g, ans, condition, a, b: xp.where(condition, 0, g)),
+                  reads={"condition": (), "a": ("condition",), "b": ("condition",)})

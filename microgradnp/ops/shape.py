@@ -26,7 +26,8 @@ def _reshape(x, shape):
     return np.reshape(x, shape)
 
 
-reshape = primitive("reshape", _reshape, vjp=lambda xp, g, ans, x, shape: xp.reshape(g, x.shape), reads=())
+reshape = primitive("reshape", _reshape, vjp=lambda xp, g, ans, x, shape: xp.reshape(g, x.shape), reads=(),
+                    view=True)
 
 
 def _transpose(x, axes=None):
@@ -39,7 +40,8 @@ def _inverse_axes(axes, ndim):
 
 
 transpose = primitive("transpose", _transpose,
-                      vjp=lambda xp, g, ans, x, axes=None: xp.transpose(g, axes=_inverse_axes(axes, x.ndim)), reads=())
+                      vjp=lambda xp, g, ans, x, axes=None: xp.transpose(g, axes=_inverse_axes(axes, x.ndim)), reads=(),
+                      view=True)
 
 
 def _broadcast_to(x, shape):
@@ -48,7 +50,7 @@ def _broadcast_to(x, shape):
 
 
 broadcast_to = primitive("broadcast_to", _broadcast_to,
-                         vjp=lambda xp, g, ans, x, shape: xp.sum_to(g, shape=x.shape), reads=())
+                         vjp=lambda xp, g, ans, x, shape: xp.sum_to(g, shape=x.shape), reads=(), view=True)
 
 
 def _sum_to(x, shape):
@@ -56,7 +58,8 @@ def _sum_to(x, shape):
     return sum_to_shape(x, tuple(shape))
 
 
-sum_to = primitive("sum_to", _sum_to, vjp=lambda xp, g, ans, x, shape: xp.broadcast_to(g, shape=x.shape), reads=())
+sum_to = primitive("sum_to", _sum_to, vjp=lambda xp, g, ans, x, shape: xp.broadcast_to(g, shape=x.shape), reads=(),
+                   view=True)  # (the input itself when there is nothing to sum)
 
 
 def is_basic_index(index):
@@ -76,7 +79,8 @@ def _getitem(x, index):
 
 
 getitem = primitive("getitem", _getitem,
-                    vjp=lambda xp, g, ans, x, index: xp.scatter_add(g, index=index, shape=x.shape), reads=())
+                    vjp=lambda xp, g, ans, x, index: xp.scatter_add(g, index=index, shape=x.shape), reads=(),
+                    view=True)  # (a basic index gives a view, an advanced one a copy)
 
 
 def _scatter_add(values, index, shape):

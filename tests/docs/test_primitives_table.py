@@ -88,7 +88,7 @@ def test_the_hook_fills_in_the_placeholders_and_leaves_other_pages_alone():
     out = hook.on_page_markdown(page, page=None, config=None, files=None)
     assert hook.PRIMITIVES_PLACEHOLDER not in out and hook.FUNCTION_ALIASES_PLACEHOLDER not in out
     assert hook.primitives_table() in out
-    assert "`clip` = `clamp`" in out and "`view` = `reshape`" in out
+    assert "`clip` = `clamp`" in out and "`concatenate` = `concat` = `cat`" in out
     assert hook.on_page_markdown("# Other\n", page=None, config=None, files=None) == "# Other\n"
 
 
