@@ -7,6 +7,7 @@ import numpy as np
 import microgradnp as mg
 from microgradnp.autograd.graph import is_recording
 
+from .functional.loss_checks import warn
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -24,6 +25,7 @@ class Module:
     """
 
     training: bool
+    _containers_checked = False  # True on an instance once named_parameters looked for unregistered modules
 
     def __init__(self):
         # object.__setattr__ because our __setattr__ needs these dicts to exist already
@@ -197,7 +199,13 @@ class Module:
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        """Yield ``(dotted_name, parameter)`` as PyTorch names them (``0.weight``, ``encoder.fc.bias``)."""
+        """Yield ``(dotted_name, parameter)`` as PyTorch names them (``0.weight``, ``encoder.fc.bias``).
+
+        The first call on a module also warns (``MisuseWarning``, once) about modules and parameters kept in
+        plain lists, tuples or dicts, which are not registered and so are missing here.
+        """
+        if not self._containers_checked:  # one attribute test on later calls (model.zero_grad() every step)
+            _warn_if_unregistered(self)
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
@@ -400,6 +408,82 @@ def _check_name(module, name, what):
         raise KeyError(f"{what} name {name!r} must be a non-empty string without '.'")
     if name in module.__dict__ or hasattr(type(module), name):
         raise KeyError(f"attribute {name!r} already exists in {type(module).__name__}")
+
+
+# the registries themselves are dicts in the instance's __dict__: not user containers
+_REGISTRY_NAMES = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers"})
+
+
+def _warn_if_unregistered(root):
+    """Warn about each plain list, tuple or dict attribute in ``root``'s tree that holds modules or parameters
+    registered nowhere in the tree (``self.layers = [nn.Linear(2, 3), ...]``): ``parameters()`` misses them,
+    so they never train, and ``to()``, ``train()`` and ``state_dict()`` skip them.
+
+    Each module is looked at once (a flag on it is then set), so each warns once; containers are looked
+    into one level deep. Not flagged: modules without parameters or buffers (a dict of activations to pick
+    from), and frozen ones (parameters, none requiring grad), kept out of the tree on purpose, such as a
+    teacher model.
+    """
+    suspects = []
+    for prefix, module in root.named_modules():
+        attributes = module.__dict__
+        if attributes.get("_containers_checked"):
+            continue
+        for name, value in attributes.items():
+            if isinstance(value, (list, tuple, dict)) and name not in _REGISTRY_NAMES:
+                held = [item for item in (value.values() if isinstance(value, dict) else value)
+                        if isinstance(item, (Module, Parameter))]
+                if held:
+                    suspects.append((prefix, module, name, type(value).__name__, held))
+        object.__setattr__(module, "_containers_checked", True)
+    if not suspects:
+        return
+    registered_modules = {id(m) for m in root.modules()}
+    registered = {id(p) for _, p in root._named_members("_parameters", "", True)}
+    owner = type(root).__name__
+    for prefix, module, name, kind, held in suspects:
+        where = f"{type(module).__name__}.{name}" + (f" (in {owner}'s sub-module {prefix!r})" if prefix else "")
+        modules = [m for m in held if isinstance(m, Module) and id(m) not in registered_modules]
+        missed = {id(p): p for m in modules for _, p in m._named_members("_parameters", "", True)
+                  if id(p) not in registered}
+        stateful = any(True for m in modules for _ in m._named_members("_buffers", "", True))
+        if (missed or stateful) and not (missed and not any(p.requires_grad for p in missed.values())):
+            if missed:
+                lost = (f"{owner}.parameters() misses {_count(len(missed), 'parameter tensor')} "
+                        f"({sum(p.numel() for p in missed.values())} values), so the model has fewer parameters "
+                        f"than it seems and an optimizer built from its parameters() never trains them; .to(), "
+                        f".train()/.eval() and state_dict() skip them too")
+            else:
+                lost = ".train()/.eval(), .to() and state_dict() skip them (model.eval() leaves them training)"
+            fix = (f"self.{name} = nn.ModuleList([...])" if kind != "dict" else
+                   "self.add_module(key, module) for each entry (nn has no ModuleDict), or an nn.ModuleList of "
+                   "the values")
+            warn(f"{where} is a plain Python {kind}, so the {_count(len(modules), 'module')} in it "
+                 f"({_kinds(modules)}) {_are(modules)} not registered: {lost}. Use {fix}.")
+        params = [p for p in held if isinstance(p, Parameter) and id(p) not in registered]
+        if params:
+            warn(f"{where} is a plain Python {kind}, so the {_count(len(params), 'nn.Parameter')} in it "
+                 f"({sum(p.numel() for p in params)} values) {_are(params)} not registered: {owner}.parameters() "
+                 f"misses {'it' if len(params) == 1 else 'them'}, so an optimizer built from it never trains "
+                 f"{'it' if len(params) == 1 else 'them'}, and .to() and state_dict() skip "
+                 f"{'it' if len(params) == 1 else 'them'}. Register each one: assign it as an attribute "
+                 f"(self.w0 = nn.Parameter(...)) or call self.register_parameter(name, p) (nn has no "
+                 f"ParameterList).")
+
+
+def _kinds(modules):
+    counts = {}
+    for m in modules:
+        counts[type(m).__name__] = counts.get(type(m).__name__, 0) + 1
+    return ", ".join(name if n == 1 else f"{n} {name}" for name, n in counts.items())
+
+
+def _are(items):
+    return "is" if len(items) == 1 else "are"
+
+
+def _count(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _scope_name(module, stack):

@@ -17,6 +17,7 @@ from .loss_checks import (
     matching_target,
     reduce,
     warn_if_relu_output,
+    warn_if_sigmoid_output,
     warn_if_softmax_rows,
 )
 
@@ -44,6 +45,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     check_reduction(reduction, loss_name)
     input = floating_input(input, loss_name)
     warn_if_relu_output(input, loss_name)
+    warn_if_sigmoid_output(input, loss_name)
     target = matching_target(input, target, loss_name)
     weight = broadcast_weight(weight, input, loss_name, "weight")
     pos_weight = broadcast_weight(pos_weight, input, loss_name, "pos_weight")

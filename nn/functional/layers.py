@@ -3,10 +3,18 @@ import numpy as np
 
 import microgradnp as mg
 
+from .loss_checks import warn_if_float64_input
+
 
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias, with weight stored (out_features, in_features) as in PyTorch (fused op)."""
-    return mg.linear(input, weight, bias)
+    """input @ weight.T + bias, with weight stored (out_features, in_features) as in PyTorch (fused op).
+
+    A float64 input with a float32 weight gives a float64 result, and a ``MisuseWarning`` once per weight.
+    """
+    out = mg.linear(input, weight, bias)
+    if out.dtype != getattr(weight, "dtype", out.dtype):
+        warn_if_float64_input(input, weight, "linear")
+    return out
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):

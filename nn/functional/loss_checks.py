@@ -2,14 +2,18 @@
 
 Argument checks raise: each error names the loss and the shapes involved. Misuse warnings flag the
 mistakes that from-scratch networks keep making (a softmax into binary cross-entropy, probabilities into
-cross-entropy, a ReLU right before a loss). Each check is cheap (a look at the input's graph node, or a test
-on one row before the whole array) so it can run on every training step. Each warning is a
-``MisuseWarning`` (a ``UserWarning``), silenced like any other:
+cross-entropy, a ReLU right before a loss, a sigmoid before ``BCEWithLogitsLoss``). Each check is cheap (a
+look at the input's graph node, or a test on one row before the whole array) so it can run on every
+training step. The layers' and modules' misuse warnings live here too, so that every warning goes through
+``warn``: float64 data into a float32 ``Linear`` (``warn_if_float64_input``, reached only when the output's
+dtype is not the weight's) and modules kept in a plain list (``Module``'s check, once per module). Each
+warning is a ``MisuseWarning`` (a ``UserWarning``), silenced like any other:
 ``warnings.filterwarnings("ignore", category=nn.MisuseWarning)``.
 """
 import os
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -175,13 +179,23 @@ def _user_stacklevel():
     return level
 
 
-def comes_from_relu(t):
-    """True when ``t`` is (a reshaped view of) the output of a ReLU, judged from its graph node."""
+def _source_op(t):
+    """The name of the op that made ``t``, looking through reshapes and casts (None for a leaf or no graph)."""
     node = t.grad_fn if isinstance(t, mg.Tensor) else None
     while node is not None and node.fn.name in _PASS_THROUGH:
         edge = node.edges[0]
         node = None if edge is None or isinstance(edge, mg.Tensor) else edge
-    return node is not None and node.fn.name == "relu"
+    return None if node is None else node.fn.name
+
+
+def comes_from_relu(t):
+    """True when ``t`` is (a reshaped view of) the output of a ReLU, judged from its graph node."""
+    return _source_op(t) == "relu"
+
+
+def comes_from_sigmoid(t):
+    """True when ``t`` is (a reshaped view of) the output of a sigmoid (``nn.Sigmoid``, ``mg.sigmoid``)."""
+    return _source_op(t) == "sigmoid"
 
 
 def warn_if_relu_output(input, loss):
@@ -192,6 +206,21 @@ def warn_if_relu_output(input, loss):
              f"negative targets can never be reached. Drop the final ReLU (end with nn.Linear, or nn.Identity) "
              f"for regression; for classification feed the raw scores to nn.CrossEntropyLoss or "
              f"nn.BCEWithLogitsLoss (or end with nn.Sigmoid before nn.BCELoss).")
+
+
+def warn_if_sigmoid_output(input, loss):
+    """Flag logits losses fed by a sigmoid, e.g. a model ending in ``nn.Sigmoid()`` before ``BCEWithLogitsLoss``.
+
+    Like the ReLU check it reads the graph, so it sees nothing when no graph was recorded (under
+    ``no_grad``, or when nothing in the model requires grad).
+    """
+    if comes_from_sigmoid(input):
+        warn(f"{loss}: its input comes straight out of a sigmoid (for example a model whose last layer is "
+             f"nn.Sigmoid()), but this loss expects raw scores (logits) and applies a sigmoid itself, so the "
+             f"sigmoid is applied twice. Every probability it scores is squeezed into (0.5, 0.73): the model can "
+             f"never become confident (nor predict the 0 class), and the gradients shrink (each sigmoid scales "
+             f"them by at most 1/4). Drop the final Sigmoid and pass the raw scores, or keep it and use "
+             f"nn.BCELoss instead.")
 
 
 def warn_if_softmax_rows(input, loss):
@@ -231,3 +260,35 @@ def looks_like_probabilities(array, dim, atol=1e-3):
     if array.min() < 0 or array.max() > 1:
         return False
     return bool(np.all(np.abs(array.sum(axis=dim) - 1.0) <= atol))
+
+
+# ---- layers -------------------------------------------------------------------------------------------------
+
+_float64_warned = {}  # id(weight) -> weak reference to it: the layers already warned about a float64 input
+
+
+def warn_if_float64_input(input, weight, layer):
+    """Flag float64 data fed to a layer whose ``weight`` is float32, once per weight (that is, per layer).
+
+    Called by ``nn.Linear`` and ``F.linear`` only when the output's dtype is not the weight's, so the
+    everyday step pays one dtype comparison. The result stays correct (computed in float64); the warning
+    says that it is slower and usually not meant. Every message is the same, so Python's default filter
+    shows it once per line of user code even when several layers see float64.
+    """
+    dtype = getattr(input, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(input).dtype
+    if dtype != np.float64 or getattr(weight, "dtype", None) != np.float32:
+        return
+    key = id(weight)
+    known = _float64_warned.get(key)
+    if known is not None and known() is weight:
+        return
+    _float64_warned[key] = weakref.ref(weight, lambda ref, key=key: _float64_warned.get(key) is ref
+                                       and _float64_warned.pop(key))
+    warn(f"{layer}: the input is float64 but the layer's weight is float32. float64 is NumPy's default "
+         f"(np.array of Python floats, np.random, np.loadtxt), and mg.tensor(array) keeps an array's dtype, as "
+         f"torch.from_numpy does. It makes this layer and every one after it compute in float64: the result is "
+         f"right, but slower (twice the bytes to move) and usually not what was meant. Convert the data to "
+         f"float32 once: x.float(), mg.tensor(x, dtype=mg.float32), or np.float32 arrays (x.astype(np.float32)) "
+         f"before wrapping them; or, for a float64 model, call model.double().")

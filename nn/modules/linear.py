@@ -6,6 +6,7 @@ import numpy as np
 import microgradnp as mg
 
 from .. import init
+from ..functional.loss_checks import warn_if_float64_input
 from ..module import Module
 from ..parameter import Parameter
 
@@ -61,8 +62,9 @@ class Linear(Module):
     def forward(self, input):
         """Apply the affine map to the last dimension of ``input``."""
         params = self._parameters  # one dict lookup instead of two trips through Module.__getattr__
+        weight = params["weight"]
         try:
-            return mg.linear(input, params["weight"], params["bias"])
+            out = mg.linear(input, weight, params["bias"])
         except ValueError:
             # the op checks the shapes anyway: the layer only says which layer it was, when that was the problem
             if np.shape(input)[-1:] != (self.in_features,):
@@ -70,6 +72,11 @@ class Linear(Module):
                                  f"of shape {tuple(np.shape(input))} does not end with {self.in_features} "
                                  f"features") from None
             raise
+        # the output has the weight's dtype unless the input brought another (float64 data into a float32
+        # model): one identity test of two dtypes on the everyday step, the check itself only on a mismatch
+        if out.data.dtype is not weight.data.dtype:
+            warn_if_float64_input(input, weight, "nn.Linear")
+        return out
 
     def extra_repr(self):
         """The settings shown inside the parentheses of ``repr``."""
