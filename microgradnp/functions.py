@@ -435,19 +435,148 @@ def chunk(input, chunks, dim=0):
 
 
 def index_from(index):
-    """Turn an index that may hold Tensors or lists into one NumPy understands."""
+    """Turn an index that may hold Tensors or lists into one NumPy understands (the same items, as arrays)."""
     if isinstance(index, tuple):
         return tuple(index_from(i) for i in index)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        # an empty list selects nothing, as in PyTorch (NumPy makes it a float array, which cannot index)
+        return array.astype(np.intp) if array.size == 0 and array.dtype.kind == "f" else array
     return index
 
 
+def _pytorch_index(name, index, input):
+    """``index`` (from ``index_from``) as a NumPy index of ``input`` whose result is laid out as PyTorch's.
+
+    NumPy and PyTorch differ in one place: integers beside index arrays. NumPy counts an integer as one
+    more advanced index and, when the advanced indices are not side by side, moves their dims to the front
+    of the result; PyTorch applies integers first, as basic indices, so on a (3, 4, 5) tensor
+    ``x[0, :, [1, 2]]`` is (4, 2) there and (2, 4) in NumPy. That case is rewritten into one index array
+    per dim, laid out as PyTorch lays it out; any other index is returned as it is (the same object), NumPy
+    and PyTorch agreeing on it. ``name`` (getitem, setitem) goes into error messages.
+    """
+    if type(index) is not tuple or len(index) < 3:
+        return index
+    # NumPy keeps the advanced dims in place when the integers and arrays are side by side, and PyTorch
+    # then does too: only an index where they are not (so of three items at least), and an array among
+    # them, can differ
+    first = last = -1
+    count, has_array = 0, False
+    for i, item in enumerate(index):
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            continue
+        if first < 0:
+            first = i
+        last, count = i, count + 1
+        if isinstance(item, (bool, np.bool_)) or (
+                isinstance(item, np.ndarray) and (item.ndim or item.dtype == np.bool_)):
+            has_array = True
+    if not has_array or last - first + 1 == count:
+        return index
+    return _pytorch_layout(name, index, input.shape if isinstance(input, Tensor) else np.shape(input))
+
+
+def _index_role(item):
+    """"int" (PyTorch selects), "adv" (an index array or a bool), "basic" (slice, None), None (not an index)."""
+    if item is None or isinstance(item, slice):
+        return "basic"
+    if isinstance(item, (bool, np.bool_)):
+        return "adv"
+    if isinstance(item, (int, np.integer)):
+        return "int"
+    if isinstance(item, np.ndarray) and item.dtype.kind in "iub":
+        return "int" if item.ndim == 0 and item.dtype != np.bool_ else "adv"
+    return None
+
+
+def _dims_indexed(item):
+    if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+        return 0
+    return item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+
+
+def _pytorch_layout(name, index, shape_):
+    ndim = len(shape_)
+    used = builtins.sum(_dims_indexed(item) for item in index)
+    ellipses = builtins.sum(item is Ellipsis for item in index)
+    if used > ndim or ellipses > 1:
+        return index  # NumPy raises its own error for it
+    # PyTorch keeps the advanced dims in place when the advanced indices are side by side once the
+    # integers are gone and Ellipsis is expanded; NumPy only when they are side by side with the integers
+    # among them, and an Ellipsis always parts them, even one that stands for no dim
+    numpy_places = [i for i, item in enumerate(index) if item is not Ellipsis and _index_role(item) != "basic"]
+    items = []
+    for item in index:
+        items.extend([slice(None)] * (ndim - used) if item is Ellipsis else [item])
+    roles = [_index_role(item) for item in items]
+    if None in roles:
+        return index  # not an index: NumPy raises its own error for it
+    torch_places = [i for i, role in enumerate(r for r in roles if r != "int") if role == "adv"]
+    if (torch_places[-1] - torch_places[0] + 1 != len(torch_places)
+            or numpy_places[-1] - numpy_places[0] + 1 == len(numpy_places)):
+        return index  # the same layout either way
+
+    items.extend([slice(None)] * (ndim - used) if not ellipses else [])
+    roles.extend(["basic"] * (len(items) - len(roles)))
+    sizes, grids, advanced, block_at, dim = [], [], [], None, 0
+    for item, role in zip(items, roles):
+        if role == "basic":
+            if item is not None:
+                grid = np.arange(*item.indices(shape_[dim]))
+                grids.append((len(sizes), grid))
+                dim += 1
+            sizes.append(1 if item is None else len(grid))
+        elif role == "int":
+            if not -shape_[dim] <= item < shape_[dim]:
+                raise IndexError(f"{name}: index {int(item)} is out of bounds for dim {dim} with size {shape_[dim]}")
+            grids.append((None, np.asarray(item, dtype=np.intp)))
+            dim += 1
+        else:
+            if block_at is None:
+                block_at = len(sizes)
+                sizes.append(None)  # the advanced dims go here
+            if isinstance(item, (bool, np.bool_)) or item.ndim == 0:
+                # a bool adds a dim of size 1 (True) or 0 (False) and indexes it: an index array of no input dim
+                advanced.append(np.zeros(int(bool(item)), np.intp))
+            elif item.dtype == np.bool_:
+                if item.shape != shape_[dim:dim + item.ndim]:
+                    raise IndexError(f"{name}: the mask of shape {item.shape} does not match the shape "
+                                     f"{shape_[dim:dim + item.ndim]} of the dims it indexes, from dim {dim}")
+                for nonzero in np.nonzero(item):
+                    grids.append(("advanced", nonzero))
+                    advanced.append(nonzero)
+                dim += item.ndim
+            else:
+                outside = (item < -shape_[dim]) | (item >= shape_[dim])
+                if outside.any():  # checked here: NumPy checks nothing when the result is empty
+                    raise IndexError(f"{name}: index {int(item[outside].flat[0])} is out of bounds for dim {dim} "
+                                     f"with size {shape_[dim]}")
+                grids.append(("advanced", item))
+                advanced.append(item)
+                dim += 1
+    try:
+        block = np.broadcast_shapes(*(array.shape for array in advanced))
+    except ValueError:
+        raise IndexError(f"{name}: the index arrays do not broadcast together, shapes "
+                         f"{[array.shape for array in advanced]}") from None
+    out_shape = tuple(sizes[:block_at]) + block + tuple(sizes[block_at + 1:])
+    result = []
+    for axis, grid in grids:
+        if axis == "advanced":
+            grid = np.broadcast_to(grid, block).reshape((1,) * block_at + block + (1,) * (len(sizes) - block_at - 1))
+        elif axis is not None:
+            axis += 0 if axis < block_at else len(block) - 1
+            grid = grid.reshape(tuple(len(grid) if a == axis else 1 for a in range(len(out_shape))))
+        result.append(np.broadcast_to(grid, out_shape))
+    return tuple(result)
+
+
 def getitem(input, index):
-    """``input[index]`` with basic, advanced and boolean indices; repeated indices accumulate gradient."""
-    return shape.getitem(input, index=index_from(index))
+    """``input[index]`` with basic, advanced and boolean indices, by PyTorch's rules (integers beside index
+    arrays select first); repeated indices accumulate gradient."""
+    return shape.getitem(input, index=_pytorch_index("getitem", index_from(index), input))
 
 
 def index_put(input, index, values):
@@ -457,7 +586,7 @@ def index_put(input, index, values):
     the last write wins. Replaced elements are selected, not subtracted, so a NaN or Inf being overwritten
     does not leak into the result.
     """
-    index = index_from(index)
+    index = _pytorch_index("setitem", index_from(index), input)
     target_shape = np.shape(input)
     size = int(np.prod(target_shape))
     try:
@@ -485,6 +614,33 @@ def _broadcast_values(values, target):
     except ValueError:
         raise ValueError(f"setitem: cannot assign values of shape {vshape} to a selection of shape "
                          f"{tuple(target)}") from None
+
+
+def _setitem_array(array, index, value):
+    """``array[index] = value`` in place, by PyTorch's rules: ``index`` (as ``index_from`` gives it) read as
+    ``getitem`` reads it, and ``value`` broadcast to the selection once its leading size-1 dims are dropped
+    (``t[0, 1] = mg.tensor([7.])``).
+
+    The branch of ``Tensor.__setitem__`` that records nothing writes with this; ``index_put`` is the
+    recorded one.
+    """
+    index = _pytorch_index("setitem", index, array)
+    if isinstance(value, Tensor):
+        value = value.data
+    elif isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    vshape = value.shape if type(value) is np.ndarray else ()
+    if vshape and vshape[0] == 1:
+        # NumPy refuses these where the selection has fewer dims (one element, or a boolean mask's)
+        kept = next((i for i, n in enumerate(vshape) if n != 1), len(vshape))
+        value = value.reshape(vshape[kept:])
+    try:
+        array[index] = value
+    except (ValueError, TypeError):
+        if not vshape:
+            raise  # not a shape problem: a value NumPy cannot convert
+        raise ValueError(f"setitem: cannot assign values of shape {vshape} to a selection of shape "
+                         f"{np.shape(array[index])}") from None
 
 
 def _along_axis_index(index, dim):

@@ -1,0 +1,160 @@
+"""Shape functions follow PyTorch on the cases of issue 17 (a differential fuzzer against PyTorch 2.13).
+
+Each test asserts literal values and shapes, so it runs without PyTorch; the tests named ``..._as_torch``
+compare with PyTorch where it is installed and are skipped otherwise.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import microgradnp as mg
+from microgradnp import functions
+
+
+def x345():
+    return mg.tensor(np.arange(60.0).reshape(3, 4, 5))
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _to_torch(torch, index):
+    items = index if isinstance(index, tuple) else (index,)
+    return tuple(torch.tensor(i) if isinstance(i, np.ndarray) else i for i in items)
+
+
+# ---- 8: indexing by PyTorch's rule -------------------------------------------------------------------
+
+# (index, shape of x[index] for x of shape (3, 4, 5), by PyTorch's rule)
+MASK5 = np.array([True, False, True, False, True])
+INDICES = [
+    ((0, slice(None), [1, 2]), (4, 2)),          # an integer apart from the array: PyTorch keeps it in place
+    ((slice(None), 0, [1, 2]), (3, 2)),          # integer and array side by side: both agree
+    (([0, 1], slice(None), 0), (2, 4)),
+    (([0, 1], slice(None), [1, 2]), (2, 4)),     # two arrays apart: their dims go first, in both
+    ((0, None, [1, 2]), (1, 2, 5)),
+    ((None, 0, slice(None), [1, 2]), (1, 4, 2)),
+    ((0, Ellipsis, [1, 2]), (4, 2)),
+    ((slice(None), [0, 1], Ellipsis, [1, 2]), (3, 2)),  # an Ellipsis for no dim does not part them in PyTorch
+    ((0, slice(None), True), (4, 1, 5)),         # a bool is an index of a new dim
+    ((0, slice(None), False), (4, 0, 5)),
+    ((0, slice(None), MASK5), (4, 3)),
+    ((0, slice(1, 3), [[1], [4]]), (2, 2, 1)),
+    ((0, [0, 2], [1, 4]), (2,)),
+    ((1, slice(None), 2), (4,)),                 # no arrays: basic indexing, the same in both
+    ((slice(None), [1, 2]), (3, 2, 5)),
+    ((np.array(0), slice(None), [1, 2]), (4, 2)),  # a 0-d integer tensor is an integer
+]
+
+
+@pytest.mark.parametrize("index, shape", INDICES, ids=[repr(i) for i, _ in INDICES])
+def test_getitem_lays_out_an_integer_beside_index_arrays_as_pytorch(index, shape):
+    x = x345()
+    assert x[index].shape == shape
+
+
+def test_getitem_integer_apart_from_an_index_array_values_and_gradient():
+    x = mg.tensor(np.arange(60.0).reshape(3, 4, 5), requires_grad=True)
+    y = x[0, :, [1, 2]]
+    assert y.shape == (4, 2)
+    assert y.tolist() == [[1.0, 2.0], [6.0, 7.0], [11.0, 12.0], [16.0, 17.0]]
+    (y * mg.tensor([[1.0, 10.0]])).sum().backward()
+    expected = np.zeros((3, 4, 5))
+    expected[0, :, 1], expected[0, :, 2] = 1.0, 10.0
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_index_put_uses_pytorchs_layout():
+    a = mg.tensor(np.zeros((3, 4, 5)), requires_grad=True)
+    out = mg.index_put(a, (0, slice(None), [1, 2]), mg.tensor(np.arange(8.0).reshape(4, 2)))
+    assert out.numpy()[0, :, 1].tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert out.numpy()[0, :, 2].tolist() == [1.0, 3.0, 5.0, 7.0]
+
+
+def test_setitem_while_recording_uses_pytorchs_layout():
+    a = mg.tensor(np.zeros((3, 4, 5)), requires_grad=True)
+    t = a * 1
+    t[0, :, [1, 2]] = mg.tensor(np.arange(8.0).reshape(4, 2))
+    assert t.numpy()[0, 1].tolist() == [0.0, 2.0, 3.0, 0.0, 0.0]
+
+
+def test_setitem_array_uses_pytorchs_layout():
+    data = np.zeros((3, 4, 5))
+    # as Tensor.__setitem__ calls it: with the index from index_from
+    functions._setitem_array(data, functions.index_from((0, slice(None), [1, 2])), np.arange(8.0).reshape(4, 2))
+    assert data[0, 1].tolist() == [0.0, 2.0, 3.0, 0.0, 0.0]
+
+
+@pytest.mark.xfail(strict=True, reason="needs the __setitem__ change")
+def test_setitem_outside_recording_uses_pytorchs_layout():
+    t = mg.zeros(3, 4, 5)
+    t[0, :, [1, 2]] = mg.tensor(np.arange(8.0).reshape(4, 2))
+    assert t.numpy()[0, 1].tolist() == [0.0, 2.0, 3.0, 0.0, 0.0]
+
+
+def test_getitem_checks_indices_that_select_nothing_in_the_rewritten_layout():
+    with pytest.raises(IndexError, match=re.escape("getitem: index 7 is out of bounds for dim 0 with size 3")):
+        x345()[7, 1:1, [0]]
+    with pytest.raises(IndexError, match=re.escape("getitem: the mask of shape (4,) does not match the shape (5,)")):
+        x345()[0, :, np.ones(4, bool)]
+
+
+def test_getitem_with_an_empty_list_selects_nothing():
+    assert x345()[[]].shape == (0, 4, 5)
+
+
+@pytest.mark.parametrize("index, shape", INDICES, ids=[repr(i) for i, _ in INDICES])
+def test_getitem_and_setitem_as_torch(index, shape):
+    torch = _torch()
+    data = np.random.default_rng(0).standard_normal((3, 4, 5))
+    t = torch.tensor(data, requires_grad=True)
+    expected = t[_to_torch(torch, index)]
+    x = mg.tensor(data, requires_grad=True)
+    y = x[index]
+    assert tuple(expected.shape) == y.shape == shape
+    np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
+    weights = np.random.default_rng(1).standard_normal(shape)
+    (expected * torch.tensor(weights)).sum().backward()
+    (y * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+    values = np.random.default_rng(2).standard_normal(shape)
+    target = torch.tensor(data)
+    target[_to_torch(torch, index)] = torch.tensor(values)
+    recorded = mg.tensor(data, requires_grad=True) * 1
+    recorded[index] = mg.tensor(values)
+    np.testing.assert_array_equal(recorded.detach().numpy(), target.numpy())
+    plain = data.copy()
+    functions._setitem_array(plain, functions.index_from(index), values)
+    np.testing.assert_array_equal(plain, target.numpy())
+
+
+# ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
+
+def test_setitem_array_drops_leading_size_one_dims_of_the_value():
+    data = np.zeros((2, 3))
+    functions._setitem_array(data, (0, 1), mg.tensor([7.0]))
+    assert data.tolist() == [[0.0, 7.0, 0.0], [0.0, 0.0, 0.0]]
+    functions._setitem_array(data, data == 0, mg.tensor([[5.0]]))
+    assert data.tolist() == [[5.0, 7.0, 5.0], [5.0, 5.0, 5.0]]
+    functions._setitem_array(data, 1, np.ones((1, 1, 3)))
+    assert data[1].tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=re.escape(
+            "setitem: cannot assign values of shape (2, 1) to a selection of shape (6,)")):
+        functions._setitem_array(data, data > -1, np.ones((2, 1)))
+
+
+@pytest.mark.xfail(strict=True, reason="needs the __setitem__ change")
+def test_setitem_outside_recording_drops_leading_size_one_dims_of_the_value():
+    t = mg.zeros(2, 3)
+    t[0, 1] = mg.tensor([7.0])
+    t[t == 0] = mg.tensor([[5.0]])
+    assert t.tolist() == [[5.0, 7.0, 5.0], [5.0, 5.0, 5.0]]
+
+
+def test_setitem_while_recording_drops_leading_size_one_dims_of_the_value():
+    t = mg.zeros(2, 3, requires_grad=True) * 1
+    t[0, 1] = mg.tensor([7.0])
+    t[mg.tensor([[True, False, True], [False, False, False]])] = mg.tensor([[5.0]])
+    assert t.tolist() == [[5.0, 7.0, 5.0], [0.0, 0.0, 0.0]]
