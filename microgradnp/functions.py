@@ -7,6 +7,7 @@ A function marked ``@tensor_method()`` is also a Tensor method, as in PyTorch (`
 """
 import builtins
 import math
+import operator
 
 import numpy as np
 
@@ -405,19 +406,48 @@ def stack(tensors, dim=0, *, axis=None):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def _whole_number(name, rule, value):
+    """``value`` as a Python int (a 0-d integer tensor counts), else a TypeError: ``f"{name}: {rule}, got ..."``."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if not (isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == np.bool_)):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{name}: {rule}, got {type(value).__name__} {value!r}")
+
+
 @tensor_method()
 def split(input, split_size_or_sections, dim=0):
-    """Split into chunks of ``split_size_or_sections`` (an int), or of the listed sizes."""
-    n = np.shape(input)[dim]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        sizes = [builtins.min(step, n - start) for start in range(0, n, step)]
-    else:
-        sizes = list(split_size_or_sections)
+    """Split into pieces of ``split_size_or_sections`` elements along ``dim`` (an int: the last piece may be
+    smaller), or of the listed sizes, as PyTorch does.
+
+    A dimension of length 0 gives one empty piece (or one per listed size); a size of 0 is allowed only
+    there.
+    """
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("split: expects a tensor with at least 1 dim, got a 0-d tensor")
+    dim = _dim("split", dim, len(dims))
+    n = dims[dim]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [_whole_number("split", "sizes must be ints", size) for size in split_size_or_sections]
+        if builtins.min(sizes, default=0) < 0:
+            raise ValueError(f"split: sizes must be non-negative, got {sizes}")
         if builtins.sum(sizes) != n:
             raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
                              f"but dimension {dim} has length {n}")
-    dim = dim % np.ndim(input)
+    else:
+        step = _whole_number("split", "split_size_or_sections must be an int or a list of ints",
+                             split_size_or_sections)
+        if step < 0:
+            raise ValueError(f"split: split_size must be non-negative, got {step}")
+        if step == 0 and n:
+            raise ValueError(f"split: split_size can be 0 only when dimension {dim} has length 0, but it has "
+                             f"length {n}")
+        count = builtins.max(-(-n // step), 1) if step else 1  # one piece at least, empty when n is 0
+        sizes = [step] * (count - 1) + [n - step * (count - 1)]
     pieces, start = [], 0
     for size in sizes:
         pieces.append(getitem(input, (slice(None),) * dim + (slice(start, start + size),)))
@@ -427,11 +457,18 @@ def split(input, split_size_or_sections, dim=0):
 
 @tensor_method()
 def chunk(input, chunks, dim=0):
-    """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
+    """Split into ``chunks`` nearly equal pieces (the last may be smaller, and there may be fewer), as PyTorch
+    does; a dimension of length 0 gives ``chunks`` empty pieces."""
+    chunks = _whole_number("chunk", "chunks must be an int", chunks)
     if chunks < 1:
         raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
-    n = np.shape(input)[dim]
-    return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("chunk: expects a tensor with at least 1 dim, got a 0-d tensor")
+    n = dims[_dim("chunk", dim, len(dims))]
+    if n == 0:
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def index_from(index):

@@ -130,6 +130,50 @@ def test_getitem_and_setitem_as_torch(index, shape):
     np.testing.assert_array_equal(plain, target.numpy())
 
 
+# ---- 9 (and 13): split and chunk of an empty dim, split sizes of 0 and below -------------------------------
+
+def test_split_and_chunk_of_an_empty_dim_give_empty_pieces():
+    e = mg.zeros(2, 0)
+    assert [p.shape for p in mg.split(e, 2, 1)] == [(2, 0)]
+    assert [p.shape for p in mg.split(e, 0, 1)] == [(2, 0)]
+    assert [p.shape for p in mg.split(e, [0, 0], 1)] == [(2, 0), (2, 0)]
+    assert [p.shape for p in mg.chunk(e, 3, 1)] == [(2, 0), (2, 0), (2, 0)]
+    assert [p.shape for p in mg.chunk(mg.zeros(2, 5), 4, 1)] == [(2, 2), (2, 2), (2, 1)]
+
+
+def test_split_size_zero_of_a_non_empty_dim_raises():
+    with pytest.raises(ValueError, match=re.escape(
+            "split: split_size can be 0 only when dimension 1 has length 0, but it has length 5")):
+        mg.split(mg.zeros(2, 5), 0, 1)
+
+
+def test_split_refuses_negative_sizes():
+    with pytest.raises(ValueError, match=re.escape("split: sizes must be non-negative, got [-1, 3]")):
+        mg.split(mg.zeros(2), [-1, 3])
+    with pytest.raises(ValueError, match=re.escape("split: split_size must be non-negative, got -1")):
+        mg.split(mg.zeros(2), -1)
+    with pytest.raises(ValueError, match=re.escape("split: expects a tensor with at least 1 dim")):
+        mg.split(mg.tensor(1.0), 1)
+
+
+SPLITS = {"split(0)": lambda t: t.split(0, -1), "split(2)": lambda t: t.split(2, -1),
+          "split(7)": lambda t: t.split(7, -1), "chunk(3)": lambda t: t.chunk(3, -1),
+          "chunk(1)": lambda t: t.chunk(1, -1)}
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (2, 5), (0,), (6,)])
+@pytest.mark.parametrize("call", sorted(SPLITS))
+def test_split_and_chunk_as_torch(shape, call):
+    torch = _torch()
+    try:
+        expected = [tuple(p.shape) for p in SPLITS[call](torch.zeros(shape))]
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            SPLITS[call](mg.zeros(*shape))
+    else:
+        assert [p.shape for p in SPLITS[call](mg.zeros(*shape))] == expected
+
+
 # ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
 
 def test_setitem_array_drops_leading_size_one_dims_of_the_value():
