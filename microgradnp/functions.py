@@ -75,8 +75,31 @@ def cross_entropy(input, target, reduction="mean"):
 
 
 def where(condition, input, other):
-    """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches)."""
+    """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches).
+
+    The result's dtype follows PyTorch's rule for Python numbers: a Python float beside no floating tensor
+    gives the default dtype (``mg.where(mask, 1.0, 0.0)`` is float32); a Python int takes an integer
+    tensor's dtype, and tensors promote as NumPy promotes them.
+    """
+    # (a float tensor beside the Python float, the everyday case, needs nothing: checked inline)
+    if type(other) is float:
+        if not (isinstance(input, Tensor) and input.data.dtype.kind == "f"):
+            input, other = _python_floats(input, other)
+    elif type(input) is float and not (isinstance(other, Tensor) and other.data.dtype.kind == "f"):
+        input, other = _python_floats(input, other)
     return arithmetic.where(condition, input, other)
+
+
+def _python_floats(*operands):
+    # NumPy takes a Python float at a floating tensor's dtype, as PyTorch does, but beside integers, bools
+    # or other Python numbers it makes float64 where PyTorch makes the default dtype
+    for x in operands:
+        if type(x) is float:
+            continue
+        if (x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.result_type(x)).kind in "fc":
+            return operands
+    dtype = dtypes.get_default_dtype()
+    return tuple(astype(x, dtype) if isinstance(x, Tensor) else np.asarray(x, dtype) for x in operands)
 
 
 @tensor_method("clip")
@@ -728,21 +751,53 @@ def pad(input, pad, mode="constant", value=0):
 
 @tensor_method()
 def masked_fill(input, mask, value):
-    """``value`` where ``mask`` is true, ``input`` elsewhere."""
+    """``value`` where ``mask`` is true, ``input`` elsewhere; the result keeps ``input``'s dtype.
+
+    ``value`` is a number or a 0-d tensor (differentiable), cast to ``input``'s dtype as PyTorch casts it;
+    ``mask`` is a bool tensor that broadcasts with ``input``.
+    """
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    if not _broadcasts_to(mask.shape, np.shape(input)):
+    try:
+        np.broadcast_shapes(mask.shape, np.shape(input))
+    except ValueError:
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
-                         f"{np.shape(input)}")
+                         f"{np.shape(input)}") from None
+    dtype = input.dtype if isinstance(input, Tensor) else np.result_type(input)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
+                             f"{value.shape}")
+        value = astype(value, dtype)
+    else:
+        if not isinstance(value, (int, float)) and np.ndim(value):
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {np.shape(value)}")
+        value = _fill_value("masked_fill", value, dtype)
     return where(mask, value, input)
 
 
-def _broadcasts_to(shape_, target):
-    try:
-        return np.broadcast_shapes(shape_, target) == tuple(target)
-    except ValueError:
-        return False
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32, np.float64)}
+
+
+def _fill_value(name, value, dtype):
+    # a number as a 0-d array of dtype; a float into integers truncates, as in PyTorch, and a number out of
+    # the dtype's range is refused, as PyTorch refuses it (checked first: NumPy's cast would only warn)
+    if type(value) is float and dtype.kind == "f":  # the everyday call: -inf or a large negative into scores
+        if math.isfinite(value) and abs(value) > _FLOAT_MAX.get(dtype, math.inf):
+            raise ValueError(f"{name}: value {value!r} cannot be converted to {dtype} without overflow")
+        return np.array(value, dtype)
+    number = np.asarray(value)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        fits = (number.dtype.kind not in "fc" or np.isfinite(number)) and info.min <= number <= info.max
+    elif dtype.kind == "f" and number.dtype.kind == "f" and number.dtype.itemsize > dtype.itemsize:
+        fits = not (np.isfinite(number) and abs(number) > np.finfo(dtype).max)  # (inf and NaN stay as they are)
+    else:
+        fits = True
+    if not fits:
+        raise ValueError(f"{name}: value {value!r} cannot be converted to {dtype} without overflow")
+    return number.astype(dtype)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -174,6 +174,54 @@ def test_split_and_chunk_as_torch(shape, call):
         assert [p.shape for p in SPLITS[call](mg.zeros(*shape))] == expected
 
 
+# ---- 10: Python floats in where and masked_fill ---------------------------------------------------
+
+def test_where_with_python_floats_gives_the_default_dtype():
+    mask = mg.tensor([True, False])
+    assert mg.where(mask, 1.0, 0.0).dtype == mg.float32
+    assert mg.where(mask, 1.0, 0.0).tolist() == [1.0, 0.0]
+    assert mg.where(mask, 1, 0.5).dtype == mg.float32
+    assert mg.where(mask, mg.tensor([1, 2]), 2.5).dtype == mg.float32
+    assert mg.where(mask, 2.5, mg.tensor([True, True])).dtype == mg.float32
+    assert mg.where(mask, mg.tensor([1.0, 2.0], dtype=mg.float64), 2.5).dtype == mg.float64
+    assert mg.where(mask, mg.tensor([1.0, 2.0], dtype=mg.float16), 2.5).dtype == mg.float16
+    assert mg.where(mask, mg.tensor([1, 2], dtype=mg.int32), 7).dtype == mg.int32
+    mg.set_default_dtype(mg.float64)
+    try:
+        assert mg.where(mask, 1.0, 0.0).dtype == mg.float64
+    finally:
+        mg.set_default_dtype(mg.float32)
+
+
+def test_masked_fill_keeps_the_input_dtype():
+    mask = mg.tensor([True, False])
+    out = mg.tensor([1, 2]).masked_fill(mask, 2.7)
+    assert out.dtype == mg.int64 and out.tolist() == [2, 2]
+    assert mg.tensor([1.0, 2.0]).masked_fill(mask, mg.tensor(5.0, dtype=mg.float64)).dtype == mg.float32
+    assert mg.tensor([True, False]).masked_fill(mask, 0.5).tolist() == [True, False]
+    assert mg.tensor([1.0, 2.0]).masked_fill(mg.tensor([[True, False]]), 3.0).shape == (1, 2)  # broadcast both ways
+    with pytest.raises(ValueError, match=re.escape("masked_fill: value inf cannot be converted to int64")):
+        mg.tensor([1, 2]).masked_fill(mask, float("inf"))
+    with pytest.raises(ValueError, match=re.escape("masked_fill: value must be a number or a 0-d tensor")):
+        mg.tensor([1.0, 2.0]).masked_fill(mask, mg.tensor([5.0]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "bool", "uint8"])
+@pytest.mark.parametrize("scalar", [1.5, 2, True])
+def test_where_and_masked_fill_dtypes_as_torch(dtype, scalar):
+    torch = _torch()
+    mask = np.array([True, False])
+    data = np.array([1, 0]).astype(dtype)
+    tm, mm = torch.tensor(mask), mg.tensor(mask)
+    tx, mx = torch.tensor(data), mg.tensor(data)
+    for expected, got in [(torch.where(tm, tx, scalar), mg.where(mm, mx, scalar)),
+                          (torch.where(tm, scalar, tx), mg.where(mm, scalar, mx)),
+                          (tx.masked_fill(tm, scalar), mx.masked_fill(mm, scalar))]:
+        assert str(expected.dtype).removeprefix("torch.") == str(got.dtype)
+        assert expected.tolist() == got.tolist()
+    assert str(torch.where(tm, scalar, 0.5).dtype).removeprefix("torch.") == str(mg.where(mm, scalar, 0.5).dtype)
+
+
 # ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
 
 def test_setitem_array_drops_leading_size_one_dims_of_the_value():
