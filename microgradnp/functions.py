@@ -712,23 +712,66 @@ def _along_axis_index(index, dim):
     return tuple(grids)
 
 
-@tensor_method()
-def gather(input, dim, index):
-    """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather)."""
+def _integer_index(name, what, index):
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
     if not np.issubdtype(index.dtype, np.integer):
-        raise TypeError(f"gather: index must be an integer tensor, got dtype {index.dtype}")
-    if index.ndim != np.ndim(input):
+        raise TypeError(f"{name}: {what} must be an integer tensor, got dtype {index.dtype}")
+    return index
+
+
+def _gather(name, input, dim, index):
+    # input[..., index, ...] along dim, every index checked first: NumPy would count a negative one from the end
+    shape_ = np.shape(input)
+    if not shape_:  # a 0-d input is taken as one element along dim 0, as PyTorch takes it
+        return reshape(_gather(name, reshape(input, (1,)), 0, index.reshape(-1)), index.shape)
+    for d, (n, m) in enumerate(zip(index.shape, shape_)):
+        if d != dim and n > m and index.size:  # (an empty index reads nothing, and PyTorch lets it be)
+            raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim "
+                             f"{dim}: it is larger than the input at dim {d} ({n} > {m}); only dim {dim} may be larger")
+    size = shape_[dim]
+    outside = (index < 0) | (index >= size)
+    if outside.any():
+        valid = f"expected 0 to {size - 1}" if size else f"dim {dim} is empty"
+        raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim {dim}: "
+                         f"index {int(index[outside].flat[0])} is out of bounds ({valid}; negative indices do not "
+                         f"count from the end)")
+    return getitem(input, _along_axis_index(index, dim))
+
+
+@tensor_method()
+def gather(input, dim, index):
+    """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather): ``out[i][j] = input[i][index[i][j]]``
+    for ``dim=1``. ``index`` has ``input``'s number of dims, is no larger in the others, and holds indices
+    from 0 to ``input.shape[dim] - 1``."""
+    index = _integer_index("gather", "index", index)
+    if index.ndim != np.ndim(input) and not (np.ndim(input) == 0 and index.ndim == 1):
         raise ValueError(f"gather: index has {index.ndim} dims but input has {np.ndim(input)} "
                          f"(shapes {index.shape} and {np.shape(input)})")
+    return _gather("gather", input, _dim("gather", dim, np.ndim(input)), index)
+
+
+@tensor_method()
+def take_along_dim(input, indices, dim=None):
+    """Values of ``input`` at ``indices`` along ``dim`` (PyTorch's ``take_along_dim``), e.g. at the
+    ``argmax``/``argsort`` of a dim. ``input`` and ``indices`` broadcast in the other dims; with ``dim=None``
+    both are flattened and the result is 1-D."""
+    index = _integer_index("take_along_dim", "indices", indices)
+    if dim is None:
+        return _gather("take_along_dim", reshape(input, (-1,)), 0, index.reshape(-1))
+    shape_ = np.shape(input)
+    if index.ndim != len(shape_):
+        raise ValueError(f"take_along_dim: input and indices must have the same number of dims, got shapes "
+                         f"{shape_} and {index.shape} (dim=None takes from the flattened input)")
+    if not shape_:
+        raise IndexError(f"take_along_dim: dim {dim} was given for a 0-d tensor, which has no dims; use dim=None")
+    dim = _dim("take_along_dim", dim, len(shape_))
     try:
-        return getitem(input, _along_axis_index(index, dim))
-    except IndexError as error:
-        raise IndexError(f"gather: index of shape {index.shape} does not fit input of shape {np.shape(input)} "
-                         f"along dim {dim}: {str(error).split(': ')[-1]}") from None
-
-
-take_along_dim = gather
+        out = np.broadcast_shapes(shape_[:dim] + index.shape[dim:dim + 1] + shape_[dim + 1:], index.shape)
+    except ValueError:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} do not broadcast with input of shape "
+                         f"{shape_} in the dims other than {dim}") from None
+    input = broadcast_to(input, out[:dim] + shape_[dim:dim + 1] + out[dim + 1:])
+    return _gather("take_along_dim", input, dim, np.broadcast_to(index, out))
 
 
 def pad(input, pad, mode="constant", value=0):

@@ -222,6 +222,35 @@ def test_where_and_masked_fill_dtypes_as_torch(dtype, scalar):
     assert str(torch.where(tm, scalar, 0.5).dtype).removeprefix("torch.") == str(mg.where(mm, scalar, 0.5).dtype)
 
 
+# ---- 11: gather checks its indices and dim ----------------------------------------------------------
+
+def test_gather_refuses_negative_indices_and_out_of_range_dims():
+    x = mg.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    with pytest.raises(IndexError, match=re.escape(
+            "gather: index of shape (1, 2) does not fit input of shape (2, 3) along dim 1: index -1 is out of bounds "
+            "(expected 0 to 2; negative indices do not count from the end)")):
+        mg.gather(x, 1, mg.tensor([[0, -1]]))
+    with pytest.raises(IndexError, match=re.escape("gather: dim 2 is out of range for a tensor with 2 dim(s)")):
+        mg.gather(x, 2, mg.tensor([[0, 1]]))
+    with pytest.raises(IndexError, match=re.escape("gather: dim -3 is out of range")):
+        mg.gather(x, -3, mg.tensor([[0, 1]]))
+    with pytest.raises(IndexError, match=re.escape("it is larger than the input at dim 0 (3 > 2)")):
+        mg.gather(x, 1, mg.tensor([[0], [1], [2]]))
+    assert mg.gather(x, -1, mg.tensor([[2, 0]])).tolist() == [[2.0, 0.0]]
+    assert mg.gather(mg.tensor(5.0), 0, mg.tensor(0)).tolist() == 5.0
+    assert mg.gather(x, 1, mg.zeros(2, 0, dtype=mg.int64)).shape == (2, 0)
+
+
+def test_gather_errors_as_torch():
+    torch = _torch()
+    data = np.arange(6.0).reshape(2, 3)
+    for dim, index in [(1, [[0, -1]]), (2, [[0, 1]]), (-3, [[0, 1]]), (1, [[0], [1], [2]]), (0, [[2, 0, 0]])]:
+        with pytest.raises((RuntimeError, IndexError)):
+            torch.gather(torch.tensor(data), dim, torch.tensor(index))
+        with pytest.raises(IndexError):
+            mg.gather(mg.tensor(data), dim, mg.tensor(index))
+
+
 # ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
 
 def test_setitem_array_drops_leading_size_one_dims_of_the_value():
@@ -250,3 +279,32 @@ def test_setitem_while_recording_drops_leading_size_one_dims_of_the_value():
     t[0, 1] = mg.tensor([7.0])
     t[mg.tensor([[True, False, True], [False, False, False]])] = mg.tensor([[5.0]])
     assert t.tolist() == [[5.0, 7.0, 5.0], [0.0, 0.0, 0.0]]
+
+
+# ---- 20: take_along_dim ---------------------------------------------------------------------------------
+
+def test_take_along_dim_has_pytorchs_signature():
+    x = mg.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    assert mg.take_along_dim(x, mg.tensor([[0, 2]]), dim=1).tolist() == [[0.0, 2.0], [3.0, 5.0]]  # broadcast
+    assert mg.take_along_dim(x, mg.tensor([[2], [0]]), 1).tolist() == [[2.0], [3.0]]
+    assert x.take_along_dim(mg.tensor([5, 0])).tolist() == [5.0, 0.0]  # dim=None: the flattened input
+    assert mg.take_along_dim(x, mg.argmax(x, dim=1, keepdim=True), dim=1).tolist() == [[2.0], [5.0]]
+    with pytest.raises(ValueError, match=re.escape("take_along_dim: input and indices must have the same number")):
+        mg.take_along_dim(x, mg.tensor([1]), 0)
+    with pytest.raises(IndexError, match=re.escape("index -1 is out of bounds")):
+        mg.take_along_dim(x, mg.tensor([[0, -1]]), 1)
+
+
+def test_take_along_dim_as_torch():
+    torch = _torch()
+    data = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for indices, dim in [(np.array([[[0, 3, 3, 1]]]), 2), (np.array([[[1]], [[0]]]), 0),
+                         (np.array([[[2], [0], [1]]]), 1), (np.array([23, 0, 5]), None)]:
+        t = torch.tensor(data, requires_grad=True)
+        x = mg.tensor(data, requires_grad=True)
+        expected = torch.take_along_dim(t, torch.tensor(indices), dim)
+        got = mg.take_along_dim(x, mg.tensor(indices), dim)
+        np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
+        expected.sum().backward()
+        got.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
