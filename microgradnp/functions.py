@@ -373,12 +373,29 @@ def broadcast_to(input, *shape_):
 
 @tensor_method()
 def expand(input, *sizes):
-    """Broadcast to ``sizes``; -1 keeps a dimension as it is (PyTorch's ``expand``)."""
+    """Broadcast to ``sizes`` (PyTorch's ``expand``): new dims go in front, a dim of size 1 may take any size,
+    and -1 keeps an existing dim as it is."""
     sizes = _shape_arg(sizes)
     dims = np.shape(input)
     lead = len(sizes) - len(dims)
-    target = tuple(dims[i - lead] if n == -1 else n for i, n in enumerate(sizes))
-    return broadcast_to(input, target)
+    if lead < 0:
+        raise ValueError(f"expand: sizes {sizes} are fewer than the {len(dims)} dims of the tensor of shape {dims}; "
+                         f"give one size per dim at least")
+    target = []
+    for i, n in enumerate(sizes):
+        if i < lead and n < 0:
+            raise ValueError(f"expand: the size {n} is not allowed for the new leading dim {i} (sizes {sizes}, "
+                             f"tensor of shape {dims}); -1 keeps an existing dim only")
+        if i >= lead and n == -1:
+            n = dims[i - lead]
+        elif n < 0:
+            raise ValueError(f"expand: the size {n} at dim {i} is negative (sizes {sizes}, tensor of shape {dims}); "
+                             f"a size is 0 or more, or -1 to keep an existing dim")
+        elif i >= lead and n != dims[i - lead] != 1:
+            raise ValueError(f"expand: the size {n} must match the existing size {dims[i - lead]} at dim {i}, "
+                             f"which is not 1 (sizes {sizes}, tensor of shape {dims})")
+        target.append(n)
+    return broadcast_to(input, tuple(target))
 
 
 @tensor_method()

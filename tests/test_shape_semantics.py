@@ -251,6 +251,37 @@ def test_gather_errors_as_torch():
             mg.gather(mg.tensor(data), dim, mg.tensor(index))
 
 
+# ---- 12: expand ----------------------------------------------------------------------------------
+
+def test_expand_refuses_minus_one_in_a_new_leading_dim():
+    with pytest.raises(ValueError, match=re.escape(
+            "expand: the size -1 is not allowed for the new leading dim 0 (sizes (-1, 3), tensor of shape (3,))")):
+        mg.zeros(3).expand(-1, 3)
+    with pytest.raises(ValueError, match=re.escape("expand: the size 2 must match the existing size 3 at dim 0")):
+        mg.zeros(3).expand(2)
+    with pytest.raises(ValueError, match=re.escape("expand: sizes () are fewer than the 1 dims")):
+        mg.zeros(3).expand(())
+    with pytest.raises(ValueError, match=re.escape("expand: the size -2 at dim 0 is negative")):
+        mg.zeros(1).expand(-2)
+    assert mg.zeros(3).expand(2, -1).shape == (2, 3)
+    assert mg.zeros(2, 1).expand(-1, 0).shape == (2, 0)
+    assert mg.tensor(1.0).expand(3).shape == (3,)
+
+
+@pytest.mark.parametrize("shape, sizes", [((3,), (-1, 3)), ((3,), (2,)), ((3,), ()), ((3,), (2, -1)), ((1,), (0,)),
+                                          ((3,), (0,)), ((2, 3), (4, -1, -1)), ((2, 1), (-1, 0)), ((0, 1), (0, 5)),
+                                          ((0, 1), (1, 5)), ((), (3,)), ((), (-1,)), ((2, 1), (2, -3))])
+def test_expand_as_torch(shape, sizes):
+    torch = _torch()
+    try:
+        expected = tuple(torch.zeros(shape).expand(sizes).shape)
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            mg.zeros(*shape).expand(sizes)
+    else:
+        assert mg.zeros(*shape).expand(sizes).shape == expected
+
+
 # ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
 
 def test_setitem_array_drops_leading_size_one_dims_of_the_value():
