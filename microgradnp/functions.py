@@ -308,12 +308,15 @@ view = reshape
 
 @tensor_method()
 def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dims ``start_dim..end_dim`` into one."""
+    """Merge dims ``start_dim..end_dim`` into one (a 0-d tensor becomes 1-D, as in PyTorch)."""
     dims = np.shape(input)
+    start, end = _dim("flatten", start_dim, len(dims)), _dim("flatten", end_dim, len(dims))
     if not dims:
         return reshape(input, (1,))
-    start, end = _dim("flatten", start_dim, len(dims)), _dim("flatten", end_dim, len(dims))
-    merged = int(np.prod(dims[start:end + 1]))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of shape {dims}; "
+                         f"give start_dim <= end_dim")
+    merged = math.prod(dims[start:end + 1])
     return reshape(input, dims[:start] + (merged,) + dims[end + 1:])
 
 

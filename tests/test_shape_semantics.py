@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
+import nn.functional as F
 from microgradnp import functions
 
 
@@ -280,6 +281,48 @@ def test_expand_as_torch(shape, sizes):
             mg.zeros(*shape).expand(sizes)
     else:
         assert mg.zeros(*shape).expand(sizes).shape == expected
+
+
+# ---- 13: flatten, layer_norm and cross_entropy refuse what PyTorch refuses -------------------------------
+
+def test_flatten_refuses_start_after_end_and_dims_of_a_0d_tensor():
+    with pytest.raises(ValueError, match=re.escape("flatten: start_dim 2 comes after end_dim 1")):
+        mg.zeros(2, 3, 4).flatten(2, 1)
+    with pytest.raises(IndexError, match=re.escape("flatten: dim 1 is out of range")):
+        mg.tensor(1.0).flatten(0, 1)
+    assert mg.tensor(1.0).flatten(0, -1).shape == (1,)
+    assert mg.zeros(2, 0, 3).flatten(0, 1).shape == (0, 3)
+
+
+def test_layer_norm_refuses_an_empty_normalized_shape():
+    with pytest.raises(ValueError, match=re.escape("layer_norm: normalized_shape must hold at least one dim, got ()")):
+        F.layer_norm(mg.zeros(2, 3), ())
+
+
+def test_cross_entropy_refuses_ignore_index_with_probability_targets():
+    logits = mg.tensor([[1.0, 2.0, 0.5]])
+    probs = mg.tensor([[0.2, 0.7, 0.1]])
+    with pytest.raises(ValueError, match=re.escape("cross_entropy: ignore_index=1 cannot apply to class probabil")):
+        F.cross_entropy(logits, probs, ignore_index=1)
+    # a negative ignore_index (the default -100) selects nothing and is accepted, as in PyTorch
+    assert F.cross_entropy(logits, probs, ignore_index=-1).item() == pytest.approx(
+        F.cross_entropy(logits, probs).item())
+
+
+def test_refusals_as_torch():
+    torch = _torch()
+    import torch.nn.functional as TF
+    calls = [(lambda: torch.zeros(2, 3, 4).flatten(2, 1), lambda: mg.zeros(2, 3, 4).flatten(2, 1)),
+             (lambda: torch.tensor(1.0).flatten(0, 1), lambda: mg.tensor(1.0).flatten(0, 1)),
+             (lambda: torch.zeros(2).split([-1, 3]), lambda: mg.zeros(2).split([-1, 3])),
+             (lambda: TF.layer_norm(torch.zeros(2, 3), ()), lambda: F.layer_norm(mg.zeros(2, 3), ())),
+             (lambda: TF.cross_entropy(torch.zeros(1, 3), torch.full((1, 3), 1 / 3), ignore_index=1),
+              lambda: F.cross_entropy(mg.zeros(1, 3), mg.full((1, 3), 1 / 3), ignore_index=1))]
+    for torch_call, mg_call in calls:
+        with pytest.raises((RuntimeError, IndexError)):
+            torch_call()
+        with pytest.raises((ValueError, IndexError)):
+            mg_call()
 
 
 # ---- 16: values with extra leading size-1 dims ---------------------------------------------------------
