@@ -796,19 +796,34 @@ def take_along_dim(input, indices, dim=None):
 
 def pad(input, pad, mode="constant", value=0):
     """Constant padding. ``pad`` is PyTorch's flat (left, right, top, bottom, ...) from the last dim back,
-    or NumPy's ((before, after), ...) per dimension."""
+    or NumPy's ((before, after), ...) per dimension. A negative width crops, as in PyTorch."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
-    ndim = np.ndim(input)
+    dims = np.shape(input)
+    ndim = len(dims)
     if pad and isinstance(pad[0], (tuple, list)):
-        widths = tuple((int(a), int(b)) for a, b in pad)
+        widths = tuple((_whole_number("pad", "pad must hold ints", a), _whole_number("pad", "pad must hold ints", b))
+                       for a, b in pad)
     else:
+        pad = tuple(_whole_number("pad", "pad must hold ints", width) for width in pad)
         if len(pad) % 2 or len(pad) // 2 > ndim:
             raise ValueError(f"pad: expected pairs for at most {ndim} dims, got {tuple(pad)}")
         pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
         widths = tuple([(0, 0)] * (ndim - len(pairs)) + pairs[::-1])
     if len(widths) != ndim:
         raise ValueError(f"pad: {len(widths)} (before, after) pairs for a tensor with {ndim} dims")
+    if not any(a or b for a, b in widths):
+        return clone(_tensor(input))  # (NumPy's pad fails on a 0-d array, even with nothing to add)
+    if any(a < 0 or b < 0 for a, b in widths):
+        for d, ((a, b), n) in enumerate(zip(widths, dims)):
+            if n + builtins.min(a, 0) + builtins.min(b, 0) < 0:
+                raise ValueError(f"pad: the negative padding ({a}, {b}) of dim {d} crops more than its {n} "
+                                 f"element(s) (tensor of shape {dims})")
+        input = getitem(input, tuple(slice(builtins.max(-a, 0), n - builtins.max(-b, 0))
+                                     for (a, b), n in zip(widths, dims)))
+        widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
+        if not any(a or b for a, b in widths):
+            return input
     return shape.pad(input, pad_width=widths, value=value)
 
 

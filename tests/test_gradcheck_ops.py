@@ -243,6 +243,7 @@ COMPOSITE_CASES = {
                          label="take_along_dim broadcast, repeated"),
                        C(lambda a: mg.take_along_dim(a, np.array([5, 0, 5])), r(2, 3),
                          label="take_along_dim flattened")],
+    "pad": [C(lambda a: mg.pad(a, (-1, 2, 1, -1)), r(3, 4), label="pad crops and pads")],
     "expand": [C(lambda a: a.expand(2, -1, 3), r(3, 1), label="expand(2, -1, 3)")],
     "masked_fill tensor value": [C(lambda a, v: mg.masked_fill(a, np.array([True, False, True]), v), r(2, 3), r(),
                                    label="masked_fill 0-d value")],

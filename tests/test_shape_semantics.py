@@ -4,6 +4,7 @@ Each test asserts literal values and shapes, so it runs without PyTorch; the tes
 compare with PyTorch where it is installed and are skipped otherwise.
 """
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -382,3 +383,33 @@ def test_take_along_dim_as_torch():
         expected.sum().backward()
         got.sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+# ---- 21: pad ---------------------------------------------------------------------------------------------
+
+def test_pad_of_a_0d_tensor_and_negative_pads():
+    assert mg.pad(mg.tensor(2.0), ()).tolist() == 2.0
+    assert mg.pad(mg.tensor([1.0, 2.0]), (0, 0)).tolist() == [1.0, 2.0]
+    assert mg.pad(mg.tensor([0.0, 1.0, 2.0]), (-1, 1)).tolist() == [1.0, 2.0, 0.0]  # negative widths crop
+    assert mg.pad(mg.ones(2, 3), (-1, -1, 1, 0)).tolist() == [[0.0], [1.0], [1.0]]
+    assert mg.pad(mg.zeros(3), (-3, 0)).shape == (0,)
+    with pytest.raises(ValueError, match=re.escape("pad: the negative padding (-2, -2) of dim 0 crops more than")):
+        mg.pad(mg.zeros(3), (-2, -2))
+    with pytest.raises(ValueError, match=re.escape("pad: expected pairs for at most 0 dims, got (1, 1)")):
+        mg.pad(mg.tensor(2.0), (1, 1))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (0, 3)])
+@pytest.mark.parametrize("widths", [(), (0, 0), (1, 1), (-1, 1), (1, -2), (-3, 0), (-2, -2), (2, 0, -1, 1), (1,)])
+def test_pad_as_torch(shape, widths):
+    torch = _torch()
+    data = np.random.default_rng(0).standard_normal(shape)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = torch.nn.functional.pad(torch.tensor(data), widths, value=1.5).numpy()
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            mg.pad(mg.tensor(data), widths, value=1.5)
+    else:
+        np.testing.assert_array_equal(mg.pad(mg.tensor(data), widths, value=1.5).numpy(), expected)
