@@ -7,6 +7,7 @@ A function marked ``@tensor_method()`` is also a Tensor method, as in PyTorch (`
 """
 import builtins
 import math
+import operator
 
 import numpy as np
 
@@ -74,8 +75,31 @@ def cross_entropy(input, target, reduction="mean"):
 
 
 def where(condition, input, other):
-    """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches)."""
+    """``input`` where ``condition`` is true, else ``other`` (gradients flow to both branches).
+
+    The result's dtype follows PyTorch's rule for Python numbers: a Python float beside no floating tensor
+    gives the default dtype (``mg.where(mask, 1.0, 0.0)`` is float32); a Python int takes an integer
+    tensor's dtype, and tensors promote as NumPy promotes them.
+    """
+    # (a float tensor beside the Python float, the everyday case, needs nothing: checked inline)
+    if type(other) is float:
+        if not (isinstance(input, Tensor) and input.data.dtype.kind == "f"):
+            input, other = _python_floats(input, other)
+    elif type(input) is float and not (isinstance(other, Tensor) and other.data.dtype.kind == "f"):
+        input, other = _python_floats(input, other)
     return arithmetic.where(condition, input, other)
+
+
+def _python_floats(*operands):
+    # NumPy takes a Python float at a floating tensor's dtype, as PyTorch does, but beside integers, bools
+    # or other Python numbers it makes float64 where PyTorch makes the default dtype
+    for x in operands:
+        if type(x) is float:
+            continue
+        if (x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.result_type(x)).kind in "fc":
+            return operands
+    dtype = dtypes.get_default_dtype()
+    return tuple(astype(x, dtype) if isinstance(x, Tensor) else np.asarray(x, dtype) for x in operands)
 
 
 @tensor_method("clip")
@@ -291,12 +315,15 @@ def view(input, *shape_):
 
 @tensor_method()
 def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dims ``start_dim..end_dim`` into one."""
+    """Merge dims ``start_dim..end_dim`` into one (a 0-d tensor becomes 1-D, as in PyTorch)."""
     dims = np.shape(input)
+    start, end = _dim("flatten", start_dim, len(dims)), _dim("flatten", end_dim, len(dims))
     if not dims:
         return reshape(input, (1,))
-    start, end = _dim("flatten", start_dim, len(dims)), _dim("flatten", end_dim, len(dims))
-    merged = int(np.prod(dims[start:end + 1]))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of shape {dims}; "
+                         f"give start_dim <= end_dim")
+    merged = math.prod(dims[start:end + 1])
     return reshape(input, dims[:start] + (merged,) + dims[end + 1:])
 
 
@@ -353,12 +380,29 @@ def broadcast_to(input, *shape_):
 
 @tensor_method()
 def expand(input, *sizes):
-    """Broadcast to ``sizes``; -1 keeps a dimension as it is (PyTorch's ``expand``)."""
+    """Broadcast to ``sizes`` (PyTorch's ``expand``): new dims go in front, a dim of size 1 may take any size,
+    and -1 keeps an existing dim as it is."""
     sizes = _shape_arg(sizes)
     dims = np.shape(input)
     lead = len(sizes) - len(dims)
-    target = tuple(dims[i - lead] if n == -1 else n for i, n in enumerate(sizes))
-    return broadcast_to(input, target)
+    if lead < 0:
+        raise ValueError(f"expand: sizes {sizes} are fewer than the {len(dims)} dims of the tensor of shape {dims}; "
+                         f"give one size per dim at least")
+    target = []
+    for i, n in enumerate(sizes):
+        if i < lead and n < 0:
+            raise ValueError(f"expand: the size {n} is not allowed for the new leading dim {i} (sizes {sizes}, "
+                             f"tensor of shape {dims}); -1 keeps an existing dim only")
+        if i >= lead and n == -1:
+            n = dims[i - lead]
+        elif n < 0:
+            raise ValueError(f"expand: the size {n} at dim {i} is negative (sizes {sizes}, tensor of shape {dims}); "
+                             f"a size is 0 or more, or -1 to keep an existing dim")
+        elif i >= lead and n != dims[i - lead] != 1:
+            raise ValueError(f"expand: the size {n} must match the existing size {dims[i - lead]} at dim {i}, "
+                             f"which is not 1 (sizes {sizes}, tensor of shape {dims})")
+        target.append(n)
+    return broadcast_to(input, tuple(target))
 
 
 @tensor_method()
@@ -409,19 +453,48 @@ def stack(tensors, dim=0, *, axis=None):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def _whole_number(name, rule, value):
+    """``value`` as a Python int (a 0-d integer tensor counts), else a TypeError: ``f"{name}: {rule}, got ..."``."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if not (isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == np.bool_)):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{name}: {rule}, got {type(value).__name__} {value!r}")
+
+
 @tensor_method()
 def split(input, split_size_or_sections, dim=0):
-    """Split into chunks of ``split_size_or_sections`` (an int), or of the listed sizes."""
-    n = np.shape(input)[dim]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        sizes = [builtins.min(step, n - start) for start in range(0, n, step)]
-    else:
-        sizes = list(split_size_or_sections)
+    """Split into pieces of ``split_size_or_sections`` elements along ``dim`` (an int: the last piece may be
+    smaller), or of the listed sizes, as PyTorch does.
+
+    A dimension of length 0 gives one empty piece (or one per listed size); a size of 0 is allowed only
+    there.
+    """
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("split: expects a tensor with at least 1 dim, got a 0-d tensor")
+    dim = _dim("split", dim, len(dims))
+    n = dims[dim]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [_whole_number("split", "sizes must be ints", size) for size in split_size_or_sections]
+        if builtins.min(sizes, default=0) < 0:
+            raise ValueError(f"split: sizes must be non-negative, got {sizes}")
         if builtins.sum(sizes) != n:
             raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
                              f"but dimension {dim} has length {n}")
-    dim = dim % np.ndim(input)
+    else:
+        step = _whole_number("split", "split_size_or_sections must be an int or a list of ints",
+                             split_size_or_sections)
+        if step < 0:
+            raise ValueError(f"split: split_size must be non-negative, got {step}")
+        if step == 0 and n:
+            raise ValueError(f"split: split_size can be 0 only when dimension {dim} has length 0, but it has "
+                             f"length {n}")
+        count = builtins.max(-(-n // step), 1) if step else 1  # one piece at least, empty when n is 0
+        sizes = [step] * (count - 1) + [n - step * (count - 1)]
     pieces, start = [], 0
     for size in sizes:
         pieces.append(getitem(input, (slice(None),) * dim + (slice(start, start + size),)))
@@ -431,27 +504,163 @@ def split(input, split_size_or_sections, dim=0):
 
 @tensor_method()
 def chunk(input, chunks, dim=0):
-    """Split into ``chunks`` nearly equal pieces (the last may be smaller), as PyTorch does."""
+    """Split into ``chunks`` nearly equal pieces (the last may be smaller, and there may be fewer), as PyTorch
+    does; a dimension of length 0 gives ``chunks`` empty pieces."""
+    chunks = _whole_number("chunk", "chunks must be an int", chunks)
     if chunks < 1:
         raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
-    n = np.shape(input)[dim]
-    return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("chunk: expects a tensor with at least 1 dim, got a 0-d tensor")
+    n = dims[_dim("chunk", dim, len(dims))]
+    if n == 0:
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def index_from(index):
-    """Turn an index that may hold Tensors or lists into one NumPy understands."""
+    """Turn an index that may hold Tensors or lists into one NumPy understands (the same items, as arrays)."""
     if isinstance(index, tuple):
         return tuple(index_from(i) for i in index)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        # an empty list selects nothing, as in PyTorch (NumPy makes it a float array, which cannot index)
+        return array.astype(np.intp) if array.size == 0 and array.dtype.kind == "f" else array
     return index
 
 
+def _pytorch_index(name, index, input):
+    """``index`` (from ``index_from``) as a NumPy index of ``input`` whose result is laid out as PyTorch's.
+
+    NumPy and PyTorch differ in one place: integers beside index arrays. NumPy counts an integer as one
+    more advanced index and, when the advanced indices are not side by side, moves their dims to the front
+    of the result; PyTorch applies integers first, as basic indices, so on a (3, 4, 5) tensor
+    ``x[0, :, [1, 2]]`` is (4, 2) there and (2, 4) in NumPy. That case is rewritten into one index array
+    per dim, laid out as PyTorch lays it out; any other index is returned as it is (the same object), NumPy
+    and PyTorch agreeing on it. ``name`` (getitem, setitem) goes into error messages.
+    """
+    if type(index) is not tuple or len(index) < 3:
+        return index
+    # NumPy keeps the advanced dims in place when the integers and arrays are side by side, and PyTorch
+    # then does too: only an index where they are not (so of three items at least), and an array among
+    # them, can differ
+    first = last = -1
+    count, has_array = 0, False
+    for i, item in enumerate(index):
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            continue
+        if first < 0:
+            first = i
+        last, count = i, count + 1
+        if isinstance(item, (bool, np.bool_)) or (
+                isinstance(item, np.ndarray) and (item.ndim or item.dtype == np.bool_)):
+            has_array = True
+    if not has_array or last - first + 1 == count:
+        return index
+    return _pytorch_layout(name, index, input.shape if isinstance(input, Tensor) else np.shape(input))
+
+
+def _index_role(item):
+    """"int" (PyTorch selects), "adv" (an index array or a bool), "basic" (slice, None), None (not an index)."""
+    if item is None or isinstance(item, slice):
+        return "basic"
+    if isinstance(item, (bool, np.bool_)):
+        return "adv"
+    if isinstance(item, (int, np.integer)):
+        return "int"
+    if isinstance(item, np.ndarray) and item.dtype.kind in "iub":
+        return "int" if item.ndim == 0 and item.dtype != np.bool_ else "adv"
+    return None
+
+
+def _dims_indexed(item):
+    if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+        return 0
+    return item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+
+
+def _pytorch_layout(name, index, shape_):
+    ndim = len(shape_)
+    used = builtins.sum(_dims_indexed(item) for item in index)
+    ellipses = builtins.sum(item is Ellipsis for item in index)
+    if used > ndim or ellipses > 1:
+        return index  # NumPy raises its own error for it
+    # PyTorch keeps the advanced dims in place when the advanced indices are side by side once the
+    # integers are gone and Ellipsis is expanded; NumPy only when they are side by side with the integers
+    # among them, and an Ellipsis always parts them, even one that stands for no dim
+    numpy_places = [i for i, item in enumerate(index) if item is not Ellipsis and _index_role(item) != "basic"]
+    items = []
+    for item in index:
+        items.extend([slice(None)] * (ndim - used) if item is Ellipsis else [item])
+    roles = [_index_role(item) for item in items]
+    if None in roles:
+        return index  # not an index: NumPy raises its own error for it
+    torch_places = [i for i, role in enumerate(r for r in roles if r != "int") if role == "adv"]
+    if (torch_places[-1] - torch_places[0] + 1 != len(torch_places)
+            or numpy_places[-1] - numpy_places[0] + 1 == len(numpy_places)):
+        return index  # the same layout either way
+
+    items.extend([slice(None)] * (ndim - used) if not ellipses else [])
+    roles.extend(["basic"] * (len(items) - len(roles)))
+    sizes, grids, advanced, block_at, dim = [], [], [], None, 0
+    for item, role in zip(items, roles):
+        if role == "basic":
+            if item is not None:
+                grid = np.arange(*item.indices(shape_[dim]))
+                grids.append((len(sizes), grid))
+                dim += 1
+            sizes.append(1 if item is None else len(grid))
+        elif role == "int":
+            if not -shape_[dim] <= item < shape_[dim]:
+                raise IndexError(f"{name}: index {int(item)} is out of bounds for dim {dim} with size {shape_[dim]}")
+            grids.append((None, np.asarray(item, dtype=np.intp)))
+            dim += 1
+        else:
+            if block_at is None:
+                block_at = len(sizes)
+                sizes.append(None)  # the advanced dims go here
+            if isinstance(item, (bool, np.bool_)) or item.ndim == 0:
+                # a bool adds a dim of size 1 (True) or 0 (False) and indexes it: an index array of no input dim
+                advanced.append(np.zeros(int(bool(item)), np.intp))
+            elif item.dtype == np.bool_:
+                if item.shape != shape_[dim:dim + item.ndim]:
+                    raise IndexError(f"{name}: the mask of shape {item.shape} does not match the shape "
+                                     f"{shape_[dim:dim + item.ndim]} of the dims it indexes, from dim {dim}")
+                for nonzero in np.nonzero(item):
+                    grids.append(("advanced", nonzero))
+                    advanced.append(nonzero)
+                dim += item.ndim
+            else:
+                outside = (item < -shape_[dim]) | (item >= shape_[dim])
+                if outside.any():  # checked here: NumPy checks nothing when the result is empty
+                    raise IndexError(f"{name}: index {int(item[outside].flat[0])} is out of bounds for dim {dim} "
+                                     f"with size {shape_[dim]}")
+                grids.append(("advanced", item))
+                advanced.append(item)
+                dim += 1
+    try:
+        block = np.broadcast_shapes(*(array.shape for array in advanced))
+    except ValueError:
+        raise IndexError(f"{name}: the index arrays do not broadcast together, shapes "
+                         f"{[array.shape for array in advanced]}") from None
+    out_shape = tuple(sizes[:block_at]) + block + tuple(sizes[block_at + 1:])
+    result = []
+    for axis, grid in grids:
+        if axis == "advanced":
+            grid = np.broadcast_to(grid, block).reshape((1,) * block_at + block + (1,) * (len(sizes) - block_at - 1))
+        elif axis is not None:
+            axis += 0 if axis < block_at else len(block) - 1
+            grid = grid.reshape(tuple(len(grid) if a == axis else 1 for a in range(len(out_shape))))
+        result.append(np.broadcast_to(grid, out_shape))
+    return tuple(result)
+
+
 def getitem(input, index):
-    """``input[index]`` with basic, advanced and boolean indices; repeated indices accumulate gradient."""
-    return shape.getitem(input, index=index_from(index))
+    """``input[index]`` with basic, advanced and boolean indices, by PyTorch's rules (integers beside index
+    arrays select first); repeated indices accumulate gradient."""
+    return shape.getitem(input, index=_pytorch_index("getitem", index_from(index), input))
 
 
 def index_put(input, index, values):
@@ -461,7 +670,7 @@ def index_put(input, index, values):
     the last write wins. Replaced elements are selected, not subtracted, so a NaN or Inf being overwritten
     does not leak into the result.
     """
-    index = index_from(index)
+    index = _pytorch_index("setitem", index_from(index), input)
     target_shape = np.shape(input)
     size = int(np.prod(target_shape))
     try:
@@ -491,6 +700,33 @@ def _broadcast_values(values, target):
                          f"{tuple(target)}") from None
 
 
+def _setitem_array(array, index, value):
+    """``array[index] = value`` in place, by PyTorch's rules: ``index`` (as ``index_from`` gives it) read as
+    ``getitem`` reads it, and ``value`` broadcast to the selection once its leading size-1 dims are dropped
+    (``t[0, 1] = mg.tensor([7.])``).
+
+    The branch of ``Tensor.__setitem__`` that records nothing writes with this; ``index_put`` is the
+    recorded one.
+    """
+    index = _pytorch_index("setitem", index, array)
+    if isinstance(value, Tensor):
+        value = value.data
+    elif isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    vshape = value.shape if type(value) is np.ndarray else ()
+    if vshape and vshape[0] == 1:
+        # NumPy refuses these where the selection has fewer dims (one element, or a boolean mask's)
+        kept = next((i for i, n in enumerate(vshape) if n != 1), len(vshape))
+        value = value.reshape(vshape[kept:])
+    try:
+        array[index] = value
+    except (ValueError, TypeError):
+        if not vshape:
+            raise  # not a shape problem: a value NumPy cannot convert
+        raise ValueError(f"setitem: cannot assign values of shape {vshape} to a selection of shape "
+                         f"{np.shape(array[index])}") from None
+
+
 def _along_axis_index(index, dim):
     # the advanced index that makes x[...] equal np.take_along_axis(x, index, dim)
     index = np.asarray(index)
@@ -500,60 +736,150 @@ def _along_axis_index(index, dim):
     return tuple(grids)
 
 
-@tensor_method()
-def gather(input, dim, index):
-    """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather)."""
+def _integer_index(name, what, index):
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
     if not np.issubdtype(index.dtype, np.integer):
-        raise TypeError(f"gather: index must be an integer tensor, got dtype {index.dtype}")
-    if index.ndim != np.ndim(input):
+        raise TypeError(f"{name}: {what} must be an integer tensor, got dtype {index.dtype}")
+    return index
+
+
+def _gather(name, input, dim, index):
+    # input[..., index, ...] along dim, every index checked first: NumPy would count a negative one from the end
+    shape_ = np.shape(input)
+    if not shape_:  # a 0-d input is taken as one element along dim 0, as PyTorch takes it
+        return reshape(_gather(name, reshape(input, (1,)), 0, index.reshape(-1)), index.shape)
+    for d, (n, m) in enumerate(zip(index.shape, shape_)):
+        if d != dim and n > m and index.size:  # (an empty index reads nothing, and PyTorch lets it be)
+            raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim "
+                             f"{dim}: it is larger than the input at dim {d} ({n} > {m}); only dim {dim} may be larger")
+    size = shape_[dim]
+    outside = (index < 0) | (index >= size)
+    if outside.any():
+        valid = f"expected 0 to {size - 1}" if size else f"dim {dim} is empty"
+        raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim {dim}: "
+                         f"index {int(index[outside].flat[0])} is out of bounds ({valid}; negative indices do not "
+                         f"count from the end)")
+    return getitem(input, _along_axis_index(index, dim))
+
+
+@tensor_method()
+def gather(input, dim, index):
+    """Pick ``input`` values along ``dim`` at ``index`` (PyTorch's gather): ``out[i][j] = input[i][index[i][j]]``
+    for ``dim=1``. ``index`` has ``input``'s number of dims, is no larger in the others, and holds indices
+    from 0 to ``input.shape[dim] - 1``."""
+    index = _integer_index("gather", "index", index)
+    if index.ndim != np.ndim(input) and not (np.ndim(input) == 0 and index.ndim == 1):
         raise ValueError(f"gather: index has {index.ndim} dims but input has {np.ndim(input)} "
                          f"(shapes {index.shape} and {np.shape(input)})")
+    return _gather("gather", input, _dim("gather", dim, np.ndim(input)), index)
+
+
+@tensor_method()
+def take_along_dim(input, indices, dim=None):
+    """Values of ``input`` at ``indices`` along ``dim`` (PyTorch's ``take_along_dim``), e.g. at the
+    ``argmax``/``argsort`` of a dim. ``input`` and ``indices`` broadcast in the other dims; with ``dim=None``
+    both are flattened and the result is 1-D."""
+    index = _integer_index("take_along_dim", "indices", indices)
+    if dim is None:
+        return _gather("take_along_dim", reshape(input, (-1,)), 0, index.reshape(-1))
+    shape_ = np.shape(input)
+    if index.ndim != len(shape_):
+        raise ValueError(f"take_along_dim: input and indices must have the same number of dims, got shapes "
+                         f"{shape_} and {index.shape} (dim=None takes from the flattened input)")
+    if not shape_:
+        raise IndexError(f"take_along_dim: dim {dim} was given for a 0-d tensor, which has no dims; use dim=None")
+    dim = _dim("take_along_dim", dim, len(shape_))
     try:
-        return getitem(input, _along_axis_index(index, dim))
-    except IndexError as error:
-        raise IndexError(f"gather: index of shape {index.shape} does not fit input of shape {np.shape(input)} "
-                         f"along dim {dim}: {str(error).split(': ')[-1]}") from None
-
-
-take_along_dim = gather
+        out = np.broadcast_shapes(shape_[:dim] + index.shape[dim:dim + 1] + shape_[dim + 1:], index.shape)
+    except ValueError:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} do not broadcast with input of shape "
+                         f"{shape_} in the dims other than {dim}") from None
+    input = broadcast_to(input, out[:dim] + shape_[dim:dim + 1] + out[dim + 1:])
+    return _gather("take_along_dim", input, dim, np.broadcast_to(index, out))
 
 
 def pad(input, pad, mode="constant", value=0):
     """Constant padding. ``pad`` is PyTorch's flat (left, right, top, bottom, ...) from the last dim back,
-    or NumPy's ((before, after), ...) per dimension."""
+    or NumPy's ((before, after), ...) per dimension. A negative width crops, as in PyTorch."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
-    ndim = np.ndim(input)
+    dims = np.shape(input)
+    ndim = len(dims)
     if pad and isinstance(pad[0], (tuple, list)):
-        widths = tuple((int(a), int(b)) for a, b in pad)
+        widths = tuple((_whole_number("pad", "pad must hold ints", a), _whole_number("pad", "pad must hold ints", b))
+                       for a, b in pad)
     else:
+        pad = tuple(_whole_number("pad", "pad must hold ints", width) for width in pad)
         if len(pad) % 2 or len(pad) // 2 > ndim:
             raise ValueError(f"pad: expected pairs for at most {ndim} dims, got {tuple(pad)}")
         pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
         widths = tuple([(0, 0)] * (ndim - len(pairs)) + pairs[::-1])
     if len(widths) != ndim:
         raise ValueError(f"pad: {len(widths)} (before, after) pairs for a tensor with {ndim} dims")
+    if not any(a or b for a, b in widths):
+        return clone(_tensor(input))  # (NumPy's pad fails on a 0-d array, even with nothing to add)
+    if any(a < 0 or b < 0 for a, b in widths):
+        for d, ((a, b), n) in enumerate(zip(widths, dims)):
+            if n + builtins.min(a, 0) + builtins.min(b, 0) < 0:
+                raise ValueError(f"pad: the negative padding ({a}, {b}) of dim {d} crops more than its {n} "
+                                 f"element(s) (tensor of shape {dims})")
+        input = getitem(input, tuple(slice(builtins.max(-a, 0), n - builtins.max(-b, 0))
+                                     for (a, b), n in zip(widths, dims)))
+        widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
+        if not any(a or b for a, b in widths):
+            return input
     return shape.pad(input, pad_width=widths, value=value)
 
 
 @tensor_method()
 def masked_fill(input, mask, value):
-    """``value`` where ``mask`` is true, ``input`` elsewhere."""
+    """``value`` where ``mask`` is true, ``input`` elsewhere; the result keeps ``input``'s dtype.
+
+    ``value`` is a number or a 0-d tensor (differentiable), cast to ``input``'s dtype as PyTorch casts it;
+    ``mask`` is a bool tensor that broadcasts with ``input``.
+    """
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    if not _broadcasts_to(mask.shape, np.shape(input)):
+    try:
+        np.broadcast_shapes(mask.shape, np.shape(input))
+    except ValueError:
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
-                         f"{np.shape(input)}")
+                         f"{np.shape(input)}") from None
+    dtype = input.dtype if isinstance(input, Tensor) else np.result_type(input)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
+                             f"{value.shape}")
+        value = astype(value, dtype)
+    else:
+        if not isinstance(value, (int, float)) and np.ndim(value):
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {np.shape(value)}")
+        value = _fill_value("masked_fill", value, dtype)
     return where(mask, value, input)
 
 
-def _broadcasts_to(shape_, target):
-    try:
-        return np.broadcast_shapes(shape_, target) == tuple(target)
-    except ValueError:
-        return False
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32, np.float64)}
+
+
+def _fill_value(name, value, dtype):
+    # a number as a 0-d array of dtype; a float into integers truncates, as in PyTorch, and a number out of
+    # the dtype's range is refused, as PyTorch refuses it (checked first: NumPy's cast would only warn)
+    if type(value) is float and dtype.kind == "f":  # the everyday call: -inf or a large negative into scores
+        if math.isfinite(value) and abs(value) > _FLOAT_MAX.get(dtype, math.inf):
+            raise ValueError(f"{name}: value {value!r} cannot be converted to {dtype} without overflow")
+        return np.array(value, dtype)
+    number = np.asarray(value)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        fits = (number.dtype.kind not in "fc" or np.isfinite(number)) and info.min <= number <= info.max
+    elif dtype.kind == "f" and number.dtype.kind == "f" and number.dtype.itemsize > dtype.itemsize:
+        fits = not (np.isfinite(number) and abs(number) > np.finfo(dtype).max)  # (inf and NaN stay as they are)
+    else:
+        fits = True
+    if not fits:
+        raise ValueError(f"{name}: value {value!r} cannot be converted to {dtype} without overflow")
+    return number.astype(dtype)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -233,6 +233,20 @@ COMPOSITE_CASES = {
                                                                                  + 1e-5), r(3, 4), label="layernorm")],
     "numpy ufuncs on tensors": [C(lambda a, b: np.maximum(np.exp(a), b) * np.tanh(a), r(4), r(4) + 1,
                                   label="np.maximum(np.exp(a), b)*np.tanh(a)")],
+    # PyTorch's indexing rule: an integer apart from the index arrays leaves their dims in place
+    "getitem (PyTorch's layout)": [
+        C(lambda a: a[0, :, [1, 2, 1]], r(2, 3, 4), label="a[0, :, [1, 2, 1]]"),
+        C(lambda a: a[:, 1, None, np.array([[True, False, True, True]])], r(2, 3, 1, 4), label="a[:, 1, None, mask]")],
+    "index_put (PyTorch's layout)": [C(lambda a, v: mg.index_put(a, (1, slice(None), [0, 2]), v), r(2, 3, 4), r(3, 2),
+                                       label="index_put a[1, :, [0, 2]]")],
+    "take_along_dim": [C(lambda a: mg.take_along_dim(a, np.array([[0, 2, 2]]), 1), r(2, 3),
+                         label="take_along_dim broadcast, repeated"),
+                       C(lambda a: mg.take_along_dim(a, np.array([5, 0, 5])), r(2, 3),
+                         label="take_along_dim flattened")],
+    "pad": [C(lambda a: mg.pad(a, (-1, 2, 1, -1)), r(3, 4), label="pad crops and pads")],
+    "expand": [C(lambda a: a.expand(2, -1, 3), r(3, 1), label="expand(2, -1, 3)")],
+    "masked_fill tensor value": [C(lambda a, v: mg.masked_fill(a, np.array([True, False, True]), v), r(2, 3), r(),
+                                   label="masked_fill 0-d value")],
 }
 
 

@@ -118,6 +118,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         "on the output of nn.LogSoftmax).")
     target_dtype = target.dtype if isinstance(target, mg.Tensor) else np.asarray(target).dtype
     if target_dtype.kind == "f" and np.shape(target) == input.shape:
+        if ignore_index >= 0:  # PyTorch refuses it too; a negative one (the default -100) selects nothing
+            raise ValueError(f"{loss_name}: ignore_index={ignore_index} cannot apply to class probabilities (a "
+                             f"float target of the input's shape); leave it at its default, or give class indices")
         weight = class_weight(weight, input, classes, class_dim, loss_name)
         log_probs = mg.log_softmax(input, dim=class_dim)
         return _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing)

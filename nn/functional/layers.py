@@ -82,6 +82,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
+    if not k:
+        raise ValueError("layer_norm: normalized_shape must hold at least one dim, got (); give the sizes of the "
+                         f"last dims to normalise over, e.g. ({input.shape[-1] if input.ndim else 'n'},)")
     if input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
         raise ValueError(f"layer_norm: input of shape {input.shape} does not end with normalized_shape "
                          f"{normalized_shape}")
