@@ -700,7 +700,7 @@ def _broadcast_values(values, target):
                          f"{tuple(target)}") from None
 
 
-def _setitem_array(array, index, value):
+def setitem_array(array, index, value):
     """``array[index] = value`` in place, by PyTorch's rules: ``index`` (as ``index_from`` gives it) read as
     ``getitem`` reads it, and ``value`` broadcast to the selection once its leading size-1 dims are dropped
     (``t[0, 1] = mg.tensor([7.])``).

@@ -124,7 +124,7 @@ class TensorMethods:
         index = functions.index_from(index)
         if not (grad_mode.is_grad_enabled() and (self.requires_grad or
                                                  (isinstance(value, Tensor) and value.requires_grad))):
-            self.data[index] = raw(value)
+            functions.setitem_array(self.data, index, value)
             note_write(self, "setitem")
             return
         self._inplace("setitem", lambda t, v: functions.index_put(t, index, v), value)

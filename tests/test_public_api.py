@@ -11,7 +11,7 @@ from microgradnp import functions
 from microgradnp.autograd.primitive import PRIMITIVES, public_primitives
 
 # functions.py's public helpers for the engine's own use, not for users
-ENGINE_HELPERS = {"tensor_method", "index_from"}
+ENGINE_HELPERS = {"tensor_method", "index_from", "setitem_array"}
 
 
 def test_star_import_gives_exactly_all():

@@ -85,11 +85,10 @@ def test_setitem_while_recording_uses_pytorchs_layout():
 def test_setitem_array_uses_pytorchs_layout():
     data = np.zeros((3, 4, 5))
     # as Tensor.__setitem__ calls it: with the index from index_from
-    functions._setitem_array(data, functions.index_from((0, slice(None), [1, 2])), np.arange(8.0).reshape(4, 2))
+    functions.setitem_array(data, functions.index_from((0, slice(None), [1, 2])), np.arange(8.0).reshape(4, 2))
     assert data[0, 1].tolist() == [0.0, 2.0, 3.0, 0.0, 0.0]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the __setitem__ change")
 def test_setitem_outside_recording_uses_pytorchs_layout():
     t = mg.zeros(3, 4, 5)
     t[0, :, [1, 2]] = mg.tensor(np.arange(8.0).reshape(4, 2))
@@ -128,7 +127,7 @@ def test_getitem_and_setitem_as_torch(index, shape):
     recorded[index] = mg.tensor(values)
     np.testing.assert_array_equal(recorded.detach().numpy(), target.numpy())
     plain = data.copy()
-    functions._setitem_array(plain, functions.index_from(index), values)
+    functions.setitem_array(plain, functions.index_from(index), values)
     np.testing.assert_array_equal(plain, target.numpy())
 
 
@@ -330,18 +329,17 @@ def test_refusals_as_torch():
 
 def test_setitem_array_drops_leading_size_one_dims_of_the_value():
     data = np.zeros((2, 3))
-    functions._setitem_array(data, (0, 1), mg.tensor([7.0]))
+    functions.setitem_array(data, (0, 1), mg.tensor([7.0]))
     assert data.tolist() == [[0.0, 7.0, 0.0], [0.0, 0.0, 0.0]]
-    functions._setitem_array(data, data == 0, mg.tensor([[5.0]]))
+    functions.setitem_array(data, data == 0, mg.tensor([[5.0]]))
     assert data.tolist() == [[5.0, 7.0, 5.0], [5.0, 5.0, 5.0]]
-    functions._setitem_array(data, 1, np.ones((1, 1, 3)))
+    functions.setitem_array(data, 1, np.ones((1, 1, 3)))
     assert data[1].tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match=re.escape(
             "setitem: cannot assign values of shape (2, 1) to a selection of shape (6,)")):
-        functions._setitem_array(data, data > -1, np.ones((2, 1)))
+        functions.setitem_array(data, data > -1, np.ones((2, 1)))
 
 
-@pytest.mark.xfail(strict=True, reason="needs the __setitem__ change")
 def test_setitem_outside_recording_drops_leading_size_one_dims_of_the_value():
     t = mg.zeros(2, 3)
     t[0, 1] = mg.tensor([7.0])

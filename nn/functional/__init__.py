@@ -5,7 +5,7 @@
 
 Activations are forward passes only; their gradients come from the engine.
 """
-from microgradnp import one_hot
+from microgradnp import one_hot, pad
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .classification_loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss
@@ -13,6 +13,6 @@ from .layers import batch_norm, dropout, embedding, layer_norm, linear
 from .regression_loss import huber_loss, l1_loss, mse_loss
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softmax", "log_softmax", "softplus",
-           "linear", "dropout", "batch_norm", "layer_norm", "embedding", "one_hot",
+           "linear", "dropout", "batch_norm", "layer_norm", "embedding", "one_hot", "pad",
            "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "nll_loss"]
