@@ -1,0 +1,94 @@
+"""Edge cases found by a differential fuzzer against PyTorch (issue 17): zero exponents, zero spreads, ties,
+tensor bounds, empty and 0-d shapes.
+
+Each case has a test that asserts the expected values as literals, so it runs (and fails when the case
+breaks) without PyTorch, and a ``..._matches_torch`` test that compares values and gradients with PyTorch
+on a few shapes, skipped when torch is not installed.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import microgradnp as mg
+
+
+def _leaf(values, dtype=np.float64):
+    return mg.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+def _grads(fn, *values):
+    """fn's result and the gradients of sum(result) for each of ``values`` (float64 leaves), warnings as errors."""
+    leaves = [_leaf(v) for v in values]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fn(*leaves)
+        mg.sum(out).backward()
+    return out, [leaf.grad for leaf in leaves]
+
+
+def _assert_equal(ours, expected):
+    ours = ours.data if isinstance(ours, mg.Tensor) else np.asarray(ours)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert ours.shape == expected.shape, f"shape {ours.shape}, expected {expected.shape}"
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=0)
+
+
+def _torch_grads(torch, fn, *values):
+    leaves = [torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in values]
+    out = fn(*leaves)
+    out.sum().backward()
+    return out, [leaf.grad if leaf.grad is not None else torch.zeros_like(leaf) for leaf in leaves]
+
+
+def _matches_torch(fn, torch_fn, *values, rtol=1e-10, atol=1e-12):
+    """fn and torch_fn agree on the values and on the gradient of their sum, NaN for NaN."""
+    torch = pytest.importorskip("torch")
+    ours, our_grads = _grads(fn, *values)
+    theirs, their_grads = _torch_grads(torch, torch_fn, *values)
+    for a, b in [(ours, theirs)] + list(zip(our_grads, their_grads)):
+        a = a.data if isinstance(a, mg.Tensor) else np.asarray(a)
+        b = b.detach().numpy()
+        assert a.shape == b.shape, f"shape {a.shape}, PyTorch's {b.shape}"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+
+
+# ---- pow -------------------------------------------------------------------------------------------
+
+def test_pow_zero_exponent_has_zero_gradient_at_zero():
+    _, (grad,) = _grads(lambda x: x ** 0, [0.0, 2.0, -1.0])
+    _assert_equal(grad, [0.0, 0.0, 0.0])
+    _, (grad, _) = _grads(lambda x, b: x ** b, [0.0, 2.0, -1.0], [0.0, 0.0, 0.0])
+    _assert_equal(grad, [0.0, 0.0, 0.0])
+
+
+def test_pow_zero_exponent_second_order():
+    x = _leaf([0.0, 2.0])
+    (grad,) = mg.autograd.grad(mg.sum(x ** 0), [x], create_graph=True)
+    _assert_equal(grad, [0.0, 0.0])
+    x, b = _leaf([1.0, 2.0]), _leaf([0.0, 3.0])
+    (grad,) = mg.autograd.grad(mg.sum(x ** b), [x], create_graph=True)
+    _assert_equal(grad, [0.0, 12.0])  # b * x ** (b - 1)
+    mg.sum(grad).backward()
+    _assert_equal(x.grad, [0.0, 12.0])  # b (b - 1) x ** (b - 2)
+    _assert_equal(b.grad, [0.0, 4 * (1 + 3 * np.log(2))])  # x ** (b - 1) (1 + b log x); masked at b == 0
+
+
+def test_pow_exponent_gradient_is_zero_where_the_base_is_not_positive():
+    # PyTorch gives -inf at a base of 0 with a negative exponent and NaN at a negative base: microgradnp
+    # takes the gradient of a ** b in b as 0 wherever log(a) is not real (and never NaN there)
+    with np.errstate(divide="ignore"):
+        _, (grad_a, grad_b) = _grads(lambda a, b: a ** b, [0.0, 0.0, -2.0, 2.0], [-1.0, 0.5, 2.0, 2.0])
+    _assert_equal(grad_a, [-np.inf, np.inf, -4.0, 4.0])
+    _assert_equal(grad_b, [0.0, 0.0, 0.0, 4 * np.log(2)])
+
+
+@pytest.mark.parametrize("base, exponent", [  # bases >= 0: see the test above for negative ones
+    ([0.0, 2.0, 1.0, 0.5], [0.0, 0.0, 0.0, 0.0]),
+    ([[0.0], [3.0]], [0.0, 2.0, 1.5]),
+    (0.0, 0.0),
+    (np.zeros((0, 3)), [0.0, 1.0, 2.0]),
+], ids=["zeros", "broadcast", "0-d", "empty"])
+def test_pow_matches_torch(base, exponent):
+    _matches_torch(lambda a, b: a ** b, lambda a, b: a ** b, base, exponent)
+    _matches_torch(lambda a: a ** 0, lambda a: a ** 0, base)
