@@ -164,8 +164,12 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
 @tensor_method()
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
-    """Standard deviation over ``dim``; unbiased by default, as in PyTorch."""
-    return elementwise.sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    """Standard deviation over ``dim``; unbiased by default, as in PyTorch (whose gradient is 0 where std is 0)."""
+    variance = var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    # sqrt's gradient 1 / (2 std) is inf where std is 0 (equal elements), and var's gradient there is 0:
+    # PyTorch masks the product to 0 there, and so does this, by taking sqrt of 1 in place of 0
+    zero = variance == 0
+    return arithmetic.where(zero, 0, elementwise.sqrt(arithmetic.where(zero, 1, variance)))
 
 
 @tensor_method()

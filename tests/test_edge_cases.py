@@ -45,7 +45,9 @@ def _matches_torch(fn, torch_fn, *values, rtol=1e-10, atol=1e-12):
     """fn and torch_fn agree on the values and on the gradient of their sum, NaN for NaN."""
     torch = pytest.importorskip("torch")
     ours, our_grads = _grads(fn, *values)
-    theirs, their_grads = _torch_grads(torch, torch_fn, *values)
+    with warnings.catch_warnings():  # PyTorch's own warnings (degrees of freedom <= 0...) are not checked
+        warnings.simplefilter("ignore")
+        theirs, their_grads = _torch_grads(torch, torch_fn, *values)
     for a, b in [(ours, theirs)] + list(zip(our_grads, their_grads)):
         a = a.data if isinstance(a, mg.Tensor) else np.asarray(a)
         b = b.detach().numpy()
@@ -92,3 +94,43 @@ def test_pow_exponent_gradient_is_zero_where_the_base_is_not_positive():
 def test_pow_matches_torch(base, exponent):
     _matches_torch(lambda a, b: a ** b, lambda a, b: a ** b, base, exponent)
     _matches_torch(lambda a: a ** 0, lambda a: a ** 0, base)
+
+
+# ---- std -------------------------------------------------------------------------------------------
+
+def test_std_gradient_is_zero_where_std_is_zero():
+    # PyTorch's std backward: grad / (2 * std), masked to 0 where std == 0
+    out, (grad,) = _grads(mg.std, np.ones(3))
+    _assert_equal(out, 0.0)
+    _assert_equal(grad, [0.0, 0.0, 0.0])
+    out, (grad,) = _grads(lambda x: mg.std(x, dim=1), [[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]])
+    _assert_equal(out, [0.0, 1.0])
+    _assert_equal(grad, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]])
+    out, (grad,) = _grads(lambda x: x.std(0, keepdim=True, unbiased=False), [[2.0, 1.0], [2.0, 3.0]])
+    _assert_equal(out, [[0.0, 1.0]])
+    _assert_equal(grad, [[0.0, -0.5], [0.0, 0.5]])
+    out, (grad,) = _grads(lambda x: x.std(unbiased=False), 5.0)
+    _assert_equal(out, 0.0)
+    _assert_equal(grad, 0.0)
+
+
+def test_std_second_order_where_std_is_zero():
+    x = _leaf([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
+    (grad,) = mg.autograd.grad(mg.sum(mg.std(x, dim=1)), [x], create_graph=True)
+    assert np.isfinite(grad.data).all()
+    mg.sum(grad * grad).backward()
+    assert np.isfinite(x.grad.data).all()
+    _assert_equal(x.grad[0], [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("values, dims", [
+    (np.ones(3), None),
+    ([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]], 1),
+    ([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]], 0),
+    ([[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [3.0, 4.0]]], (1, 2)),
+    (np.zeros((0, 3)), 1),
+], ids=["ones", "dim 1", "dim 0", "dims (1, 2)", "empty"])
+def test_std_matches_torch(values, dims):
+    _matches_torch(lambda x: mg.std(x, dims), lambda x: x.std(dims), values)
+    _matches_torch(lambda x: mg.std(x, dims, unbiased=False, keepdim=True),
+                   lambda x: x.std(dims, unbiased=False, keepdim=True), values)
