@@ -176,6 +176,65 @@ def test_cross_entropy_all_ignored_mean_is_nan_without_warnings():
         assert math.isnan(F.cross_entropy(_t([[1.0, 2.0]]), mg.tensor([-100])).item())
 
 
+def test_all_ignored_targets_give_a_nan_mean_and_a_zero_gradient():
+    # PyTorch: nothing was picked, so the gradient is 0, while the mean over no targets is NaN (an optimizer
+    # step on a NaN gradient would make every weight NaN)
+    for loss_fn in (F.cross_entropy, F.nll_loss,
+                    lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2),
+                    lambda x, t: F.cross_entropy(x, t, weight=mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64))):
+        x = _t([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss = loss_fn(x, mg.tensor([-100, -100]))
+            loss.backward()
+        assert math.isnan(loss.item())
+        np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
+    x = _t(np.zeros((0, 3)), grad=True)  # an empty batch: no target at all
+    loss = F.cross_entropy(x, mg.tensor(np.zeros(0, dtype=np.int64)))
+    loss.backward()
+    assert math.isnan(loss.item()) and x.grad.shape == (0, 3)
+
+
+def test_zero_total_weight_gives_a_nan_mean_and_a_nan_gradient():
+    # the targets count but weigh 0: PyTorch's gradient is 0 * (1 / 0), NaN; only all-ignored targets give 0
+    x = _t([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(x, mg.tensor([1, 1]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
+        loss.backward()
+    assert math.isnan(loss.item()) and np.isnan(x.grad.data).all()  # log_softmax spreads the NaN over each row
+    log_p = _t([[-0.1, -2.0, -3.0], [-1.0, -0.5, -2.0]], grad=True)
+    loss = F.nll_loss(log_p, mg.tensor([1, -100]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
+    loss.backward()
+    assert math.isnan(loss.item())
+    np.testing.assert_array_equal(log_p.grad.data, [[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]])  # NaN where it reads
+
+
+@pytest.mark.parametrize("target", [[-100, -100], [1, -100], [1, 1]], ids=["all ignored", "one ignored", "none"])
+@pytest.mark.parametrize("loss, options", [
+    ("cross_entropy", {}), ("cross_entropy", {"label_smoothing": 0.2}), ("cross_entropy", {"weight": [1.0, 0.0, 2.0]}),
+    ("cross_entropy", {"weight": [1.0, 0.0, 2.0], "label_smoothing": 0.2}),
+    ("nll_loss", {}), ("nll_loss", {"weight": [1.0, 0.0, 2.0]}),
+], ids=["cross_entropy", "label smoothing", "weight", "weight and label smoothing", "nll_loss", "nll_loss weight"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ignore_index_matches_torch(target, loss, options, reduction):
+    # the class of weight 0 is the target 1: "one ignored" and "none" then weigh 0 in all, and the mean is NaN
+    torch = pytest.importorskip("torch")
+    logits = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]])
+    x, tx = _t(logits, grad=True), torch.tensor(logits, requires_grad=True)
+    weight = options.get("weight")
+    ours = dict(options, weight=None if weight is None else mg.tensor(weight, dtype=mg.float64))
+    theirs = dict(options, weight=None if weight is None else torch.tensor(weight, dtype=torch.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, tloss = (getattr(F, loss)(x, mg.tensor(target), reduction=reduction, **ours),
+                       getattr(torch.nn.functional, loss)(tx, torch.tensor(target), reduction=reduction, **theirs))
+    mg.sum(loss).backward()
+    tloss.sum().backward()
+    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
 def test_cross_entropy_label_smoothing_matches_pytorch_formula():
     logits = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]])
     target = [2, 0]
