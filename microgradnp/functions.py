@@ -209,28 +209,48 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
-def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):
+def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):
     # max/min: a tensor as dim means the pairwise op; with a dim, PyTorch's (values, indices)
     if isinstance(dim, Tensor):
         return pairwise(input, dim)
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
-    values = reduce(input, axis, keep)
-    if axis is None:
-        return values
-    return MaxResult((values, locate(input, axis, keep)))
+    if axis is None:  # over every element: tied extrema share the gradient, as in PyTorch
+        return reduce(input, axis, keep)
+    data = _tensor(input).data
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int, got {axis!r} (amax/amin reduce over several dims)")
+    axis = _dim(name, int(axis), data.ndim)
+    if data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element, as in PyTorch
+        return MaxResult((reduce(input, None, False), locate(input, None, False)))
+    if data.shape[axis] == 0:
+        raise IndexError(f"{name}: cannot reduce over dim {axis}, which has size 0 (shape {data.shape})")
+    # the values are gathered at the returned indices: the whole gradient goes to the index returned,
+    # also among tied extrema, as in PyTorch (amax/amin split it between the ties instead)
+    index = locate(input, axis, True)
+    values = gather(input, axis, index)
+    if keep:
+        return MaxResult((values, index))
+    reduced = data.shape[:axis] + data.shape[axis + 1:]
+    return MaxResult((reshape(values, reduced), reshape(index, reduced)))
 
 
 @tensor_method()
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
+    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``.
+
+    Over all elements tied maxima share the gradient; over ``dim`` it goes to the index returned (as in PyTorch).
+    """
+    return _extremum("max", input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
 
 
 @tensor_method()
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
+    """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``.
+
+    Over all elements tied minima share the gradient; over ``dim`` it goes to the index returned (as in PyTorch).
+    """
+    return _extremum("min", input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
 
 
 def _max_shift(name, input, axis):

@@ -134,3 +134,65 @@ def test_std_matches_torch(values, dims):
     _matches_torch(lambda x: mg.std(x, dims), lambda x: x.std(dims), values)
     _matches_torch(lambda x: mg.std(x, dims, unbiased=False, keepdim=True),
                    lambda x: x.std(dims, unbiased=False, keepdim=True), values)
+
+
+# ---- max and min over a dim ------------------------------------------------------------------------
+
+def test_max_over_dim_sends_the_gradient_to_the_returned_index():
+    x = _leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    values, indices = mg.max(x, dim=1)
+    mg.sum(values).backward()
+    _assert_equal(values, [3.0, 2.0])
+    assert indices.tolist() == [1, 0]
+    _assert_equal(x.grad, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    x = _leaf([[5.0, 5.0], [1.0, 0.0], [1.0, 0.0]])
+    result = x.min(0, keepdim=True)
+    mg.sum(result.values).backward()
+    assert result.indices.tolist() == [[1, 1]]
+    _assert_equal(x.grad, [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # the first of the tied minima
+
+
+def test_amax_and_max_of_all_elements_still_split_ties():
+    # as PyTorch's amax/amin and max()/min() without a dim do
+    _, (grad,) = _grads(lambda x: mg.amax(x, 1), [[1.0, 3.0, 3.0]])
+    _assert_equal(grad, [[0.0, 0.5, 0.5]])
+    _, (grad,) = _grads(lambda x: x.max(), [[1.0, 3.0, 3.0]])
+    _assert_equal(grad, [[0.0, 0.5, 0.5]])
+    _, (grad,) = _grads(lambda x: x.amin(0), [[2.0, 1.0], [2.0, 3.0]])
+    _assert_equal(grad, [[0.5, 1.0], [0.5, 0.0]])
+
+
+def test_max_over_dim_of_0d_empty_and_nan():
+    values, indices = mg.max(_leaf(3.0), 0)
+    _assert_equal(values, 3.0)
+    assert indices.shape == () and indices.item() == 0
+    values, indices = mg.min(_leaf(np.zeros((0, 3))), dim=1)
+    assert values.shape == indices.shape == (0,)
+    x = _leaf([[1.0, np.nan, 3.0, np.nan]])
+    values, indices = mg.max(x, 1)
+    mg.sum(values).backward()
+    assert np.isnan(values.item()) and indices.tolist() == [1]  # the first NaN, as in PyTorch
+    _assert_equal(x.grad, [[0.0, 1.0, 0.0, 0.0]])
+    with pytest.raises(IndexError, match=r"max: cannot reduce over dim 0, which has size 0 \(shape \(0, 3\)\)"):
+        mg.max(mg.zeros(0, 3), 0)
+    with pytest.raises(TypeError, match="min: dim must be an int, got \\(0, 1\\)"):
+        mg.min(mg.zeros(2, 3), (0, 1))
+
+
+@pytest.mark.parametrize("values", [
+    [[1.0, 3.0, 3.0]], [[3.0, 1.0, 1.0], [2.0, 2.0, 0.0]], np.ones((2, 3, 2)), 3.0, [[1.0, np.nan, 3.0, np.nan]],
+    np.zeros((0, 3)),
+], ids=["ties", "ties 2-D", "all equal 3-D", "0-d", "NaN", "empty"])
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_min_over_dim_match_torch(values, name, keepdim):
+    torch = pytest.importorskip("torch")
+    for dim in range(-1, max(np.ndim(values), 1)):
+        if np.shape(values) and np.shape(values)[dim] == 0:
+            continue  # an error in both (tested above)
+        _matches_torch(lambda x: getattr(mg, name)(x, dim, keepdim=keepdim).values,
+                       lambda x: getattr(torch, name)(x, dim, keepdim=keepdim).values, values)
+        data = np.asarray(values, dtype=np.float64)
+        ours = getattr(mg, name)(mg.tensor(data), dim, keepdim=keepdim).indices
+        theirs = getattr(torch, name)(torch.tensor(data), dim, keepdim=keepdim).indices
+        assert ours.shape == tuple(theirs.shape) and ours.tolist() == theirs.tolist()
