@@ -80,10 +80,42 @@ def where(condition, input, other):
 
 @tensor_method("clip")
 def clamp(input, min=None, max=None):
-    """Clamp every element into [min, max]."""
+    """Clamp every element into [min, max]; a bound may be a tensor (broadcast, and differentiated), as in PyTorch.
+
+    Where the input equals a bound the gradient goes to the input; where min > max the result is max.
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    return elementwise.clip(input, min=min, max=max)
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        return elementwise.clip(input, min=min, max=max)  # numbers (or arrays) as bounds: one op
+    return _clamp_to_tensors(input, min, max)
+
+
+def _clamp_to_tensors(input, min, max):
+    # each element is picked, by where, from the input or the bound whose gradient PyTorch gives it
+    # (clamp_backward_min_max): the input where min <= input <= max, min where input < min < max, max where
+    # input > max or max < min. Where the clamped value is NaN (a NaN input or bound) none of them is picked:
+    # the NaN comes from a constant, and no gradient goes anywhere.
+    # (a Python number stays one, so that it does not change the result's dtype)
+    x, low, high = (v.data if isinstance(v, Tensor) else v if v is None or isinstance(v, (int, float))
+                    else np.asarray(v) for v in (input, min, max))
+    shapes = [np.shape(v) for v in (x, low, high) if v is not None]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        named = ", ".join(f"{what} of shape {np.shape(v)}" for what, v in (("input", x), ("min", low), ("max", high))
+                          if v is not None)
+        raise ValueError(f"clamp: {named} do not broadcast together") from None
+    value = x if low is None else np.maximum(x, low)
+    value = value if high is None else np.minimum(value, high)
+    defined = ~np.isnan(value) if np.result_type(value).kind in "fc" else True
+    inside = defined & (True if low is None else x >= low) & (True if high is None else x <= high)
+    result = where(inside, input, value)
+    if low is not None:
+        result = where(defined & (x < low) & (True if high is None else low < high), min, result)
+    if high is not None:
+        result = where(defined & ((x > high) | (False if low is None else high < low)), max, result)
+    return result
 
 
 clip = clamp

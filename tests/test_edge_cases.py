@@ -196,3 +196,83 @@ def test_max_min_over_dim_match_torch(values, name, keepdim):
         ours = getattr(mg, name)(mg.tensor(data), dim, keepdim=keepdim).indices
         theirs = getattr(torch, name)(torch.tensor(data), dim, keepdim=keepdim).indices
         assert ours.shape == tuple(theirs.shape) and ours.tolist() == theirs.tolist()
+
+
+# ---- clamp with tensor bounds ----------------------------------------------------------------------
+
+def test_clamp_with_tensor_bounds_computes_values_and_gradients():
+    # PyTorch's convention: where x equals a bound the gradient goes to x; a bound gets it where it is taken
+    x, low, high = [0.0, 1.0, 2.0, 3.0, 1.0], [1.0, 1.0, 1.0, 1.0, 2.0], [2.0, 2.0, 2.0, 2.0, 0.0]
+    out, (grad_x, grad_low) = _grads(lambda x, low: x.clamp(min=low), x, low)
+    _assert_equal(out, [1.0, 1.0, 2.0, 3.0, 2.0])
+    _assert_equal(grad_x, [0.0, 1.0, 1.0, 1.0, 0.0])
+    _assert_equal(grad_low, [1.0, 0.0, 0.0, 0.0, 1.0])
+    out, (grad_x, grad_high) = _grads(lambda x, high: mg.clamp(x, max=high), x, high)
+    _assert_equal(out, [0.0, 1.0, 2.0, 2.0, 0.0])
+    _assert_equal(grad_x, [1.0, 1.0, 1.0, 0.0, 0.0])
+    _assert_equal(grad_high, [0.0, 0.0, 0.0, 1.0, 1.0])
+    out, grads = _grads(lambda x, low, high: x.clip(low, high), x, low, high)
+    _assert_equal(out, [1.0, 1.0, 2.0, 2.0, 0.0])  # where min > max the result is max
+    _assert_equal(grads[0], [0.0, 1.0, 1.0, 0.0, 0.0])
+    _assert_equal(grads[1], [1.0, 0.0, 0.0, 0.0, 0.0])
+    _assert_equal(grads[2], [0.0, 0.0, 0.0, 1.0, 1.0])
+
+
+def test_clamp_with_tensor_bounds_broadcasts_and_mixes_with_numbers():
+    out, (grad_x, grad_low) = _grads(lambda x, low: x.clamp(min=low), [[0.0, 1.0, 2.0]], [[1.0], [0.5]])
+    _assert_equal(out, [[1.0, 1.0, 2.0], [0.5, 1.0, 2.0]])
+    _assert_equal(grad_x, [[0.0, 2.0, 2.0]])
+    _assert_equal(grad_low, [[1.0], [1.0]])
+    out, (grad_x, grad_low) = _grads(lambda x, low: x.clamp(low, 4.0), [0.0, 1.0, 5.0], 2.0)
+    _assert_equal(out, [2.0, 2.0, 4.0])
+    _assert_equal(grad_x, [0.0, 0.0, 0.0])
+    _assert_equal(grad_low, 2.0)
+    x = mg.tensor([0.0, 3.0], dtype=mg.float32)
+    assert x.clamp(min=mg.tensor([1.0, 1.0], dtype=mg.float32), max=2.0).dtype == mg.float32
+    assert np.clip(mg.tensor([0.0, 3.0]), mg.tensor([1.0, 1.0]), 2.0).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"clamp: input of shape \(2,\), min of shape \(3,\) do not broadcast"):
+        mg.clamp(mg.zeros(2), min=mg.zeros(3))
+
+
+def test_clamp_with_tensor_bounds_second_order():
+    x, low = _leaf([0.0, 1.0, 2.0]), _leaf([1.0, 1.0, 1.0])
+    grad_x, grad_low = mg.autograd.grad(mg.sum(x.clamp(min=low) ** 2), [x, low], create_graph=True)
+    _assert_equal(grad_x, [0.0, 2.0, 4.0])
+    _assert_equal(grad_low, [2.0, 0.0, 0.0])
+    mg.sum(grad_x + grad_low).backward()
+    _assert_equal(x.grad, [0.0, 2.0, 2.0])
+    _assert_equal(low.grad, [2.0, 0.0, 0.0])
+
+
+def test_clamp_nan_gives_nan_without_gradient():
+    # as PyTorch, but for one case: a NaN min with x > max gives NaN there, and PyTorch still sends the
+    # gradient to max; here no gradient goes anywhere from a NaN result
+    out, grads = _grads(lambda x, low, high: x.clamp(low, high), [np.nan, 1.0, 3.0], [0.0, np.nan, np.nan],
+                        [2.0, 2.0, 2.0])
+    assert np.isnan(out.data).all()
+    for grad in grads:
+        _assert_equal(grad, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("x, low, high", [
+    ([0.0, 1.0, 2.0, 3.0, np.nan, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, np.nan, 2.0], None),
+    ([0.0, 1.0, 2.0, 3.0, np.nan, 1.0, 1.0], None, [2.0, 2.0, 2.0, 2.0, 2.0, np.nan, 0.0]),
+    ([0.0, 1.0, 2.0, 3.0, np.nan, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, np.nan, 2.0],
+     [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.0]),
+    ([0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]),
+    ([[0.0, 1.0, 2.0]], [[1.0], [0.5]], None),
+    ([[0.0, 1.0, 2.0], [3.0, 1.0, 2.0]], [[1.0], [0.5]], [3.0, 1.0, 1.5]),
+    (0.0, 1.0, -1.0),
+    ([0.0, 5.0], 1.0, [3.0, 4.0]),
+    (1.0, np.zeros(0), None),
+    (np.zeros((0, 3)), [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]),
+], ids=["min", "max", "both", "min == max", "broadcast", "broadcast both", "0-d", "0-d min", "empty bound",
+        "empty input"])
+def test_clamp_with_tensor_bounds_matches_torch(x, low, high):
+    values = [v for v in (x, low, high) if v is not None]
+
+    def clamp(x, *bounds):
+        bounds = iter(bounds)
+        return x.clamp(None if low is None else next(bounds), None if high is None else next(bounds))
+
+    _matches_torch(clamp, clamp, *values)
