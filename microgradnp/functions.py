@@ -286,22 +286,33 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def _max_shift(name, input, axis):
-    """The detached max over ``axis`` (0 where it is not finite): subtracting it keeps exp from overflowing."""
+    """``(axis, shift)``: the axis to reduce over (None for dim 0 or -1 of a 0-d tensor, its one element, as in
+    PyTorch) and the detached max over it (0 where it is not finite, or where the dim is empty): subtracting it
+    keeps exp from overflowing."""
     data = _tensor(input).data
+    if data.ndim == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
+        axis = None
     try:
-        shift = np.amax(data, axis=axis, keepdims=True)
+        if data.size:
+            shift = np.amax(data, axis=axis, keepdims=True)
+        else:  # nothing to take the max of: any shift will do (the sum checks the axis)
+            return axis, np.zeros(np.sum(data, axis=axis, keepdims=True).shape, data.dtype)
     except (ValueError, IndexError) as error:  # AxisError
         raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {data.shape}") from None
-    return np.where(np.isfinite(shift), shift, 0)
+    return axis, np.where(np.isfinite(shift), shift, 0)
 
 
 @tensor_method()
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
-    axis = _axis(dim, axis)
+    """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first).
+
+    Over an empty dim it is -inf (the log of an empty sum), as in PyTorch.
+    """
     keep = keepdim if keepdims is None else keepdims
     # the shift is a constant for the gradient, so it is detached: the result is exact either way
-    shift = _max_shift("logsumexp", input, axis)
+    axis, shift = _max_shift("logsumexp", input, _axis(dim, axis))
+    if _count(input, axis) == 0:  # -inf without log(0)'s warning; its gradient, like the input, is empty
+        return sum(input, axis, keep) - math.inf
     total = elementwise.log(sum(elementwise.exp(input - shift), axis, True)) + shift
     return total if keep else reshape(total, np.sum(shift, axis=axis, keepdims=False).shape)
 
@@ -309,18 +320,20 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 @tensor_method()
 def log_softmax(input, dim=-1, *, axis=None):
     """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
-    axis = _axis(dim, axis)
+    axis, shift = _max_shift("log_softmax", input, _axis(dim, axis))
     # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
     # would cost float32 its last digits at large |x|
-    shifted = input - _max_shift("log_softmax", input, axis)
+    shifted = input - shift
+    if _count(input, axis) == 0:  # an empty dim: the result is as empty as the input (and no log(0) warns)
+        return shifted
     return shifted - elementwise.log(sum(elementwise.exp(shifted), axis, True))
 
 
 @tensor_method()
 def softmax(input, dim=-1, *, axis=None):
     """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
-    axis = _axis(dim, axis)
-    e = elementwise.exp(input - _max_shift("softmax", input, axis))
+    axis, shift = _max_shift("softmax", input, _axis(dim, axis))
+    e = elementwise.exp(input - shift)
     return e / sum(e, axis, True)
 
 

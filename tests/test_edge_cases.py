@@ -276,3 +276,55 @@ def test_clamp_with_tensor_bounds_matches_torch(x, low, high):
         return x.clamp(None if low is None else next(bounds), None if high is None else next(bounds))
 
     _matches_torch(clamp, clamp, *values)
+
+
+# ---- softmax, log_softmax and logsumexp over empty and 0-d tensors ----------------------------------
+
+def test_softmax_over_an_empty_dim_is_empty():
+    for fn in (mg.softmax, mg.log_softmax):
+        out, (grad,) = _grads(lambda x: fn(x, 0), np.zeros(0))
+        assert out.shape == (0,) and grad.shape == (0,)
+        out, (grad,) = _grads(lambda x: fn(x, 1), np.zeros((3, 0)))
+        assert out.shape == (3, 0) and grad.shape == (3, 0)
+        out, (grad,) = _grads(lambda x: fn(x, -1), np.zeros((0, 3)))
+        assert out.shape == (0, 3) and grad.shape == (0, 3)
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_infinity():
+    out, (grad,) = _grads(lambda x: mg.logsumexp(x, 0), np.zeros(0))
+    _assert_equal(out, -np.inf)
+    assert grad.shape == (0,)
+    out, (grad,) = _grads(lambda x: mg.logsumexp(x, 0), np.zeros((0, 3)))
+    _assert_equal(out, [-np.inf, -np.inf, -np.inf])
+    assert grad.shape == (0, 3)
+    out, _ = _grads(lambda x: x.logsumexp(1, keepdim=True), np.zeros((2, 0)))
+    _assert_equal(out, [[-np.inf], [-np.inf]])
+    out, _ = _grads(lambda x: mg.logsumexp(x, 1), np.zeros((0, 3)))
+    assert out.shape == (0,)
+
+
+def test_softmax_of_a_0d_tensor():
+    # dim 0 or -1 of a 0-d tensor is its one element, as in PyTorch
+    out, (grad,) = _grads(lambda x: mg.softmax(x, 0), 2.0)
+    _assert_equal(out, 1.0)
+    _assert_equal(grad, 0.0)
+    out, (grad,) = _grads(lambda x: mg.log_softmax(x, -1), 2.0)
+    _assert_equal(out, 0.0)
+    _assert_equal(grad, 0.0)
+    out, (grad,) = _grads(lambda x: mg.logsumexp(x, 0), 2.0)
+    _assert_equal(out, 2.0)
+    _assert_equal(grad, 1.0)
+    with pytest.raises(IndexError, match=r"softmax: dim 1 is out of range for a tensor of shape \(\)"):
+        mg.softmax(mg.tensor(2.0), 1)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (3, 0), (2, 0, 3), ()], ids=str)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_family_on_empty_and_0d_shapes_matches_torch(shape, name):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).standard_normal(shape)
+    for dim in range(-max(len(shape), 1), max(len(shape), 1)):
+        _matches_torch(lambda x: getattr(mg, name)(x, dim), lambda x: getattr(torch, name)(x, dim), values)
+    if name == "logsumexp":
+        _matches_torch(lambda x: mg.logsumexp(x, -1, keepdim=True), lambda x: torch.logsumexp(x, -1, keepdim=True),
+                       values)
