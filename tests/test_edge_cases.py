@@ -328,3 +328,77 @@ def test_softmax_family_on_empty_and_0d_shapes_matches_torch(shape, name):
     if name == "logsumexp":
         _matches_torch(lambda x: mg.logsumexp(x, -1, keepdim=True), lambda x: torch.logsumexp(x, -1, keepdim=True),
                        values)
+
+
+# ---- linear and matmul with dimensions of size 0 ---------------------------------------------------
+
+def test_linear_with_zero_in_features_gives_the_bias_and_zero_gradients():
+    import nn.functional as F
+
+    x, w, b = _leaf(np.zeros((2, 3, 0))), _leaf(np.zeros((4, 0))), _leaf([1.0, 2.0, 3.0, 4.0])
+    out = F.linear(x, w, b)
+    mg.sum(out).backward()
+    _assert_equal(out, np.broadcast_to([1.0, 2.0, 3.0, 4.0], (2, 3, 4)))
+    assert x.grad.shape == (2, 3, 0) and w.grad.shape == (4, 0)
+    _assert_equal(b.grad, [6.0, 6.0, 6.0, 6.0])
+    x, w, b = _leaf(np.zeros(0)), _leaf(np.zeros((2, 0))), _leaf([1.0, 2.0])  # one sample, no batch dim
+    out = F.linear(x, w, b)
+    mg.sum(out).backward()
+    _assert_equal(out, [1.0, 2.0])
+    assert x.grad.shape == (0,) and w.grad.shape == (2, 0)
+
+
+def test_linear_with_an_empty_batch_or_no_outputs():
+    import nn.functional as F
+
+    x, w, b = _leaf(np.ones((2, 0, 3))), _leaf(np.ones((4, 3))), _leaf(np.ones(4))
+    out = F.linear(x, w, b)
+    mg.sum(out).backward()
+    assert out.shape == (2, 0, 4) and x.grad.shape == (2, 0, 3)
+    _assert_equal(w.grad, np.zeros((4, 3)))
+    _assert_equal(b.grad, np.zeros(4))
+    x, w = _leaf(np.ones((5, 3))), _leaf(np.ones((0, 3)))
+    out = F.linear(x, w)
+    mg.sum(out).backward()
+    assert out.shape == (5, 0) and w.grad.shape == (0, 3)
+    _assert_equal(x.grad, np.zeros((5, 3)))
+
+
+def test_linear_with_zero_size_dims_second_order():
+    x, w, b = _leaf(np.ones((2, 3, 0))), _leaf(np.ones((4, 0))), _leaf(np.ones(4))
+    grads = mg.autograd.grad(mg.sum(mg.linear(x, w, b) ** 2), [x, w, b], create_graph=True)
+    assert [g.shape for g in grads] == [(2, 3, 0), (4, 0), (4,)]
+    _assert_equal(grads[2], [12.0, 12.0, 12.0, 12.0])  # 2 * out summed over the 6 rows
+    mg.sum(grads[2]).backward()
+    _assert_equal(b.grad, [12.0, 12.0, 12.0, 12.0])
+
+
+@pytest.mark.parametrize("x, w", [
+    ((2, 3, 0), (4, 0)), ((0,), (4, 0)), ((0, 3), (4, 3)), ((5, 3), (0, 3)), ((0, 0), (0, 0)), ((2, 0, 3), (4, 3)),
+    ((3,), (0, 3)),
+], ids=str)
+@pytest.mark.parametrize("bias", ["(out,)", "0-d", "none"])
+def test_linear_with_zero_size_dims_matches_torch(x, w, bias):
+    torch = pytest.importorskip("torch")
+    values = [np.random.default_rng(0).standard_normal(shape) for shape in (x, w)]
+    if bias != "none":
+        values.append(np.arange(w[0], dtype=np.float64) if bias == "(out,)" else 0.5)
+    _matches_torch(mg.linear, torch.nn.functional.linear, *values)
+
+
+@pytest.mark.parametrize("a, b", [
+    ((3, 0), (0, 4)), ((0, 3), (3, 4)), ((3, 4), (4, 0)), ((0,), (0,)), ((0,), (0, 4)), ((3, 0), (0,)),
+    ((2, 3, 0), (0, 4)), ((0, 3, 4), (4, 2)), ((2, 1, 3, 0), (5, 0, 2)), ((0,), (2, 0, 3)), ((3,), (0, 3, 2)),
+], ids=str)
+def test_matmul_with_zero_size_dims_matches_torch(a, b):
+    torch = pytest.importorskip("torch")
+    values = [np.random.default_rng(0).standard_normal(shape) for shape in (a, b)]
+    _matches_torch(mg.matmul, torch.matmul, *values)
+
+
+def test_matmul_with_zero_inner_dim_is_zeros():
+    out, (grad_a, grad_b) = _grads(mg.matmul, np.ones((2, 0)), np.ones((0, 3)))
+    _assert_equal(out, np.zeros((2, 3)))
+    assert grad_a.shape == (2, 0) and grad_b.shape == (0, 3)
+    out, _ = _grads(mg.matmul, np.ones(0), np.ones(0))
+    _assert_equal(out, 0.0)
