@@ -137,7 +137,9 @@ PRIMITIVE_CASES = {
         C(lambda p, t: mg.binary_cross_entropy(p, t, np.array([0.5, 1.0, 2.0]), "sum"),
           _rng.uniform(0.1, 0.9, (2, 3)), _rng.uniform(0.0, 1.0, (2, 3)), label="bce sum, weight (3,), target grad"),
         C(lambda p: mg.binary_cross_entropy(p, mg.tensor([1.0, 0.0, 1.0, 0.0]), None, "none"),
-          _rng.uniform(0.1, 0.9, 4), label="bce none")],
+          _rng.uniform(0.1, 0.9, 4), label="bce none"),
+        C(lambda p, t: mg.binary_cross_entropy(p, t, None, "none"), np.asarray(_rng.uniform(0.1, 0.9)),
+          np.asarray(_rng.uniform(0.0, 1.0)), label="bce none 0-d")],
     "cross_entropy": [
         C(lambda x: mg.cross_entropy(x, np.array([0, 2, 1, 2, 0])), r(5, 3), label="cross_entropy mean"),
         C(lambda x: mg.cross_entropy(x, np.array([1, 0]), "sum"), r(2, 4), label="cross_entropy sum"),

@@ -308,3 +308,75 @@ def test_loss_modules_keep_weight_as_buffer():
     loss = nn.CrossEntropyLoss(weight=mg.tensor([1.0, 2.0]))
     assert list(loss.state_dict()) == ["weight"]
     assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+# ---- 0-d and empty inputs -------------------------------------------------------------------------------
+
+def test_bce_of_0d_tensors_with_every_reduction():
+    for reduction in ("none", "mean", "sum"):
+        for dtype in (np.float64, np.float32):
+            p = _t(0.25, grad=True, dtype=dtype)
+            loss = F.binary_cross_entropy(p, _t(1.0, dtype=dtype), reduction=reduction)
+            loss.backward()
+            assert loss.shape == () and loss.dtype == dtype
+            assert loss.item() == pytest.approx(math.log(4), rel=1e-6)  # -log(0.25)
+            assert p.grad.item() == pytest.approx(-4.0, rel=1e-6)  # -1 / p
+    loss = mg.binary_cross_entropy(_t(0.25), _t(0.0), _t(2.0), "none")  # the op itself, with a weight
+    assert loss.shape == () and loss.item() == pytest.approx(-2 * math.log(0.75))
+
+
+def test_losses_of_empty_inputs_have_a_nan_mean_without_warnings():
+    # PyTorch: the mean of no elements is NaN, the sum 0, and the gradient empty
+    losses = [F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.mse_loss, F.l1_loss, F.huber_loss]
+    for loss_fn in losses:
+        for shape in ((0,), (0, 3)):
+            x = _t(np.zeros(shape), grad=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                mean = loss_fn(x, _t(np.zeros(shape)))
+                mean.backward()
+                total = loss_fn(x, _t(np.zeros(shape)), reduction="sum")
+                none = loss_fn(x, _t(np.zeros(shape)), reduction="none")
+            assert math.isnan(mean.item()) and total.item() == 0.0 and none.shape == shape
+            assert x.grad.shape == shape
+
+
+_LOSSES = {
+    "binary_cross_entropy": (lambda shape, rng: rng.uniform(0.1, 0.9, shape), {}),
+    "binary_cross_entropy weight": (lambda shape, rng: rng.uniform(0.1, 0.9, shape), {"weight": 2.0}),
+    "binary_cross_entropy_with_logits": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "binary_cross_entropy_with_logits pos_weight": (lambda shape, rng: rng.standard_normal(shape), {"pos_weight": 3.0}),
+    "mse_loss": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "l1_loss": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "huber_loss": (lambda shape, rng: 2 * rng.standard_normal(shape), {"delta": 0.5}),
+}
+
+
+@pytest.mark.parametrize("name", list(_LOSSES))
+@pytest.mark.parametrize("shape", [(), (0,), (0, 3), (3,)], ids=str)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_elementwise_losses_on_0d_and_empty_shapes_match_torch(name, shape, reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    make_input, options = _LOSSES[name]
+    values, target = make_input(shape, rng), rng.uniform(0.0, 1.0, shape)
+    ours, theirs = dict(options), dict(options)
+    for key in ("weight", "pos_weight"):
+        if key in options:  # a tensor of the input's shape
+            ours[key] = _t(np.full(shape, options[key]))
+            theirs[key] = torch.tensor(np.full(shape, options[key]))
+    function = name.split()[0]
+    x, y = _t(values, grad=True), _t(target, grad=True)
+    tx, ty = torch.tensor(values, requires_grad=True), torch.tensor(target, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = getattr(F, function)(x, y, reduction=reduction, **ours)
+        mg.sum(loss * 0.7).backward()
+    tloss = getattr(torch.nn.functional, function)(tx, ty, reduction=reduction, **theirs)
+    (tloss * 0.7).sum().backward()
+    assert loss.shape == tuple(tloss.shape)
+    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    for ours_grad, theirs_grad in ((x.grad, tx.grad), (y.grad, ty.grad)):
+        expected = np.zeros(shape) if theirs_grad is None else theirs_grad.numpy()
+        assert ours_grad.shape == expected.shape
+        np.testing.assert_allclose(ours_grad.data, expected, rtol=1e-12, atol=1e-15)
