@@ -184,6 +184,8 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
         keepdims=None):
     """Variance over ``dim``; unbiased (divides by n - 1) by default, as in PyTorch."""
     axis = _axis(dim, axis)
+    if np.ndim(input) == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
+        axis = None  # dim 0 or -1 of a 0-d tensor is its one element, as in PyTorch
     keep = keepdim if keepdims is None else keepdims
     ddof = (1 if unbiased else 0) if correction is None else correction
     centered = input - mean(input, axis, True)

@@ -114,6 +114,17 @@ def test_std_gradient_is_zero_where_std_is_zero():
     _assert_equal(grad, 0.0)
 
 
+def test_var_and_std_over_dim_0_of_a_0d_tensor():
+    # its one element, as in PyTorch (which gives NaN for the unbiased estimate; here that is an error)
+    out, (grad,) = _grads(lambda x: mg.std(x, 0, unbiased=False), 2.0)
+    _assert_equal(out, 0.0)
+    _assert_equal(grad, 0.0)
+    out, _ = _grads(lambda x: x.var(-1, keepdim=True, unbiased=False), 2.0)
+    _assert_equal(out, 0.0)
+    with pytest.raises(ValueError, match="var: 1 element"):
+        mg.var(mg.tensor(2.0), 0)
+
+
 def test_std_second_order_where_std_is_zero():
     x = _leaf([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
     (grad,) = mg.autograd.grad(mg.sum(mg.std(x, dim=1)), [x], create_graph=True)
@@ -134,6 +145,13 @@ def test_std_matches_torch(values, dims):
     _matches_torch(lambda x: mg.std(x, dims), lambda x: x.std(dims), values)
     _matches_torch(lambda x: mg.std(x, dims, unbiased=False, keepdim=True),
                    lambda x: x.std(dims, unbiased=False, keepdim=True), values)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_std_of_a_0d_tensor_matches_torch(dim):
+    _matches_torch(lambda x: mg.std(x, dim, unbiased=False), lambda x: x.std(dim, unbiased=False), 2.0)
+    _matches_torch(lambda x: mg.var(x, dim, unbiased=False, keepdim=True),
+                   lambda x: x.var(dim, unbiased=False, keepdim=True), 2.0)
 
 
 # ---- max and min over a dim ------------------------------------------------------------------------
