@@ -249,9 +249,15 @@ def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locat
         return pairwise(input, dim)
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
-    if axis is None:  # over every element: tied extrema share the gradient, as in PyTorch
-        return reduce(input, axis, keep)
     data = _tensor(input).data
+    if axis is None:  # over every element: tied extrema share the gradient, as in PyTorch
+        values = reduce(input, axis, keep)
+        if values.dtype.kind != "f" or not np.isnan(values.data).any():  # (one element, however kept)
+            return values
+        # NaN: PyTorch shares the gradient between the NaNs, where amax's gradient would be 0 / 0 (its
+        # mask, elements equal to the result, is empty); their sum over their count does that
+        nans = np.isnan(data)
+        return sum(where(nans, input, 0), None, keep) / int(nans.sum())
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int, got {axis!r} (amax/amin reduce over several dims)")
     axis = _dim(name, int(axis), data.ndim)

@@ -197,6 +197,22 @@ def test_max_over_dim_of_0d_empty_and_nan():
         mg.min(mg.zeros(2, 3), (0, 1))
 
 
+def test_max_of_all_elements_shares_the_gradient_between_nans():
+    # as PyTorch's max() and min(): the result is NaN, and each NaN gets an equal share (no 0 / 0 warning)
+    out, (grad,) = _grads(mg.max, [[0.0, 1.0, np.nan, np.nan], [1.0, 2.0, 2.0, 0.0]])
+    assert np.isnan(out.item())
+    _assert_equal(grad, [[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0]])
+    out, (grad,) = _grads(lambda x: x.min(keepdim=True), [[0.0, np.nan, 2.0]])
+    assert out.shape == (1, 1) and np.isnan(out.item())
+    _assert_equal(grad, [[0.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_of_all_elements_match_torch(name):
+    for values in ([[0.0, 1.0, np.nan, np.nan], [1.0, 2.0, 2.0, 0.0]], [[1.0, 3.0, 3.0], [0.0, 0.0, 2.0]], 3.0):
+        _matches_torch(getattr(mg, name), lambda x: getattr(x, name)(), values)
+
+
 @pytest.mark.parametrize("values", [
     [[1.0, 3.0, 3.0]], [[3.0, 1.0, 1.0], [2.0, 2.0, 0.0]], np.ones((2, 3, 2)), 3.0, [[1.0, np.nan, 3.0, np.nan]],
     np.zeros((0, 3)),
