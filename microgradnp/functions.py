@@ -261,8 +261,8 @@ def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locat
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int, got {axis!r} (amax/amin reduce over several dims)")
     axis = _dim(name, int(axis), data.ndim)
-    if data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element, as in PyTorch
-        return MaxResult((reduce(input, None, False), locate(input, None, False)))
+    if data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element (all its gradient), as in PyTorch
+        return MaxResult((clone(_tensor(input)), locate(input, None, False)))
     if data.shape[axis] == 0:
         raise IndexError(f"{name}: cannot reduce over dim {axis}, which has size 0 (shape {data.shape})")
     # the values are gathered at the returned indices: the whole gradient goes to the index returned,

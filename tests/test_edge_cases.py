@@ -184,6 +184,10 @@ def test_max_over_dim_of_0d_empty_and_nan():
     values, indices = mg.max(_leaf(3.0), 0)
     _assert_equal(values, 3.0)
     assert indices.shape == () and indices.item() == 0
+    x = _leaf(np.nan)
+    values, _ = mg.min(x, -1, keepdim=True)
+    values.backward()
+    assert np.isnan(values.item()) and x.grad.item() == 1.0
     values, indices = mg.min(_leaf(np.zeros((0, 3))), dim=1)
     assert values.shape == indices.shape == (0,)
     x = _leaf([[1.0, np.nan, 3.0, np.nan]])
@@ -215,8 +219,8 @@ def test_max_min_of_all_elements_match_torch(name):
 
 @pytest.mark.parametrize("values", [
     [[1.0, 3.0, 3.0]], [[3.0, 1.0, 1.0], [2.0, 2.0, 0.0]], np.ones((2, 3, 2)), 3.0, [[1.0, np.nan, 3.0, np.nan]],
-    np.zeros((0, 3)),
-], ids=["ties", "ties 2-D", "all equal 3-D", "0-d", "NaN", "empty"])
+    np.nan, np.zeros((0, 3)),
+], ids=["ties", "ties 2-D", "all equal 3-D", "0-d", "NaN", "0-d NaN", "empty"])
 @pytest.mark.parametrize("name", ["max", "min"])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_max_min_over_dim_match_torch(values, name, keepdim):
