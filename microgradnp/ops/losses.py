@@ -26,8 +26,9 @@ def _clamped_log(xp, x):
 def _reduce(loss, reduction):
     # the ufunc's reduce directly: ndarray.sum adds a Python frame on every loss call
     if reduction == "mean":
-        if loss.size:
-            return np.add.reduce(loss, axis=None) / loss.size
+        size = loss.size
+        if size:
+            return np.add.reduce(loss, axis=None) / size
         return loss.dtype.type(np.nan)  # the mean of nothing, as in PyTorch, without NumPy's 0 / 0 warning
     if reduction == "sum":
         return np.add.reduce(loss, axis=None)
