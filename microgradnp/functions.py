@@ -104,10 +104,42 @@ def _python_floats(*operands):
 
 @tensor_method("clip")
 def clamp(input, min=None, max=None):
-    """Clamp every element into [min, max]."""
+    """Clamp every element into [min, max]; a bound may be a tensor (broadcast, and differentiated), as in PyTorch.
+
+    Where the input equals a bound the gradient goes to the input; where min > max the result is max.
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    return elementwise.clip(input, min=min, max=max)
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        return elementwise.clip(input, min=min, max=max)  # numbers (or arrays) as bounds: one op
+    return _clamp_to_tensors(input, min, max)
+
+
+def _clamp_to_tensors(input, min, max):
+    # each element is picked, by where, from the input or the bound whose gradient PyTorch gives it
+    # (clamp_backward_min_max): the input where min <= input <= max, min where input < min < max, max where
+    # input > max or max < min. Where the clamped value is NaN (a NaN input or bound) none of them is picked:
+    # the NaN comes from a constant, and no gradient goes anywhere.
+    # (a Python number stays one, so that it does not change the result's dtype)
+    x, low, high = (v.data if isinstance(v, Tensor) else v if v is None or isinstance(v, (int, float))
+                    else np.asarray(v) for v in (input, min, max))
+    shapes = [np.shape(v) for v in (x, low, high) if v is not None]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        named = ", ".join(f"{what} of shape {np.shape(v)}" for what, v in (("input", x), ("min", low), ("max", high))
+                          if v is not None)
+        raise ValueError(f"clamp: {named} do not broadcast together") from None
+    value = x if low is None else np.maximum(x, low)
+    value = value if high is None else np.minimum(value, high)
+    defined = ~np.isnan(value) if np.result_type(value).kind in "fc" else True
+    inside = defined & (True if low is None else x >= low) & (True if high is None else x <= high)
+    result = where(inside, input, value)
+    if low is not None:
+        result = where(defined & (x < low) & (True if high is None else low < high), min, result)
+    if high is not None:
+        result = where(defined & ((x > high) | (False if low is None else high < low)), max, result)
+    return result
 
 
 clip = clamp
@@ -176,6 +208,8 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
         keepdims=None):
     """Variance over ``dim``; unbiased (divides by n - 1) by default, as in PyTorch."""
     axis = _axis(dim, axis)
+    if np.ndim(input) == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
+        axis = None  # dim 0 or -1 of a 0-d tensor is its one element, as in PyTorch
     keep = keepdim if keepdims is None else keepdims
     ddof = (1 if unbiased else 0) if correction is None else correction
     centered = input - mean(input, axis, True)
@@ -188,8 +222,12 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
 @tensor_method()
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
-    """Standard deviation over ``dim``; unbiased by default, as in PyTorch."""
-    return elementwise.sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    """Standard deviation over ``dim``; unbiased by default, as in PyTorch (whose gradient is 0 where std is 0)."""
+    variance = var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    # sqrt's gradient 1 / (2 std) is inf where std is 0 (equal elements), and var's gradient there is 0:
+    # PyTorch masks the product to 0 there, and so does this, by taking sqrt of 1 in place of 0
+    zero = variance == 0
+    return arithmetic.where(zero, 0, elementwise.sqrt(arithmetic.where(zero, 1, variance)))
 
 
 @tensor_method()
@@ -229,47 +267,84 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
-def _extremum(input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):
+def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locate):
     # max/min: a tensor as dim means the pairwise op; with a dim, PyTorch's (values, indices)
     if isinstance(dim, Tensor):
         return pairwise(input, dim)
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
-    values = reduce(input, axis, keep)
-    if axis is None:
-        return values
-    return MaxResult((values, locate(input, axis, keep)))
+    data = _tensor(input).data
+    if axis is None:  # over every element: tied extrema share the gradient, as in PyTorch
+        values = reduce(input, axis, keep)
+        if values.dtype.kind != "f" or not np.isnan(values.data).any():  # (one element, however kept)
+            return values
+        # NaN: PyTorch shares the gradient between the NaNs, where amax's gradient would be 0 / 0 (its
+        # mask, elements equal to the result, is empty); their sum over their count does that
+        nans = np.isnan(data)
+        return sum(where(nans, input, 0), None, keep) / int(nans.sum())
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int, got {axis!r} (amax/amin reduce over several dims)")
+    axis = _dim(name, int(axis), data.ndim)
+    if data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element (all its gradient), as in PyTorch
+        return MaxResult((clone(_tensor(input)), locate(input, None, False)))
+    if data.shape[axis] == 0:
+        raise IndexError(f"{name}: cannot reduce over dim {axis}, which has size 0 (shape {data.shape})")
+    # the values are gathered at the returned indices: the whole gradient goes to the index returned,
+    # also among tied extrema, as in PyTorch (amax/amin split it between the ties instead)
+    index = locate(input, axis, True)
+    values = gather(input, axis, index)
+    if keep:
+        return MaxResult((values, index))
+    reduced = data.shape[:axis] + data.shape[axis + 1:]
+    return MaxResult((reshape(values, reduced), reshape(index, reduced)))
 
 
 @tensor_method()
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
+    """Maximum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``maximum``.
+
+    Over all elements tied maxima share the gradient; over ``dim`` it goes to the index returned (as in PyTorch).
+    """
+    return _extremum("max", input, dim, keepdim, axis, keepdims, arithmetic.maximum, amax, argmax)
 
 
 @tensor_method()
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``."""
-    return _extremum(input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
+    """Minimum of all elements, or ``(values, indices)`` over ``dim``; with a tensor as ``dim``, ``minimum``.
+
+    Over all elements tied minima share the gradient; over ``dim`` it goes to the index returned (as in PyTorch).
+    """
+    return _extremum("min", input, dim, keepdim, axis, keepdims, arithmetic.minimum, amin, argmin)
 
 
 def _max_shift(name, input, axis):
-    """The detached max over ``axis`` (0 where it is not finite): subtracting it keeps exp from overflowing."""
+    """``(axis, shift)``: the axis to reduce over (None for dim 0 or -1 of a 0-d tensor, its one element, as in
+    PyTorch) and the detached max over it (0 where it is not finite, or where the dim is empty): subtracting it
+    keeps exp from overflowing."""
     data = _tensor(input).data
+    if data.ndim == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
+        axis = None
     try:
-        shift = np.amax(data, axis=axis, keepdims=True)
+        if data.size:
+            shift = np.amax(data, axis=axis, keepdims=True)
+        else:  # nothing to take the max of: any shift will do (the sum checks the axis)
+            return axis, np.zeros(np.sum(data, axis=axis, keepdims=True).shape, data.dtype)
     except (ValueError, IndexError) as error:  # AxisError
         raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {data.shape}") from None
-    return np.where(np.isfinite(shift), shift, 0)
+    return axis, np.where(np.isfinite(shift), shift, 0)
 
 
 @tensor_method()
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first)."""
-    axis = _axis(dim, axis)
+    """log(sum(exp(input))) over ``dim``, stable for any magnitude (the max is shifted out first).
+
+    Over an empty dim it is -inf (the log of an empty sum), as in PyTorch.
+    """
     keep = keepdim if keepdims is None else keepdims
     # the shift is a constant for the gradient, so it is detached: the result is exact either way
-    shift = _max_shift("logsumexp", input, axis)
+    axis, shift = _max_shift("logsumexp", input, _axis(dim, axis))
+    if _count(input, axis) == 0:  # -inf without log(0)'s warning; its gradient, like the input, is empty
+        return sum(input, axis, keep) - math.inf
     total = elementwise.log(sum(elementwise.exp(input - shift), axis, True)) + shift
     return total if keep else reshape(total, np.sum(shift, axis=axis, keepdims=False).shape)
 
@@ -277,18 +352,20 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 @tensor_method()
 def log_softmax(input, dim=-1, *, axis=None):
     """log(softmax(input)) computed as input - logsumexp(input): no overflow, no log(0)."""
-    axis = _axis(dim, axis)
+    axis, shift = _max_shift("log_softmax", input, _axis(dim, axis))
     # (x - max) - log(sum(exp(x - max))): adding the max back and subtracting it again (x - logsumexp(x))
     # would cost float32 its last digits at large |x|
-    shifted = input - _max_shift("log_softmax", input, axis)
+    shifted = input - shift
+    if _count(input, axis) == 0:  # an empty dim: the result is as empty as the input (and no log(0) warns)
+        return shifted
     return shifted - elementwise.log(sum(elementwise.exp(shifted), axis, True))
 
 
 @tensor_method()
 def softmax(input, dim=-1, *, axis=None):
     """exp(input) / sum(exp(input)) over ``dim``, with the max shifted out so it never overflows."""
-    axis = _axis(dim, axis)
-    e = elementwise.exp(input - _max_shift("softmax", input, axis))
+    axis, shift = _max_shift("softmax", input, _axis(dim, axis))
+    e = elementwise.exp(input - shift)
     return e / sum(e, axis, True)
 
 

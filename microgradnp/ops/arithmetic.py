@@ -27,14 +27,25 @@ div = primitive("div", np.true_divide, "a / b (true division).",
                 aliases=("divide", "true_divide"), method=True, numpy=(np.true_divide, np.divide))
 
 
-def _log_where_positive(xp, a):
-    # d(a**b)/db = a**b * log(a) is only real for a > 0; elsewhere the gradient is taken as 0
-    return xp.log(xp.where(a > 0, a, 1))
+def _pow_vjp_base(xp, g, ans, a, b):
+    # d(a**b)/da = b * a**(b - 1), taken as 0 where b == 0, as PyTorch does: a**b is then constant, but
+    # at a = 0 the formula's a**-1 is inf, and 0 * inf NaN
+    if type(b) in (int, float):  # a ** 2, the usual call: a Python number
+        return g * b * a ** (b - 1) if b != 0 else xp.where(True, 0, g)
+    zero = b == 0
+    # where b == 0 the exponent is swapped for 1, so that a**-1 is never computed there
+    return xp.where(zero, 0, g * b * a ** xp.where(zero, 1, b - 1))
+
+
+def _pow_vjp_exponent(xp, g, ans, a, b):
+    # d(a**b)/db = a**b * log(a) is only real for a > 0; elsewhere the gradient is taken as 0 (both
+    # factors are masked: at a = 0 with b < 0, a**b is inf, and inf * log(1) NaN)
+    positive = a > 0
+    return g * xp.where(positive, ans, 0) * xp.log(xp.where(positive, a, 1))
 
 
 pow = primitive("pow", np.power, "a ** b.",
-                vjp=(lambda xp, g, ans, a, b: g * b * a ** (b - 1),
-                     lambda xp, g, ans, a, b: g * ans * _log_where_positive(xp, a)),
+                vjp=(_pow_vjp_base, _pow_vjp_exponent),
                 reads=("a", "b", "ans"), public=True, method=True, numpy=np.power)
 
 neg = primitive("neg", np.negative, "-a.",

@@ -1,4 +1,6 @@
 """Matrix products, including the fused ``linear`` used by ``nn.Linear``."""
+import math
+
 import numpy as np
 
 from ..autograd.primitive import primitive
@@ -100,7 +102,9 @@ def _linear_vjp(xp, g, ans, edges, x, weight, bias=None):
     # layer needs none, and its product is the largest of the backward pass
     grad_x = None if edges[0] is None else xp.matmul(g, weight)
     if g.ndim != 2:  # every leading dimension is a batch dimension: flatten them into rows
-        g, x = xp.reshape(g, (-1, g.shape[-1])), xp.reshape(x, (-1, x.shape[-1]))
+        # (counted, not -1: with a dimension of size 0 the -1 of (-1, 0) could be any number)
+        rows = math.prod(g.shape[:-1])
+        g, x = xp.reshape(g, (rows, g.shape[-1])), xp.reshape(x, (rows, x.shape[-1]))
     grad_w = None if edges[1] is None else _weight_gradient(xp, g, x, weight)
     grad_b = None if bias is None or edges[2] is None else xp.sum_to(g, shape=bias.shape)  # any bias that broadcasts
     return grad_x, grad_w, grad_b

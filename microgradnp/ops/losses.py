@@ -26,15 +26,19 @@ def _clamped_log(xp, x):
 def _reduce(loss, reduction):
     # the ufunc's reduce directly: ndarray.sum adds a Python frame on every loss call
     if reduction == "mean":
-        return np.add.reduce(loss, axis=None) / loss.size
+        size = loss.size
+        if size:
+            return np.add.reduce(loss, axis=None) / size
+        return loss.dtype.type(np.nan)  # the mean of nothing, as in PyTorch, without NumPy's 0 / 0 warning
     if reduction == "sum":
         return np.add.reduce(loss, axis=None)
     return loss
 
 
 def _scale(xp, g, reduction, size):
-    # the incoming gradient per element: the mean spreads it over every element
-    return g / size if reduction == "mean" else g
+    # the incoming gradient per element: the mean spreads it over every element (of which an empty
+    # input has none: its gradient is empty whatever g is, and g / 0 would warn)
+    return g / size if reduction == "mean" and size else g
 
 
 def _nearest_to_0_or_1(p, q):
@@ -66,6 +70,8 @@ def _binary_cross_entropy(p, target, weight=None, reduction="mean"):
     if weight is not None:
         log_likelihood = log_likelihood * weight
     if reduction == "none":
+        if type(log_likelihood) is not np.ndarray:  # a 0-d input gives NumPy scalars: nothing to write into
+            return -log_likelihood
         return np.negative(log_likelihood, out=log_likelihood)
     return -_reduce(log_likelihood, reduction)  # negating the reduced scalar, not every element
 

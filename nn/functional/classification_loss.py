@@ -89,15 +89,26 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
             total = (1 - label_smoothing) * loss + smooth * (label_smoothing / classes)
         return total
     total_weight = float(per_sample_weight.sum())
-    if reduction == "sum":
-        divisor = 1.0
-    else:
-        # every target ignored (or zero weight): the mean is NaN, as in PyTorch, without a 0/0 warning
-        divisor = total_weight if total_weight else np.nan
+    if reduction == "mean" and not total_weight:
+        counted = picked if label_smoothing == 0 else np.broadcast_to(np.expand_dims(valid, class_dim), picked.shape)
+        return _mean_of_nothing(log_probs, counted)
+    divisor = 1.0 if reduction == "sum" else total_weight
     result = mg.sum(loss) / divisor
     if label_smoothing > 0:
         result = (1 - label_smoothing) * result + mg.sum(smooth) / divisor * (label_smoothing / classes)
     return result
+
+
+def _mean_of_nothing(log_probs, counted):
+    """PyTorch's mean loss when the targets' weights sum to 0: every target ignored, or weighted 0.
+
+    The loss is NaN, and the gradient is NaN (weight * g / 0) at the log-probabilities that the loss reads
+    (``counted``: the targets' classes, and every class of the counted samples under label smoothing) and 0
+    elsewhere. Every target ignored thus gives a zero gradient, as in PyTorch: an optimizer step on it
+    changes nothing, instead of making every weight NaN. The NaN is a constant factor, not a 0 / 0, so that
+    NumPy warns neither here nor in the backward pass.
+    """
+    return mg.sum(mg.where(counted, log_probs, 0.0)) * np.nan
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",

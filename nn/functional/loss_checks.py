@@ -31,8 +31,10 @@ def check_reduction(reduction, loss):
 
 
 def reduce(loss, reduction):
-    """Apply the reduction to per-element losses."""
+    """Apply the reduction to per-element losses (the mean of none is NaN, as in PyTorch)."""
     if reduction == "mean":
+        if not loss.data.size:  # NaN as a constant factor: 0 / 0 would warn, here and in the backward pass
+            return mg.sum(loss) * np.nan
         return mg.mean(loss)
     if reduction == "sum":
         return mg.sum(loss)

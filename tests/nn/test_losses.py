@@ -176,6 +176,65 @@ def test_cross_entropy_all_ignored_mean_is_nan_without_warnings():
         assert math.isnan(F.cross_entropy(_t([[1.0, 2.0]]), mg.tensor([-100])).item())
 
 
+def test_all_ignored_targets_give_a_nan_mean_and_a_zero_gradient():
+    # PyTorch: nothing was picked, so the gradient is 0, while the mean over no targets is NaN (an optimizer
+    # step on a NaN gradient would make every weight NaN)
+    for loss_fn in (F.cross_entropy, F.nll_loss,
+                    lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2),
+                    lambda x, t: F.cross_entropy(x, t, weight=mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64))):
+        x = _t([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss = loss_fn(x, mg.tensor([-100, -100]))
+            loss.backward()
+        assert math.isnan(loss.item())
+        np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
+    x = _t(np.zeros((0, 3)), grad=True)  # an empty batch: no target at all
+    loss = F.cross_entropy(x, mg.tensor(np.zeros(0, dtype=np.int64)))
+    loss.backward()
+    assert math.isnan(loss.item()) and x.grad.shape == (0, 3)
+
+
+def test_zero_total_weight_gives_a_nan_mean_and_a_nan_gradient():
+    # the targets count but weigh 0: PyTorch's gradient is 0 * (1 / 0), NaN; only all-ignored targets give 0
+    x = _t([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(x, mg.tensor([1, 1]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
+        loss.backward()
+    assert math.isnan(loss.item()) and np.isnan(x.grad.data).all()  # log_softmax spreads the NaN over each row
+    log_p = _t([[-0.1, -2.0, -3.0], [-1.0, -0.5, -2.0]], grad=True)
+    loss = F.nll_loss(log_p, mg.tensor([1, -100]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
+    loss.backward()
+    assert math.isnan(loss.item())
+    np.testing.assert_array_equal(log_p.grad.data, [[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]])  # NaN where it reads
+
+
+@pytest.mark.parametrize("target", [[-100, -100], [1, -100], [1, 1]], ids=["all ignored", "one ignored", "none"])
+@pytest.mark.parametrize("loss, options", [
+    ("cross_entropy", {}), ("cross_entropy", {"label_smoothing": 0.2}), ("cross_entropy", {"weight": [1.0, 0.0, 2.0]}),
+    ("cross_entropy", {"weight": [1.0, 0.0, 2.0], "label_smoothing": 0.2}),
+    ("nll_loss", {}), ("nll_loss", {"weight": [1.0, 0.0, 2.0]}),
+], ids=["cross_entropy", "label smoothing", "weight", "weight and label smoothing", "nll_loss", "nll_loss weight"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ignore_index_matches_torch(target, loss, options, reduction):
+    # the class of weight 0 is the target 1: "one ignored" and "none" then weigh 0 in all, and the mean is NaN
+    torch = pytest.importorskip("torch")
+    logits = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]])
+    x, tx = _t(logits, grad=True), torch.tensor(logits, requires_grad=True)
+    weight = options.get("weight")
+    ours = dict(options, weight=None if weight is None else mg.tensor(weight, dtype=mg.float64))
+    theirs = dict(options, weight=None if weight is None else torch.tensor(weight, dtype=torch.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, tloss = (getattr(F, loss)(x, mg.tensor(target), reduction=reduction, **ours),
+                       getattr(torch.nn.functional, loss)(tx, torch.tensor(target), reduction=reduction, **theirs))
+    mg.sum(loss).backward()
+    tloss.sum().backward()
+    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
 def test_cross_entropy_label_smoothing_matches_pytorch_formula():
     logits = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]])
     target = [2, 0]
@@ -249,3 +308,75 @@ def test_loss_modules_keep_weight_as_buffer():
     loss = nn.CrossEntropyLoss(weight=mg.tensor([1.0, 2.0]))
     assert list(loss.state_dict()) == ["weight"]
     assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+# ---- 0-d and empty inputs -------------------------------------------------------------------------------
+
+def test_bce_of_0d_tensors_with_every_reduction():
+    for reduction in ("none", "mean", "sum"):
+        for dtype in (np.float64, np.float32):
+            p = _t(0.25, grad=True, dtype=dtype)
+            loss = F.binary_cross_entropy(p, _t(1.0, dtype=dtype), reduction=reduction)
+            loss.backward()
+            assert loss.shape == () and loss.dtype == dtype
+            assert loss.item() == pytest.approx(math.log(4), rel=1e-6)  # -log(0.25)
+            assert p.grad.item() == pytest.approx(-4.0, rel=1e-6)  # -1 / p
+    loss = mg.binary_cross_entropy(_t(0.25), _t(0.0), _t(2.0), "none")  # the op itself, with a weight
+    assert loss.shape == () and loss.item() == pytest.approx(-2 * math.log(0.75))
+
+
+def test_losses_of_empty_inputs_have_a_nan_mean_without_warnings():
+    # PyTorch: the mean of no elements is NaN, the sum 0, and the gradient empty
+    losses = [F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.mse_loss, F.l1_loss, F.huber_loss]
+    for loss_fn in losses:
+        for shape in ((0,), (0, 3)):
+            x = _t(np.zeros(shape), grad=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                mean = loss_fn(x, _t(np.zeros(shape)))
+                mean.backward()
+                total = loss_fn(x, _t(np.zeros(shape)), reduction="sum")
+                none = loss_fn(x, _t(np.zeros(shape)), reduction="none")
+            assert math.isnan(mean.item()) and total.item() == 0.0 and none.shape == shape
+            assert x.grad.shape == shape
+
+
+_LOSSES = {
+    "binary_cross_entropy": (lambda shape, rng: rng.uniform(0.1, 0.9, shape), {}),
+    "binary_cross_entropy weight": (lambda shape, rng: rng.uniform(0.1, 0.9, shape), {"weight": 2.0}),
+    "binary_cross_entropy_with_logits": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "binary_cross_entropy_with_logits pos_weight": (lambda shape, rng: rng.standard_normal(shape), {"pos_weight": 3.0}),
+    "mse_loss": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "l1_loss": (lambda shape, rng: rng.standard_normal(shape), {}),
+    "huber_loss": (lambda shape, rng: 2 * rng.standard_normal(shape), {"delta": 0.5}),
+}
+
+
+@pytest.mark.parametrize("name", list(_LOSSES))
+@pytest.mark.parametrize("shape", [(), (0,), (0, 3), (3,)], ids=str)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_elementwise_losses_on_0d_and_empty_shapes_match_torch(name, shape, reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    make_input, options = _LOSSES[name]
+    values, target = make_input(shape, rng), rng.uniform(0.0, 1.0, shape)
+    ours, theirs = dict(options), dict(options)
+    for key in ("weight", "pos_weight"):
+        if key in options:  # a tensor of the input's shape
+            ours[key] = _t(np.full(shape, options[key]))
+            theirs[key] = torch.tensor(np.full(shape, options[key]))
+    function = name.split()[0]
+    x, y = _t(values, grad=True), _t(target, grad=True)
+    tx, ty = torch.tensor(values, requires_grad=True), torch.tensor(target, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = getattr(F, function)(x, y, reduction=reduction, **ours)
+        mg.sum(loss * 0.7).backward()
+    tloss = getattr(torch.nn.functional, function)(tx, ty, reduction=reduction, **theirs)
+    (tloss * 0.7).sum().backward()
+    assert loss.shape == tuple(tloss.shape)
+    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    for ours_grad, theirs_grad in ((x.grad, tx.grad), (y.grad, ty.grad)):
+        expected = np.zeros(shape) if theirs_grad is None else theirs_grad.numpy()
+        assert ours_grad.shape == expected.shape
+        np.testing.assert_allclose(ours_grad.data, expected, rtol=1e-12, atol=1e-15)
