@@ -1,0 +1,4 @@
+"""The differential fuzzer: random programs over the public API, replayed in microgradnp and PyTorch.
+
+See README.md in this folder.
+"""
