@@ -193,7 +193,8 @@ def _count(input, axis):
     if axis is None:
         return math.prod(shape_)
     axes = (axis,) if isinstance(axis, int) else axis
-    return math.prod(shape_[a] for a in axes)
+    # dim 0 (or -1) of a 0-d tensor is its one element, as in PyTorch
+    return math.prod(shape_[_dim("mean", a, len(shape_))] if shape_ else _dim("mean", a, 0) + 1 for a in axes)
 
 
 @tensor_method()
@@ -400,6 +401,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of shape {dims}; "
                          f"give start_dim <= end_dim")
+    if start == end and isinstance(input, Tensor):
+        return input  # nothing to merge: PyTorch's flatten returns its input itself here
     merged = math.prod(dims[start:end + 1])
     return reshape(input, dims[:start] + (merged,) + dims[end + 1:])
 
@@ -438,8 +441,11 @@ def transpose(input, dim0=None, dim1=None):
     """Swap two dimensions (reverse all of them when none are given, like ``.T``)."""
     if dim0 is None and dim1 is None:
         return shape.transpose(input, axes=None)
-    axes = list(range(np.ndim(input)))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    ndim = np.ndim(input)
+    dim0, dim1 = _dim("transpose", dim0, ndim), _dim("transpose", dim1, ndim)
+    axes = list(range(ndim))
+    if ndim:  # (dims 0 and -1 of a 0-d tensor name its one element, as in PyTorch)
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return shape.transpose(input, axes=tuple(axes))
 
 

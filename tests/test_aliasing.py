@@ -134,7 +134,7 @@ def test_optimizer_updates_move_the_version_of_a_parameters_detached_copies():
 # ---- case 6: every op returns a new Tensor ------------------------------------------------------------
 
 @pytest.mark.parametrize("noop", [lambda y: y.reshape(2), lambda y: y.view(2), lambda y: y.squeeze(),
-                                  lambda y: y.expand(2), lambda y: y.broadcast_to((2,)), lambda y: mg.flatten(y),
+                                  lambda y: y.expand(2), lambda y: y.broadcast_to((2,)),
                                   lambda y: y.view_as(y), lambda y: y.expand_as(y)])
 def test_a_no_op_view_is_a_new_tensor_whose_hooks_are_its_own(noop):
     a = leaf([1.0, 2.0])
@@ -154,6 +154,12 @@ def test_retain_grad_on_a_no_op_view_keeps_its_own_gradient():
     ((y * 3).sum() + (y2 * 5).sum()).backward()
     np.testing.assert_array_equal(y2.grad.data, [5.0, 5.0])
     assert y.grad is None
+
+
+def test_flatten_with_nothing_to_merge_returns_its_input_as_pytorchs_does():
+    y = leaf([1.0, 2.0]) * 2
+    assert mg.flatten(y) is y and y.flatten(0, 0) is y
+    assert mg.flatten(y.reshape(2, 1)) is not y
 
 
 # ---- case 19: where reads only its condition ------------------------------------------------------------

@@ -86,7 +86,7 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
     if reduction == "none":
         total = loss
         if label_smoothing > 0:
-            total = (1 - label_smoothing) * loss + smooth * (label_smoothing / classes)
+            total = (1 - label_smoothing) * loss + smooth * _uniform_share(label_smoothing, classes)
         return total
     total_weight = float(per_sample_weight.sum())
     if reduction == "mean" and not total_weight:
@@ -95,7 +95,7 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
     divisor = 1.0 if reduction == "sum" else total_weight
     result = mg.sum(loss) / divisor
     if label_smoothing > 0:
-        result = (1 - label_smoothing) * result + mg.sum(smooth) / divisor * (label_smoothing / classes)
+        result = (1 - label_smoothing) * result + mg.sum(smooth) / divisor * _uniform_share(label_smoothing, classes)
     return result
 
 
@@ -143,11 +143,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing)
 
 
+def _uniform_share(label_smoothing, classes):
+    # each class's share of the smoothing mass; with no classes there is nothing to share it between
+    return label_smoothing / classes if classes else 0.0
+
+
 def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, label_smoothing):
     target = matching_target(log_probs, target, "cross_entropy")
     classes = log_probs.shape[class_dim]
     if label_smoothing > 0:
-        target = target * (1 - label_smoothing) + label_smoothing / classes
+        target = target * (1 - label_smoothing) + _uniform_share(label_smoothing, classes)
     terms = log_probs * target
     if weight is not None:
         terms = terms * weight

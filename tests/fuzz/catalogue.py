@@ -222,6 +222,8 @@ def reduction(name):
             b.op(name, f"M.logsumexp({x}, dim={dim}{', keepdim=True' if keep else ''})", (x,),
                  {"dim": dim, "keepdim": keep})
         elif name in ("var", "std"):
+            if name == "std" and _near_constant(t, dim):
+                return  # std's gradient divides by it: on equal values rounding decides between 0 and a tiny std
             correction = b.choice([None, 0, 1] if not b.smooth else [0, 1])
             options = [a for a in (f"dim={dim}" if dim is not None else "",
                                    "" if correction is None else f"correction={correction}", keep_arg) if a]
@@ -747,6 +749,17 @@ def _layer(b, op, x, ctor, arrays, dtype, params, inputs, leaves=(), extras=(), 
     step = Step(op, "\n".join(line for line in lines if line), inputs, (out,), params,
                 new_leaves=tuple(f"{m}.{p}" for p in leaves), extras=tuple(f"{m}.{e}" for e in extras))
     b.emit(step)
+
+
+def _near_constant(t, dim):
+    """Whether ``t``'s values over ``dim`` (all of them for None) are equal up to rounding."""
+    if t.numel() == 0 or t.ndim == 0:
+        return t.ndim == 0
+    dims = tuple(range(t.ndim)) if dim is None else dim if isinstance(dim, tuple) else (dim,)
+    if not all(-t.ndim <= d < t.ndim for d in dims) or len(set(d % t.ndim for d in dims)) < len(dims):
+        return False  # (a dim out of range, drawn on purpose: PyTorch's error is what is compared)
+    x = t.detach().double()
+    return bool((x.var(dim=dims, correction=0) < 1e-6 * (x.abs().amax(dim=dims) + 1) ** 2).any())
 
 
 def _ill_conditioned(t, dims):

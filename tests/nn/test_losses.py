@@ -380,3 +380,14 @@ def test_elementwise_losses_on_0d_and_empty_shapes_match_torch(name, shape, redu
         expected = np.zeros(shape) if theirs_grad is None else theirs_grad.numpy()
         assert ours_grad.shape == expected.shape
         np.testing.assert_allclose(ours_grad.data, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_label_smoothing_with_no_classes_gives_a_nan_mean_not_a_division_error():
+    # found by the differential fuzzer: the smoothing mass was divided between 0 classes
+    logits = mg.tensor(np.zeros((2, 0), np.float32), requires_grad=True)
+    loss = F.cross_entropy(logits, mg.tensor(np.zeros((2, 0), np.float32)), label_smoothing=0.1)
+    assert np.isnan(loss.item())
+    empty = mg.tensor(np.zeros((0, 0), np.float32), requires_grad=True)
+    loss = F.cross_entropy(empty, mg.tensor(np.zeros((0, 0), np.float32)), weight=mg.tensor(np.zeros(0, np.float32)),
+                           label_smoothing=0.1)
+    assert np.isnan(loss.item())
