@@ -52,7 +52,7 @@ def empty(*size, dtype=None, requires_grad=False):
 
 
 def _like(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._array if isinstance(t, Tensor) else np.asarray(t)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):

@@ -83,9 +83,9 @@ def where(condition, input, other):
     """
     # (a float tensor beside the Python float, the everyday case, needs nothing: checked inline)
     if type(other) is float:
-        if not (isinstance(input, Tensor) and input.data.dtype.kind == "f"):
+        if not (isinstance(input, Tensor) and input._array.dtype.kind == "f"):
             input, other = _python_floats(input, other)
-    elif type(input) is float and not (isinstance(other, Tensor) and other.data.dtype.kind == "f"):
+    elif type(input) is float and not (isinstance(other, Tensor) and other._array.dtype.kind == "f"):
         input, other = _python_floats(input, other)
     return arithmetic.where(condition, input, other)
 
@@ -121,7 +121,7 @@ def _clamp_to_tensors(input, min, max):
     # input > max or max < min. Where the clamped value is NaN (a NaN input or bound) none of them is picked:
     # the NaN comes from a constant, and no gradient goes anywhere.
     # (a Python number stays one, so that it does not change the result's dtype)
-    x, low, high = (v.data if isinstance(v, Tensor) else v if v is None or isinstance(v, (int, float))
+    x, low, high = (v._array if isinstance(v, Tensor) else v if v is None or isinstance(v, (int, float))
                     else np.asarray(v) for v in (input, min, max))
     shapes = [np.shape(v) for v in (x, low, high) if v is not None]
     try:
@@ -148,7 +148,7 @@ clip = clamp
 @tensor_method()
 def sign(input):
     """-1, 0 or 1 by the sign of each element (no gradient: it is flat almost everywhere)."""
-    return Tensor._from_op(np.sign(input.data if isinstance(input, Tensor) else np.asarray(input)), None)
+    return Tensor._from_op(np.sign(input._array if isinstance(input, Tensor) else np.asarray(input)), None)
 
 
 @tensor_method()
@@ -249,7 +249,7 @@ def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the maximum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
-    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    data = input._array if isinstance(input, Tensor) else np.asarray(input)
     return Tensor._from_op(np.asarray(np.argmax(data, axis=_axis(dim, axis), keepdims=keep)), None)
 
 
@@ -257,7 +257,7 @@ def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the minimum (of the flattened tensor when ``dim`` is None); no gradient."""
     keep = keepdim if keepdims is None else keepdims
-    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    data = input._array if isinstance(input, Tensor) else np.asarray(input)
     return Tensor._from_op(np.asarray(np.argmin(data, axis=_axis(dim, axis), keepdims=keep)), None)
 
 
@@ -274,10 +274,10 @@ def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locat
         return pairwise(input, dim)
     axis = _axis(dim, axis)
     keep = keepdim if keepdims is None else keepdims
-    data = _tensor(input).data
+    data = _tensor(input)._array
     if axis is None:  # over every element: tied extrema share the gradient, as in PyTorch
         values = reduce(input, axis, keep)
-        if values.dtype.kind != "f" or not np.isnan(values.data).any():  # (one element, however kept)
+        if values.dtype.kind != "f" or not np.isnan(values._array).any():  # (one element, however kept)
             return values
         # NaN: PyTorch shares the gradient between the NaNs, where amax's gradient would be 0 / 0 (its
         # mask, elements equal to the result, is empty); their sum over their count does that
@@ -322,7 +322,7 @@ def _max_shift(name, input, axis):
     """``(axis, shift)``: the axis to reduce over (None for dim 0 or -1 of a 0-d tensor, its one element, as in
     PyTorch) and the detached max over it (0 where it is not finite, or where the dim is empty): subtracting it
     keeps exp from overflowing."""
-    data = _tensor(input).data
+    data = _tensor(input)._array
     if data.ndim == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
         axis = None
     try:
@@ -384,8 +384,8 @@ def view(input, *shape_):
     """The same elements in a new shape, sharing the input's memory, as PyTorch's ``view``: an in-place
     change to either is seen by both. Raises where the layout needs a copy (reshape makes one)."""
     out = reshape(input, *shape_)
-    if isinstance(input, Tensor) and out.data.size and not np.may_share_memory(out.data, input.data):
-        raise RuntimeError(f"view: a tensor of shape {input.shape} with strides {input.data.strides} cannot be "
+    if isinstance(input, Tensor) and out._array.size and not np.may_share_memory(out._array, input._array):
+        raise RuntimeError(f"view: a tensor of shape {input.shape} with strides {input._array.strides} cannot be "
                            f"viewed as shape {out.shape} without copying (it is not laid out contiguously); "
                            f"use .reshape(...) instead, which copies when it must")
     return out
@@ -502,7 +502,7 @@ def astype(input, dtype):
         return input
     if not dtypes.is_floating(dtype):
         # integers and bools carry no gradient: the result leaves the graph, as in PyTorch
-        data = input.data if isinstance(input, Tensor) else np.asarray(input)
+        data = input._array if isinstance(input, Tensor) else np.asarray(input)
         return Tensor._from_op(data.astype(dtype), None)
     return shape.astype(input, dtype=dtype)
 
@@ -510,7 +510,7 @@ def astype(input, dtype):
 @tensor_method()
 def clone(input):
     """A copy with its own memory that stays in the graph."""
-    return input * 1 if np.issubdtype(np.result_type(input.data), np.number) else Tensor(input.data.copy())
+    return input * 1 if np.issubdtype(np.result_type(input._array), np.number) else Tensor(input._array.copy())
 
 
 def cat(tensors, dim=0, *, axis=None):
@@ -539,7 +539,7 @@ def stack(tensors, dim=0, *, axis=None):
 def _whole_number(name, rule, value):
     """``value`` as a Python int (a 0-d integer tensor counts), else a TypeError: ``f"{name}: {rule}, got ..."``."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._array
     if not (isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == np.bool_)):
         try:
             return operator.index(value)
@@ -606,7 +606,7 @@ def index_from(index):
     if isinstance(index, tuple):
         return tuple(index_from(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._array
     if isinstance(index, list):
         array = np.asarray(index)
         # an empty list selects nothing, as in PyTorch (NumPy makes it a float array, which cannot index)
@@ -793,7 +793,7 @@ def setitem_array(array, index, value):
     """
     index = _pytorch_index("setitem", index, array)
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._array
     elif isinstance(value, (list, tuple)):
         value = np.asarray(value)
     vshape = value.shape if type(value) is np.ndarray else ()
@@ -820,7 +820,7 @@ def _along_axis_index(index, dim):
 
 
 def _integer_index(name, what, index):
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index._array if isinstance(index, Tensor) else np.asarray(index)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"{name}: {what} must be an integer tensor, got dtype {index.dtype}")
     return index
@@ -921,7 +921,7 @@ def masked_fill(input, mask, value):
     ``value`` is a number or a 0-d tensor (differentiable), cast to ``input``'s dtype as PyTorch casts it;
     ``mask`` is a bool tensor that broadcasts with ``input``.
     """
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
     try:
@@ -967,7 +967,7 @@ def _fill_value(name, value, dtype):
 
 def one_hot(tensor, num_classes=-1):
     """Integer class indices -> int64 one-hot rows (no gradient)."""
-    index = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    index = tensor._array if isinstance(tensor, Tensor) else np.asarray(tensor)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"one_hot: expects integer class indices, got dtype {index.dtype}")
     if num_classes < 0:

@@ -65,7 +65,7 @@ def np_amin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
 def np_where(condition, x=None, y=None):
     """np.where(condition, x, y) on tensors; np.where(condition) gives the indices, as NumPy does."""
     if x is None and y is None:
-        return np.where(condition.data if isinstance(condition, Tensor) else condition)
+        return np.where(condition._array if isinstance(condition, Tensor) else condition)
     return functions.where(condition, x, y)
 
 
@@ -127,7 +127,7 @@ def np_expand_dims(a, axis):
 def np_zero_gradient(ufunc):
     """Wrap a ufunc that is flat almost everywhere (sign, floor...): raw result, no gradient."""
     def call(*inputs):
-        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        raw = [x._array if isinstance(x, Tensor) else x for x in inputs]
         return Tensor._from_op(np.asarray(ufunc(*raw)), None)
     return call
 
@@ -171,7 +171,7 @@ for _ufunc in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.heaviside, np.g
 def unwrap(value):
     """Replace Tensors by their arrays inside (nested) tuples, lists and dicts."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._array
     if isinstance(value, (list, tuple)):
         return type(value)(unwrap(v) for v in value)
     if isinstance(value, dict):

@@ -68,7 +68,7 @@ def _encode(obj, arrays, where):
     if isinstance(obj, float):
         return float(obj)
     if isinstance(obj, Tensor):
-        return {"t": "tensor", "key": _array_member(obj.data, arrays, where), "requires_grad": obj.requires_grad}
+        return {"t": "tensor", "key": _array_member(obj._array, arrays, where), "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):
         return {"t": "ndarray", "key": _array_member(obj, arrays, where)}
     if isinstance(obj, dict):

@@ -17,7 +17,7 @@ from . import dtypes
 def as_array(data, dtype=None):
     """Convert user data to an ndarray: Python floats become the default dtype, arrays keep theirs."""
     if isinstance(data, Tensor):
-        array = data.data
+        array = data._array
     elif isinstance(data, np.ndarray):
         array = data
     else:
@@ -31,7 +31,7 @@ def as_array(data, dtype=None):
 
 def raw(value):
     """The array of a Tensor; anything else as it is."""
-    return value.data if isinstance(value, Tensor) else value
+    return value._array if isinstance(value, Tensor) else value
 
 
 def _require_grad_allowed(array, where):
@@ -50,19 +50,19 @@ class Tensor:
     # None, or the list, shared by every tensor whose array shares this one's memory (its views, its
     # detach(), what it is a view of), of weak references to them: a write through any of them moves the
     # version of all of them, as PyTorch's views share one version counter
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_aliases", "__weakref__")
+    __slots__ = ("_array", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_aliases", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash, as in PyTorch (== is elementwise)
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_array(data, dtype)
+        self._array = as_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._version = 0
         self._hooks = None
         self._aliases = None
         if requires_grad:
-            _require_grad_allowed(self.data, "tensor")
+            _require_grad_allowed(self._array, "tensor")
         self.requires_grad = bool(requires_grad)
 
     @staticmethod
@@ -73,7 +73,7 @@ class Tensor:
         would bind a method object on every call.)
         """
         t = _new(Tensor)
-        t.data = data
+        t._array = data
         t.grad = None
         t.requires_grad = node is not None
         t.grad_fn = node
@@ -86,17 +86,32 @@ class Tensor:
     @property
     def shape(self):
         """The shape as a tuple."""
-        return self.data.shape
+        return self._array.shape
 
     @property
     def ndim(self):
         """Number of dimensions."""
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def dtype(self):
         """The NumPy dtype of the data."""
-        return self.data.dtype
+        return self._array.dtype
+
+    @property
+    def data(self):
+        """A tensor sharing these values, cut off from the graph and from version counting (PyTorch's ``.data``).
+
+        A write into it (``p.data.add_(...)``, ``p.data.normal_()``) changes this tensor's values without
+        autograd seeing it, as in PyTorch; ``detach()`` is the checked way. ``.numpy()`` gives the ndarray.
+        """
+        return Tensor._from_op(self._array, None)
+
+    @data.setter
+    def data(self, value):
+        # PyTorch's `p.data = other`: this tensor takes the other's values (shape and dtype included)
+        # and shares them; its graph and version are left as they are
+        self._array = value._array if isinstance(value, Tensor) else np.asarray(value)
 
     @property
     def is_leaf(self):
@@ -110,51 +125,51 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape, or the length of one dimension."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._array.shape if dim is None else self._array.shape[dim]
 
     def numel(self):
         """Total number of elements."""
-        return self.data.size
+        return self._array.size
 
     def dim(self):
         """Number of dimensions."""
-        return self.data.ndim
+        return self._array.ndim
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, "
                              f"got shape {self.shape}")
-        return self.data.item()
+        return self._array.item()
 
     def tolist(self):
         """The data as (nested) Python lists."""
-        return self.data.tolist()
+        return self._array.tolist()
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
-        return self.data
+        return self._array
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._array.dtype:
+            return self._array.astype(dtype)
+        return self._array.copy() if copy else self._array
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._array)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._array)))
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} elements is ambiguous; "
+        if self._array.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self._array.size} elements is ambiguous; "
                                f"use .any() or .all()")
-        return bool(self.data)
+        return bool(self._array)
 
     def __float__(self):
         return float(self.item())
@@ -173,7 +188,7 @@ class Tensor:
     # ---- the tensor's place in the graph ---------------------------------------------------------
     def detach(self):
         """A tensor sharing this data, cut off from the graph (an in-place change to either is seen by both)."""
-        t = Tensor._from_op(self.data, None)
+        t = Tensor._from_op(self._array, None)
         share_memory(t, self)
         return t
 
@@ -186,7 +201,7 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` on a leaf in place and return it."""
         if requires_grad:
-            _require_grad_allowed(self.data, "requires_grad_")
+            _require_grad_allowed(self._array, "requires_grad_")
         elif self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring grad; use .detach()")
         self.requires_grad = bool(requires_grad)
@@ -222,7 +237,7 @@ def increment_version(tensors):
 
     A backward pass that needs the old values of a tensor, or of one sharing its memory, then raises
     instead of computing a wrong gradient. In-place Tensor ops do this themselves; code that writes into
-    ``t.data`` directly (an optimizer's update, under ``no_grad``) calls this afterwards, as with
+    ``t._array`` directly (an optimizer's update, under ``no_grad``) calls this afterwards, as with
     PyTorch's function of this name.
     """
     if isinstance(tensors, Tensor):
@@ -275,7 +290,7 @@ class _HookHandle:
 
 
 def _format(t):
-    data = t.data
+    data = t._array
     suffix = []
     if data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
         suffix.append(f"dtype=microgradnp.{data.dtype}")

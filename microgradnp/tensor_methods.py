@@ -64,12 +64,12 @@ class TensorMethods:
                 raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
                                    f"tensor of shape {self.shape} (in-place ops do not change a tensor's shape)")
             result = functions.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
-            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, result.requires_grad
+            self._array, self.grad_fn, self.requires_grad = result._array, result.grad_fn, result.requires_grad
             return self
         with grad_mode.no_grad():
             result = op(self, *others)
         try:
-            np.copyto(self.data, np.broadcast_to(result.data, self.data.shape), casting="same_kind")
+            np.copyto(self._array, np.broadcast_to(result._array, self._array.shape), casting="same_kind")
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
                               f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
@@ -124,7 +124,7 @@ class TensorMethods:
         index = functions.index_from(index)
         if not (grad_mode.is_grad_enabled() and (self.requires_grad or
                                                  (isinstance(value, Tensor) and value.requires_grad))):
-            functions.setitem_array(self.data, index, value)
+            functions.setitem_array(self._array, index, value)
             note_write(self, "setitem")
             return
         self._inplace("setitem", lambda t, v: functions.index_put(t, index, v), value)
@@ -179,34 +179,34 @@ class TensorMethods:
         return functions.getitem(self, index)
 
     def __lt__(self, other):
-        return Tensor._from_op(self.data < raw(other), None)
+        return Tensor._from_op(self._array < raw(other), None)
 
     def __le__(self, other):
-        return Tensor._from_op(self.data <= raw(other), None)
+        return Tensor._from_op(self._array <= raw(other), None)
 
     def __gt__(self, other):
-        return Tensor._from_op(self.data > raw(other), None)
+        return Tensor._from_op(self._array > raw(other), None)
 
     def __ge__(self, other):
-        return Tensor._from_op(self.data >= raw(other), None)
+        return Tensor._from_op(self._array >= raw(other), None)
 
     def __eq__(self, other):
-        return Tensor._from_op(np.asarray(self.data == raw(other)), None)
+        return Tensor._from_op(np.asarray(self._array == raw(other)), None)
 
     def __ne__(self, other):
-        return Tensor._from_op(np.asarray(self.data != raw(other)), None)
+        return Tensor._from_op(np.asarray(self._array != raw(other)), None)
 
     def __and__(self, other):
-        return Tensor._from_op(self.data & raw(other), None)
+        return Tensor._from_op(self._array & raw(other), None)
 
     def __or__(self, other):
-        return Tensor._from_op(self.data | raw(other), None)
+        return Tensor._from_op(self._array | raw(other), None)
 
     def __xor__(self, other):
-        return Tensor._from_op(self.data ^ raw(other), None)
+        return Tensor._from_op(self._array ^ raw(other), None)
 
     def __invert__(self):
-        return Tensor._from_op(~self.data, None)
+        return Tensor._from_op(~self._array, None)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -260,11 +260,11 @@ class TensorMethods:
 
     def any(self, dim=None, keepdim=False):
         """True where any element is nonzero."""
-        return Tensor._from_op(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)), None)
+        return Tensor._from_op(np.asarray(np.any(self._array, axis=dim, keepdims=keepdim)), None)
 
     def all(self, dim=None, keepdim=False):
         """True where all elements are nonzero."""
-        return Tensor._from_op(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)), None)
+        return Tensor._from_op(np.asarray(np.all(self._array, axis=dim, keepdims=keepdim)), None)
 
     # ---- methods whose arguments differ from the function's ------------------------------------------
     def where(self, condition, other):

@@ -249,7 +249,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                param.grad.numpy()[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every descendant, then on this module (e.g. custom init); returns self."""
@@ -280,9 +280,9 @@ class Module:
             raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, got {dtype}")
         for t in list(self.parameters()) + list(self.buffers()):
             if np.issubdtype(t.dtype, np.floating) and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
+                t.data = t.numpy().astype(dtype)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype)
+                    t.grad.data = t.grad.numpy().astype(dtype)
         return self
 
     def float(self):
@@ -344,7 +344,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, mg.Tensor) else np.asarray(value)
+            array = value.numpy() if isinstance(value, mg.Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
                                   f"checkpoint, the shape in current model is {target.shape}.")

@@ -15,7 +15,7 @@ class Parameter(mg.Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = mg.empty(0)
-        super().__init__(data.data if isinstance(data, mg.Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data.numpy() if isinstance(data, mg.Tensor) else data, requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

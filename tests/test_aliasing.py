@@ -34,7 +34,7 @@ def test_setitem_into_an_output_no_gradient_reads_is_allowed():
     with mg.no_grad():
         h[1] = 0.9
     h.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
 
 
 # ---- case 2: aliases share the version counter ------------------------------------------------------
@@ -45,7 +45,7 @@ def test_a_write_through_detach_is_seen_by_the_op_that_saved_the_original():
     s = h.sin()  # saves h
     d = h.detach()
     d += 1  # d shares h's memory: h now holds h + 1
-    np.testing.assert_allclose(h.data, [2.0, 0.4])
+    np.testing.assert_allclose(h.numpy(), [2.0, 0.4])
     with pytest.raises(RuntimeError, match=MODIFIED):
         s.sum().backward()
 
@@ -58,11 +58,11 @@ def test_a_write_through_a_view_under_no_grad_reaches_the_base_and_is_detected(m
     s = h.sin()
     v = make_view(h)
     with mg.no_grad():
-        if v.data.flags.writeable:
+        if v.numpy().flags.writeable:
             v += 1
         else:  # an expanded view is read-only, as in PyTorch: write into the base instead
             h += 1
-    assert h.data[0] == pytest.approx(2.0)
+    assert h.numpy()[0] == pytest.approx(2.0)
     with pytest.raises(RuntimeError, match=MODIFIED):
         s.sum().backward()
 
@@ -82,7 +82,7 @@ def test_without_writes_gradients_through_views_are_unchanged():
     a = leaf([0.5, -0.3])
     h = a * 2
     (h.reshape(2, 1).sin().sum() + h.detach().sum() + h[0] * 3).backward()
-    np.testing.assert_allclose(a.grad.data, 2 * np.cos(2 * a.data) + [6.0, 0.0])
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.cos(2 * a.numpy()) + [6.0, 0.0])
 
 
 def test_view_refuses_a_layout_that_needs_a_copy_and_reshape_copies():
@@ -90,12 +90,12 @@ def test_view_refuses_a_layout_that_needs_a_copy_and_reshape_copies():
     with pytest.raises(RuntimeError, match=r"view: .*cannot be viewed as shape .*use .reshape"):
         x.T.view(-1)
     flat = x.T.reshape(-1)
-    np.testing.assert_array_equal(flat.data, [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])
-    flat.data[0] = 99.0  # a copy: x is untouched
-    assert x.data[0, 0] == 0.0
+    np.testing.assert_array_equal(flat.numpy(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])
+    flat.numpy()[0] = 99.0  # a copy: x is untouched
+    assert x.numpy()[0, 0] == 0.0
     view = x.view(-1)
-    view.data[0] = 7.0  # a view: x sees it
-    assert x.data[0, 0] == 7.0
+    view.numpy()[0] = 7.0  # a view: x sees it
+    assert x.numpy()[0, 0] == 7.0
 
 
 def test_an_in_place_op_that_records_on_a_tensor_with_a_live_view_is_refused():
@@ -109,7 +109,7 @@ def test_an_in_place_op_that_records_on_a_tensor_with_a_live_view_is_refused():
     del v  # with the view gone, the write records as usual
     h += a
     h.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
 
 
 def test_temporary_views_do_not_count_as_aliases():
@@ -117,7 +117,7 @@ def test_temporary_views_do_not_count_as_aliases():
     y = (a * 2).reshape(2, 1)  # the product is gone: nothing else holds the memory
     y += 1
     y.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
 
 
 def test_optimizer_updates_move_the_version_of_a_parameters_detached_copies():
@@ -143,7 +143,7 @@ def test_a_no_op_view_is_a_new_tensor_whose_hooks_are_its_own(noop):
     assert y2 is not y and y2.grad_fn is not y.grad_fn
     y2.register_hook(lambda g: g * 100)
     ((y * 3).sum() + (y2 * 5).sum()).backward()
-    np.testing.assert_array_equal(a.grad.data, [1006.0, 1006.0])  # 2 * (3 + 5 * 100)
+    np.testing.assert_array_equal(a.grad.numpy(), [1006.0, 1006.0])  # 2 * (3 + 5 * 100)
 
 
 def test_retain_grad_on_a_no_op_view_keeps_its_own_gradient():
@@ -152,7 +152,7 @@ def test_retain_grad_on_a_no_op_view_keeps_its_own_gradient():
     y2 = y.reshape(2)
     y2.retain_grad()
     ((y * 3).sum() + (y2 * 5).sum()).backward()
-    np.testing.assert_array_equal(y2.grad.data, [5.0, 5.0])
+    np.testing.assert_array_equal(y2.grad.numpy(), [5.0, 5.0])
     assert y.grad is None
 
 
@@ -172,8 +172,8 @@ def test_where_lets_its_branches_change_in_place_after_it_ran():
     with mg.no_grad():
         h.zero_()
     u.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [1.0, 0.0])
-    np.testing.assert_array_equal(w.grad.data, [0.0, 1.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 1.0])
 
 
 def test_where_still_checks_its_condition():

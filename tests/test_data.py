@@ -14,7 +14,7 @@ def test_tensor_dataset_items_and_length():
     ds = _dataset(5)
     assert len(ds) == 5
     x, y = ds[3]
-    np.testing.assert_array_equal(x.data, [6.0, 7.0])
+    np.testing.assert_array_equal(x.numpy(), [6.0, 7.0])
     assert y.item() == 3
     with pytest.raises(ValueError, match=r"same size in its first dimension.*\(5, 2\), \(4,\)"):
         TensorDataset(mg.zeros(5, 2), mg.zeros(4))
@@ -35,11 +35,11 @@ def test_drop_last():
 
 def test_shuffle_covers_every_sample_once_and_reshuffles_each_epoch():
     loader = DataLoader(_dataset(20), batch_size=6, shuffle=True, seed=0)
-    epoch1 = np.concatenate([y.data for _, y in loader])
-    epoch2 = np.concatenate([y.data for _, y in loader])
+    epoch1 = np.concatenate([y.numpy() for _, y in loader])
+    epoch2 = np.concatenate([y.numpy() for _, y in loader])
     assert sorted(epoch1) == list(range(20)) and sorted(epoch2) == list(range(20))
     assert not np.array_equal(epoch1, epoch2) and not np.array_equal(epoch1, np.arange(20))
-    again = np.concatenate([y.data for _, y in DataLoader(_dataset(20), batch_size=6, shuffle=True, seed=0)])
+    again = np.concatenate([y.numpy() for _, y in DataLoader(_dataset(20), batch_size=6, shuffle=True, seed=0)])
     np.testing.assert_array_equal(again, epoch1)  # the same seed repeats the same order
 
 
@@ -53,14 +53,14 @@ def test_shuffle_uses_the_global_seed_by_default():
 
 def test_inputs_and_targets_stay_aligned_after_shuffling():
     for x, y in DataLoader(_dataset(12), batch_size=5, shuffle=True, seed=1):
-        np.testing.assert_array_equal(x.data[:, 0], 2 * y.data)
+        np.testing.assert_array_equal(x.numpy()[:, 0], 2 * y.numpy())
 
 
 def test_batches_are_copies_not_views_of_the_dataset():
     ds = _dataset(4)
     x, _ = next(iter(DataLoader(ds, batch_size=2)))
-    x.data[...] = -1
-    assert ds.tensors[0].data.min() >= 0
+    x.numpy()[...] = -1
+    assert ds.tensors[0].numpy().min() >= 0
 
 
 def test_generic_dataset_is_collated():
@@ -73,7 +73,7 @@ def test_generic_dataset_is_collated():
 
     batches = list(DataLoader(Squares(), batch_size=2))
     features, labels, extra = batches[1]
-    np.testing.assert_array_equal(features.data, [[2, 4], [3, 9]])
+    np.testing.assert_array_equal(features.numpy(), [[2, 4], [3, 9]])
     assert labels.tolist() == [2, 3] and labels.dtype == np.int64
     assert extra["name_len"].tolist() == [2.0, 3.0]
     assert len(batches) == 3

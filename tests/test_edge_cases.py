@@ -28,7 +28,7 @@ def _grads(fn, *values):
 
 
 def _assert_equal(ours, expected):
-    ours = ours.data if isinstance(ours, mg.Tensor) else np.asarray(ours)
+    ours = ours.numpy() if isinstance(ours, mg.Tensor) else np.asarray(ours)
     expected = np.asarray(expected, dtype=np.float64)
     assert ours.shape == expected.shape, f"shape {ours.shape}, expected {expected.shape}"
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=0)
@@ -49,7 +49,7 @@ def _matches_torch(fn, torch_fn, *values, rtol=1e-10, atol=1e-12):
         warnings.simplefilter("ignore")
         theirs, their_grads = _torch_grads(torch, torch_fn, *values)
     for a, b in [(ours, theirs)] + list(zip(our_grads, their_grads)):
-        a = a.data if isinstance(a, mg.Tensor) else np.asarray(a)
+        a = a.numpy() if isinstance(a, mg.Tensor) else np.asarray(a)
         b = b.detach().numpy()
         assert a.shape == b.shape, f"shape {a.shape}, PyTorch's {b.shape}"
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
@@ -128,9 +128,9 @@ def test_var_and_std_over_dim_0_of_a_0d_tensor():
 def test_std_second_order_where_std_is_zero():
     x = _leaf([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
     (grad,) = mg.autograd.grad(mg.sum(mg.std(x, dim=1)), [x], create_graph=True)
-    assert np.isfinite(grad.data).all()
+    assert np.isfinite(grad.numpy()).all()
     mg.sum(grad * grad).backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.numpy()).all()
     _assert_equal(x.grad[0], [0.0, 0.0, 0.0])
 
 
@@ -287,7 +287,7 @@ def test_clamp_nan_gives_nan_without_gradient():
     # gradient to max; here no gradient goes anywhere from a NaN result
     out, grads = _grads(lambda x, low, high: x.clamp(low, high), [np.nan, 1.0, 3.0], [0.0, np.nan, np.nan],
                         [2.0, 2.0, 2.0])
-    assert np.isnan(out.data).all()
+    assert np.isnan(out.numpy()).all()
     for grad in grads:
         _assert_equal(grad, [0.0, 0.0, 0.0])
 

@@ -13,7 +13,7 @@ def grads_of(fn, *arrays):
     leaves = [mg.tensor(a.copy(), requires_grad=True) for a in arrays]
     out = fn(*leaves)
     out.backward(mg.ones_like(out))
-    return out.data, [leaf.grad.data for leaf in leaves]
+    return out.numpy(), [leaf.grad.numpy() for leaf in leaves]
 
 
 def composite_cross_entropy(logits, target, reduction):
@@ -57,18 +57,18 @@ def test_cross_entropy_is_exact_per_row_whatever_the_spread_between_rows(dtype, 
     x = mg.tensor(logits, requires_grad=True)
     loss = mg.cross_entropy(x, target, "none")
     expected = exact_cross_entropy(logits, target)
-    np.testing.assert_allclose(loss.data, expected, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=rtol, atol=rtol)
     loss.sum().backward()
     softmax = np.exp(-exact_cross_entropy(logits, np.zeros(3, int))[:, None] + (logits - logits[:, :1]))
     one_hot = np.eye(5)[target]
-    np.testing.assert_allclose(x.grad.data, softmax - one_hot, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(x.grad.numpy(), softmax - one_hot, rtol=rtol, atol=rtol)
     assert x.grad.dtype == dtype
 
 
 def test_cross_entropy_keeps_a_nan_in_its_own_row():
     logits = rng.standard_normal((3, 4))
     logits[1, 2] = np.nan
-    loss = mg.cross_entropy(mg.tensor(logits), np.array([0, 1, 2]), "none").data
+    loss = mg.cross_entropy(mg.tensor(logits), np.array([0, 1, 2]), "none").numpy()
     assert np.isnan(loss[1]) and np.isfinite(loss[[0, 2]]).all()
     np.testing.assert_allclose(loss[[0, 2]], exact_cross_entropy(logits[[0, 2]], np.array([0, 2])), rtol=1e-12)
 
@@ -92,8 +92,8 @@ def test_binary_cross_entropy_clamps_like_pytorch_at_0_and_1():
         loss = mg.binary_cross_entropy(p, t, None, "none")
         loss.sum().backward()
     # log(0) is clamped to -100; the gradient divides by max(p(1-p), 1e-12)
-    np.testing.assert_allclose(loss.data, [100.0, 100.0, np.log(2.0)])
-    np.testing.assert_allclose(p.grad.data, [-1e12, 1e12, -2.0])
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2.0)])
+    np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, -2.0])
 
 
 
@@ -107,7 +107,7 @@ def test_binary_cross_entropy_clamp_matches_max_log_minus_100_near_the_threshold
         expected = -np.maximum(np.log(p[[0, 1]]), -100).astype(dtype)
         expected = np.append(expected, -np.maximum(np.log(1 - p[2]), -100))
     loss = mg.binary_cross_entropy(mg.tensor(p), mg.tensor(t), None, "none")
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-6 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-6 if dtype == np.float32 else 1e-15)
     assert loss.dtype == dtype
 
 
@@ -128,8 +128,8 @@ def test_cross_entropy_is_finite_at_huge_logits():
     # sample 0: -log softmax = 2000; sample 1: log(1 + e^-1 + e^-1999) - (-1)... computed in closed form
     expected = (2000.0 + (np.log1p(np.exp(-1.0)) + 1.0)) / 2
     np.testing.assert_allclose(loss.item(), expected)
-    assert np.isfinite(logits.grad.data).all()
-    np.testing.assert_allclose(logits.grad.data.sum(axis=1), [0.0, 0.0], atol=1e-12)
+    assert np.isfinite(logits.grad.numpy()).all()
+    np.testing.assert_allclose(logits.grad.numpy().sum(axis=1), [0.0, 0.0], atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none"])
@@ -139,10 +139,10 @@ def test_cross_entropy_saved_softmax_survives_a_retained_backward(reduction):
     loss = mg.cross_entropy(logits, np.array([0, 2, 1, 1, 0]), reduction)
     seed = mg.ones_like(loss)
     loss.backward(seed, retain_graph=True)
-    first = logits.grad.data.copy()
+    first = logits.grad.numpy().copy()
     logits.grad = None
     loss.backward(seed)
-    np.testing.assert_array_equal(logits.grad.data, first)
+    np.testing.assert_array_equal(logits.grad.numpy(), first)
 
 
 def test_cross_entropy_second_derivative_uses_the_recomputed_softmax():
@@ -152,10 +152,10 @@ def test_cross_entropy_second_derivative_uses_the_recomputed_softmax():
     (grad,) = mg.autograd.grad(mg.cross_entropy(logits, target, "sum"), logits, create_graph=True)
     direction = rng.standard_normal((4, 3))
     (hvp,) = mg.autograd.grad((grad * direction).sum(), logits)
-    p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    p = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=1, keepdims=True)
     # the softmax Jacobian per row: diag(p) - p p^T
     expected = p * direction - p * (p * direction).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(hvp.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hvp.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_changing_a_cross_entropy_output_in_place_does_not_block_its_gradient():
@@ -166,14 +166,14 @@ def test_changing_a_cross_entropy_output_in_place_does_not_block_its_gradient():
     with mg.no_grad():
         loss += 1.0
     loss.backward()
-    p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    p = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=1, keepdims=True)
     p[np.arange(3), target] -= 1
-    np.testing.assert_allclose(logits.grad.data, p, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(logits.grad.numpy(), p, rtol=1e-12, atol=1e-14)
 
 
 def test_binary_cross_entropy_op_takes_a_scalar_or_broadcasting_target():
     # the op itself (no nn checks) follows NumPy broadcasting, like the formula it fuses
     p = np.array([[0.2], [0.7], [0.9]])
     for target in (0.25, np.array([1.0, 0.0])):
-        fused = mg.binary_cross_entropy(mg.tensor(p), target, None, "none").data
+        fused = mg.binary_cross_entropy(mg.tensor(p), target, None, "none").numpy()
         np.testing.assert_allclose(fused, -(target * np.log(p) + (1 - target) * np.log(1 - p)), rtol=1e-12)

@@ -50,8 +50,8 @@ def test_broadcasting_arithmetic_gradients(shapes, seed, op):
     local_b = {"add": 1.0, "sub": -1.0, "mul": ab, "div": -ab / bb ** 2}[op]
     assert a.grad.shape == tuple(sa) and b.grad.shape == tuple(sb)
     assert a.grad.dtype == np.float64 and b.grad.dtype == np.float64
-    np.testing.assert_allclose(a.grad.data, reached_weight_sum(sa, out_shape, w * local_a), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, reached_weight_sum(sb, out_shape, w * local_b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), reached_weight_sum(sa, out_shape, w * local_a), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), reached_weight_sum(sb, out_shape, w * local_b), rtol=1e-12, atol=1e-12)
 
 
 @SETTINGS
@@ -62,8 +62,8 @@ def test_sum_of_broadcast_add_counts_how_often_each_element_is_used(shapes, seed
     b = mg.tensor(np.zeros(sb), requires_grad=True)
     (a + b).sum().backward()
     size = int(np.prod(out_shape))
-    np.testing.assert_array_equal(a.grad.data, np.full(sa, size / max(int(np.prod(sa)), 1)))
-    np.testing.assert_array_equal(b.grad.data, np.full(sb, size / max(int(np.prod(sb)), 1)))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(sa, size / max(int(np.prod(sa)), 1)))
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(sb, size / max(int(np.prod(sb)), 1)))
 
 
 @st.composite
@@ -107,7 +107,7 @@ def test_reduction_gradients(sa, keepdims, seed, op):
                 "logsumexp": lambda v, axis, keepdims: np.log(np.sum(np.exp(v), axis=axis, keepdims=keepdims))}[op]
     expected = numpy_fn(x_np, axis=axis, keepdims=keepdims)
     assert out.shape == np.shape(expected)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
 
     w = rng.standard_normal(out.shape)
     (out * mg.tensor(w)).sum().backward()
@@ -122,7 +122,7 @@ def test_reduction_gradients(sa, keepdims, seed, op):
         "logsumexp": lambda: np.exp(x_np) / np.sum(np.exp(x_np), axis=axis, keepdims=True),
     }[op]()
     assert x.grad.shape == tuple(shape)
-    np.testing.assert_allclose(x.grad.data, np.broadcast_to(w_each, shape) * local, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(w_each, shape) * local, rtol=1e-10, atol=1e-12)
 
 
 @SETTINGS
@@ -133,10 +133,10 @@ def test_softmax_rows_sum_to_one_and_their_gradient_sums_to_zero(sa, seed):
     rng = np.random.default_rng(seed)
     x = mg.tensor(rng.uniform(-50, 50, shape), requires_grad=True)
     p = mg.softmax(x, dim)
-    np.testing.assert_allclose(p.data.sum(axis=dim), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p.numpy().sum(axis=dim), 1.0, rtol=1e-12)
     (p * mg.tensor(rng.standard_normal(shape))).sum().backward()
     # softmax is invariant to adding a constant along dim, so its gradient has zero sum along dim
-    np.testing.assert_allclose(x.grad.data.sum(axis=dim), 0.0, atol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy().sum(axis=dim), 0.0, atol=1e-10)
 
 
 @SETTINGS
@@ -149,13 +149,13 @@ def test_matmul_broadcasting_gradients(shapes, seed):
     a, b = mg.tensor(a_np, requires_grad=True), mg.tensor(b_np, requires_grad=True)
     out = a @ b
     assert out.shape == tuple(out_shape)
-    np.testing.assert_allclose(out.data, np.matmul(a_np, b_np), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), np.matmul(a_np, b_np), rtol=1e-12, atol=1e-12)
     (out * mg.tensor(w)).sum().backward()
     assert a.grad.shape == tuple(sa) and b.grad.shape == tuple(sb)
     # L = sum(W * (a @ b)) is linear in a, so <dL/da, E> = sum(W * (E @ b)) for any E (and likewise for b)
     e, f = rng.standard_normal(sa), rng.standard_normal(sb)
-    np.testing.assert_allclose(np.sum(a.grad.data * e), np.sum(w * np.matmul(e, b_np)), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(np.sum(b.grad.data * f), np.sum(w * np.matmul(a_np, f)), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.sum(a.grad.numpy() * e), np.sum(w * np.matmul(e, b_np)), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.sum(b.grad.numpy() * f), np.sum(w * np.matmul(a_np, f)), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -164,4 +164,4 @@ def test_gradients_keep_the_input_dtype_through_broadcasting(dtype):
     b = mg.tensor(np.ones((1, 4), dtype=np.float64), requires_grad=True)
     (a * b).sum().backward()
     assert a.grad.dtype == dtype and b.grad.dtype == np.float64
-    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 4.0))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 4.0))

@@ -73,7 +73,7 @@ class MicrogradnpOps:
         x.grad = None
         out = chain.build(x, LENGTH, self.mg.tanh)
         out.backward(self.seeds[size])
-        return out.data, x.grad.data
+        return out.numpy(), x.grad.numpy()
 
     def run(self):
         """Time ``CHAINS`` chains per size."""

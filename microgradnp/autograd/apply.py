@@ -20,7 +20,7 @@ def apply(prim, inputs, kwargs):
     A node is recorded when grad mode is on and some input requires grad. Each input's edge says where
     its gradient goes: the node that made it, the input itself for a leaf, or None.
     """
-    args = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+    args = tuple(x._array if isinstance(x, Tensor) else x for x in inputs)
     edges = tuple(edge_of(x) for x in inputs)
     try:
         out = prim.forward(*args, **kwargs)

@@ -88,7 +88,7 @@ def run_hooks(hooks, g, create_graph):
         if replaced is not None:
             replaced = _wrap(replaced)
             if not create_graph:
-                replaced = replaced.data
+                replaced = replaced._array
             _check_hook_result(hook, g, replaced)
             g = replaced
     return g
@@ -118,7 +118,7 @@ def finish_leaves(leaf_grads, create_graph):
         if leaf._hooks:
             g = run_hooks(leaf._hooks, g, False)
         shared = type(g) is not np.ndarray or g.base is not None
-        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
+        if not shared and leaf.grad is None and leaf._array.dtype.kind == "f":
             key = id(g)
             if key not in handed_out:
                 handed_out.add(key)
@@ -142,7 +142,7 @@ def captured(leaf_grads, create_graph, capture, inputs):
 
 def accumulate_into(t, g, create_graph, copy=False):
     """Add gradient ``g`` into ``t.grad`` (a copy of ``g`` when ``copy``, for arrays shared elsewhere)."""
-    if t.data.dtype.kind != "f":
+    if t._array.dtype.kind != "f":
         raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t.shape}) requires grad; only "
                            f"floating point tensors can have gradients")
     if create_graph:
@@ -150,7 +150,7 @@ def accumulate_into(t, g, create_graph, copy=False):
         return
     if t.grad is None:
         t.grad = Tensor._from_op(np.array(g, dtype=t.dtype, copy=True) if copy else np.asarray(g), None)
-    elif t.grad.data.flags.writeable and t.grad.data.shape == np.shape(g):
-        np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+    elif t.grad._array.flags.writeable and t.grad._array.shape == np.shape(g):
+        np.add(t.grad._array, g, out=t.grad._array, casting="unsafe")
     else:
-        t.grad = Tensor._from_op(t.grad.data + g, None)
+        t.grad = Tensor._from_op(t.grad._array + g, None)

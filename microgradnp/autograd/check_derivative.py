@@ -161,7 +161,7 @@ class TrueDerivative:
             return None, "f's result does not depend on its input through differentiable operations"
         with np.errstate(all="ignore"):
             y.backward(np.ones(y.shape, dtype=y.dtype))
-        grad = t.grad.data if t.grad is not None else np.zeros(x.shape)
+        grad = t.grad._array if t.grad is not None else np.zeros(x.shape)
         return np.asarray(grad, dtype=np.float64), None
 
     def values(self, x):

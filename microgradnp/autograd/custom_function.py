@@ -23,7 +23,7 @@ def _run_forward(*raw, function, ctx, originals):
         out = function.forward(ctx, *originals)
     if isinstance(out, tuple):
         raise TypeError(f"{function.__name__}.forward returned a tuple; custom Functions return one tensor")
-    return out.data if isinstance(out, Tensor) else np.asarray(out)
+    return out._array if isinstance(out, Tensor) else np.asarray(out)
 
 
 def _run_backward(xp, g, ans, edges, *args, function, ctx, originals):
@@ -39,7 +39,7 @@ def _run_backward(xp, g, ans, edges, *args, function, ctx, originals):
         if grad is None:
             out.append(None)
             continue
-        value = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+        value = grad._array if isinstance(grad, Tensor) else np.asarray(grad)
         if np.shape(value) != np.shape(arg) and not _sums_back_to(np.shape(value), np.shape(arg)):
             raise RuntimeError(f"{function.__name__}.backward returned a gradient of shape {np.shape(value)} "
                                f"for input {i} of shape {np.shape(arg)}")

@@ -37,7 +37,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grads = run(roots, retain_graph, create_graph, inputs)
         for t, g in zip(inputs, grads):
             if g is not None:
-                backward_steps.accumulate_into(t, g if create_graph else g.data, create_graph)
+                backward_steps.accumulate_into(t, g if create_graph else g._array, create_graph)
     elif create_graph or anomaly.state.depth:
         run(roots, retain_graph, create_graph)
     else:
@@ -86,7 +86,7 @@ def _roots(tensors, grad_tensors, create_graph, caller):
 
 def _root_gradient(t, g, create_graph, caller):
     if g is None:
-        data = t.data
+        data = t._array
         if data.size != 1:
             raise RuntimeError(
                 f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
@@ -101,7 +101,7 @@ def _root_gradient(t, g, create_graph, caller):
             if g.shape != t.shape:
                 raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t.shape}")
             return g
-        g = np.array(g.data, dtype=t.dtype)
+        g = np.array(g._array, dtype=t.dtype)
     else:
         g = np.array(g, dtype=t.dtype)
     if g.shape != t.shape:

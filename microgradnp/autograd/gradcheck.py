@@ -47,7 +47,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     checked = _checked_inputs(inputs)
     with _writable(inputs, checked):
         probe = _Probe(fn, inputs)
-        n_in = sum(inputs[i].data.size for i in checked)
+        n_in = sum(inputs[i]._array.size for i in checked)
         if full_jacobian is None:
             full_jacobian = n_in <= FULL_JACOBIAN_LIMIT and probe.base.size <= FULL_JACOBIAN_LIMIT
         tol = _Tolerance(atol, rtol)
@@ -94,13 +94,13 @@ class _writable:
         self.tensors = [inputs[i] for i in checked]
 
     def __enter__(self):
-        self.saved = [t.data for t in self.tensors]
+        self.saved = [t._array for t in self.tensors]
         for t in self.tensors:
-            t.data = np.array(t.data, copy=True)
+            t._array = np.array(t._array, copy=True)
 
     def __exit__(self, *exc):
         for t, data in zip(self.tensors, self.saved):
-            t.data = data
+            t._array = data
         return False
 
 
@@ -129,7 +129,7 @@ class _Probe:
 
     @staticmethod
     def _flat(outs):
-        return np.concatenate([np.asarray(o.data, dtype=np.float64).reshape(-1) for o in outs])
+        return np.concatenate([np.asarray(o._array, dtype=np.float64).reshape(-1) for o in outs])
 
     def __call__(self):
         # grad mode stays on: fn may itself differentiate (a second-order check calls autograd.grad)
@@ -137,7 +137,7 @@ class _Probe:
 
     def shifted(self, i, j, h):
         """Outputs with flat element ``j`` of input ``i`` moved by +h and by -h."""
-        data = self.inputs[i].data
+        data = self.inputs[i]._array
         index = np.unravel_index(j, data.shape)
         saved = data[index]
         try:
@@ -152,15 +152,15 @@ class _Probe:
     def along(self, i, u, h):
         """Outputs with input ``i`` moved by +h*u and by -h*u."""
         t = self.inputs[i]
-        saved = t.data
+        saved = t._array
         step = h * u.reshape(saved.shape)
         try:
-            t.data = saved + step
+            t._array = saved + step
             plus = self()
-            t.data = saved - step
+            t._array = saved - step
             minus = self()
         finally:
-            t.data = saved
+            t._array = saved
         return plus, minus
 
     def output_label(self, k):
@@ -183,23 +183,23 @@ class _Probe:
         outs = outs if retain else self.record()
         pieces, start = [], 0
         for o in outs:
-            pieces.append(v[start:start + o.data.size].reshape(o.shape))
-            start += o.data.size
+            pieces.append(v[start:start + o._array.size].reshape(o.shape))
+            start += o._array.size
         live = [(o, p) for o, p in zip(outs, pieces) if o.requires_grad]
         targets = [self.inputs[i] for i in checked]
         if not live:
-            return [np.zeros(t.data.size) for t in targets]
+            return [np.zeros(t._array.size) for t in targets]
         grads = grad([o for o, _ in live], targets, grad_outputs=[Tensor(p.astype(o.dtype)) for o, p in live],
                      retain_graph=retain, allow_unused=True)
         result = []
         for i, t, g in zip(checked, targets, grads):
             if g is None:
-                result.append(np.zeros(t.data.size))
+                result.append(np.zeros(t._array.size))
                 continue
             if g.shape != t.shape or g.dtype != t.dtype:
                 raise GradcheckError(f"gradcheck: the gradient of input {i} has shape {g.shape} and dtype "
                                      f"{g.dtype}, but the input has shape {t.shape} and dtype {t.dtype}")
-            result.append(np.asarray(g.data, dtype=np.float64).reshape(-1))
+            result.append(np.asarray(g._array, dtype=np.float64).reshape(-1))
         return result
 
 
@@ -228,8 +228,8 @@ def _check_full(probe, checked, eps, tol):
     rows = [probe.vjp(np.eye(1, n_out, k).reshape(-1), checked, outs) for k in range(n_out)]
     mismatches, kinks = [], []
     for c, i in enumerate(checked):
-        analytic = np.stack([row[c] for row in rows]) if rows else np.zeros((0, probe.inputs[i].data.size))
-        elements = range(probe.inputs[i].data.size)
+        analytic = np.stack([row[c] for row in rows]) if rows else np.zeros((0, probe.inputs[i]._array.size))
+        elements = range(probe.inputs[i]._array.size)
         m, k = _compare_elements(probe, i, elements, analytic, lambda f: f, eps, tol)
         mismatches += m
         kinks += k
@@ -246,7 +246,7 @@ def _check_directions(probe, checked, eps, tol, directions, seed):
         for c, i in enumerate(checked):
             if i in failed:
                 continue
-            size = probe.inputs[i].data.size
+            size = probe.inputs[i]._array.size
             u = _unit(rng.standard_normal(size))
             analytic = grads[c] @ u
             plus, minus = probe.along(i, u, eps)

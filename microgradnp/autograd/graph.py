@@ -3,7 +3,7 @@
     with mg.autograd.graph.record():      # nodes remember the line and module that made them
         loss = model(x)
     loss.grad_fn                           # a Node: .name, .edges (.next_functions), .info("trace")
-    mg.autograd.graph.increment_version(p) # after writing into p.data directly
+    mg.autograd.graph.increment_version(p) # after writing into p.numpy() directly
 
 The pieces live where they are made: ``Node`` and the recording in ``node.py``, ``Primitive`` and the
 table of primitives in ``primitive.py``, the version counter in ``tensor.py``.

@@ -37,7 +37,7 @@ def apply1(prim, x, *extra, **kwargs):
         check_call(prim, 1, 1 + len(extra), kwargs)
     if not isinstance(x, Tensor):
         return apply(prim, (x,), NO_KWARGS)
-    data = x.data
+    data = x._array
     try:
         out = prim.forward(data)
     except (ValueError, IndexError, TypeError) as error:
@@ -45,7 +45,7 @@ def apply1(prim, x, *extra, **kwargs):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
-    t.data = out
+    t._array = out
     t.grad = None
     t._version = 0
     t._hooks = None
@@ -81,12 +81,12 @@ def apply1(prim, x, *extra, **kwargs):
 def apply2(prim, a, b):
     """``apply`` for two inputs and no keyword arguments (binary arithmetic)."""
     if isinstance(a, Tensor):
-        da = a.data
+        da = a._array
         ea = (a.grad_fn or a) if a.requires_grad else None
     else:
         da, ea = a, None
     if isinstance(b, Tensor):
-        db = b.data
+        db = b._array
         eb = (b.grad_fn or b) if b.requires_grad else None
     else:
         db, eb = b, None
@@ -97,7 +97,7 @@ def apply2(prim, a, b):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
-    t.data = out
+    t._array = out
     t.grad = None
     t._version = 0
     t._hooks = None
@@ -159,21 +159,21 @@ def apply3(prim, a, b, c):
     """
     with_edge = 0  # bit i set when input i has an edge, as in apply
     if isinstance(a, Tensor):
-        da = a.data
+        da = a._array
         ea = (a.grad_fn or a) if a.requires_grad else None
         if ea is not None:
             with_edge = 1
     else:
         da, ea = a, None
     if isinstance(b, Tensor):
-        db = b.data
+        db = b._array
         eb = (b.grad_fn or b) if b.requires_grad else None
         if eb is not None:
             with_edge |= 2
     else:
         db, eb = b, None
     if isinstance(c, Tensor):
-        dc = c.data
+        dc = c._array
         ec = (c.grad_fn or c) if c.requires_grad else None
         if ec is not None:
             with_edge |= 4
@@ -186,7 +186,7 @@ def apply3(prim, a, b, c):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
-    t.data = out
+    t._array = out
     t.grad = None
     t._version = 0
     t._hooks = None
@@ -375,12 +375,12 @@ def finish_leaves(leaf_grads):
         if leaf._hooks:
             g = backward_steps.run_hooks(leaf._hooks, g, False)
         shared = type(g) is not np.ndarray or g.base is not None
-        if not shared and leaf.grad is None and leaf.data.dtype.kind == "f":
+        if not shared and leaf.grad is None and leaf._array.dtype.kind == "f":
             key = id(g)
             if key not in handed_out:
                 handed_out.add(key)
                 grad = _new(Tensor)
-                grad.data = g
+                grad._array = g
                 grad.grad = grad.grad_fn = grad._hooks = grad._aliases = None
                 grad.requires_grad = False
                 grad._version = 0

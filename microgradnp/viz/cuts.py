@@ -30,10 +30,10 @@ class Cut:
 
 def _describe(value, param, names):
     name = names.get(id(value))
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value._array if isinstance(value, Tensor) else np.asarray(value)
     what = f"{name!r} " if name else ""
     shape = f"{what}({array.dtype}, shape {tuple(array.shape)})"
-    if np.shares_memory(array, param.data):
+    if np.shares_memory(array, param._array):
         return "detached", f"{shape} shares memory with the parameter: a detach() or .data of it"
     if array.dtype == np.bool_:
         return "comparison", (f"{shape} is a bool tensor, e.g. a comparison (>, ==...): comparisons have no "

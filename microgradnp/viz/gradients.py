@@ -38,7 +38,7 @@ def output_gradients(roots, nodes, leaves, grad_outputs=None):
     differentiable = [r for r in roots if r.requires_grad]
     if not differentiable or not is_intact(nodes):
         return None
-    if grad_outputs is None and any(r.data.size != 1 for r in differentiable):
+    if grad_outputs is None and any(r._array.size != 1 for r in differentiable):
         return None
     if grad_outputs is not None:
         grad_outputs = [g for r, g in zip(roots, grad_outputs) if r.requires_grad]
@@ -53,9 +53,9 @@ def output_gradients(roots, nodes, leaves, grad_outputs=None):
             tensor.grad = grad
     grads = {}
     for node, g in zip(nodes, results[:len(nodes)]):
-        grads[node] = None if g is None else g.data
+        grads[node] = None if g is None else g._array
     for leaf, g in zip(leaves, results[len(nodes):]):
-        grads[id(leaf)] = None if g is None else g.data
+        grads[id(leaf)] = None if g is None else g._array
     return grads
 
 

@@ -41,7 +41,7 @@ class TensorVertex:
     @property
     def value(self):
         """The tensor's data as an ndarray."""
-        return self.tensor.data if isinstance(self.tensor, Tensor) else np.asarray(self.tensor)
+        return self.tensor._array if isinstance(self.tensor, Tensor) else np.asarray(self.tensor)
 
 
 @dataclass
@@ -196,7 +196,7 @@ def build(roots, names):
     for index, root in enumerate(roots):
         if root.grad_fn is not None:
             vertex = ops[root.grad_fn]
-            vertex.value = root.data
+            vertex.value = root._array
         else:
             vertex = leaf_vertex(root, "leaf" if root.requires_grad else "input")
         vertex.outputs.append(index)

@@ -16,7 +16,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``input`` where positive, ``negative_slope * input`` elsewhere (the slope is kept elementwise)."""
     # a piecewise-linear function is input times a piecewise-constant slope: one recorded op, and the
     # slope array is a constant, so the derived gradient is exactly 1 or negative_slope elementwise
-    data = input.data
+    data = input.numpy()
     slopes = np.where(data > 0, 1.0, negative_slope)
     if slopes.dtype != data.dtype:  # float32 data: keep the product in float32
         slopes = slopes.astype(data.dtype)

@@ -77,7 +77,7 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
         per_sample_weight = valid.astype(dtype)
         mask = picked.astype(dtype)
     else:
-        weight_data = weight.data if isinstance(weight, mg.Tensor) else weight
+        weight_data = weight.numpy() if isinstance(weight, mg.Tensor) else weight
         mask = picked * weight_data
         per_sample_weight = mask.sum(axis=class_dim)
     loss = -mg.sum(log_probs * mask, dim=class_dim)

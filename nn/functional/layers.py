@@ -62,15 +62,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = centered / mg.sqrt(var + eps)
         if running_mean is not None and running_var is not None:
             # new arrays rather than writes into the old ones, so graphs that saved the old stats stay valid
-            unbiased = var.data.reshape(channels) * (count / (count - 1))
-            running_mean.data = ((1 - momentum) * running_mean.data
-                                 + momentum * mean.data.reshape(channels)).astype(running_mean.dtype)
-            running_var.data = ((1 - momentum) * running_var.data + momentum * unbiased).astype(running_var.dtype)
+            unbiased = var.numpy().reshape(channels) * (count / (count - 1))
+            running_mean.data = ((1 - momentum) * running_mean.numpy()
+                                 + momentum * mean.numpy().reshape(channels)).astype(running_mean.dtype)
+            running_var.data = ((1 - momentum) * running_var.numpy() + momentum * unbiased).astype(running_var.dtype)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        inv_std = (1.0 / np.sqrt(running_var.data + eps)).astype(input.dtype)
-        out = (input - running_mean.data.reshape(shape).astype(input.dtype)) * inv_std.reshape(shape)
+        inv_std = (1.0 / np.sqrt(running_var.numpy() + eps)).astype(input.dtype)
+        out = (input - running_mean.numpy().reshape(shape).astype(input.dtype)) * inv_std.reshape(shape)
     if weight is not None:
         out = out * mg.reshape(weight, shape)
     if bias is not None:
@@ -105,7 +105,7 @@ def embedding(input, weight, padding_idx=None):
 
     Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch.
     """
-    index = input.data if isinstance(input, mg.Tensor) else np.asarray(input)
+    index = input.numpy() if isinstance(input, mg.Tensor) else np.asarray(input)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype} (use .long())")
     rows = weight.shape[0]

@@ -33,7 +33,7 @@ def check_reduction(reduction, loss):
 def reduce(loss, reduction):
     """Apply the reduction to per-element losses (the mean of none is NaN, as in PyTorch)."""
     if reduction == "mean":
-        if not loss.data.size:  # NaN as a constant factor: 0 / 0 would warn, here and in the backward pass
+        if not loss.numel():  # NaN as a constant factor: 0 / 0 would warn, here and in the backward pass
             return mg.sum(loss) * np.nan
         return mg.mean(loss)
     if reduction == "sum":
@@ -45,7 +45,7 @@ def floating_input(input, loss):
     """``input`` as a floating-point Tensor (ndarrays are wrapped), or a TypeError naming the loss."""
     if not isinstance(input, mg.Tensor):
         input = mg.Tensor(np.asarray(input))
-    if input.data.dtype.kind != "f":
+    if input.dtype.kind != "f":
         raise TypeError(f"{loss}: input must be a floating point tensor (predictions), got dtype {input.dtype} "
                         f"and shape {input.shape}")
     return input
@@ -80,7 +80,7 @@ def as_constant(value, dtype, loss, what, shape=None):
     if isinstance(value, mg.Tensor):
         if value.requires_grad:
             return value.to(dtype)
-        value = value.data
+        value = value.numpy()
     array = np.asarray(value, dtype=dtype)
     if shape is not None and array.shape != shape:
         raise ValueError(f"{loss}: {what} must have shape {shape}, got {array.shape}")
@@ -109,7 +109,7 @@ def class_scores(input, reduction, loss, advice):
 
 
 def _class_dim(input, loss):
-    ndim = input.data.ndim
+    ndim = input.ndim
     if ndim == 0:
         raise ValueError(f"{loss}: input must have a class dimension, got a 0-d tensor")
     return 0 if ndim == 1 else 1
@@ -131,10 +131,10 @@ _UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u
 def index_target(input, target, class_dim, ignore_index, loss):
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
-    shape = input.data.shape
+    shape = input.shape
     classes = shape[class_dim]
     expected = shape[:class_dim] + shape[class_dim + 1:]
-    index = target.data if isinstance(target, mg.Tensor) else np.asarray(target)
+    index = target.numpy() if isinstance(target, mg.Tensor) else np.asarray(target)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
                         f"{index.shape} (use target.long()); probability targets must have the input's shape "
@@ -228,7 +228,7 @@ def warn_if_sigmoid_output(input, loss):
 def warn_if_softmax_rows(input, loss):
     """Flag binary cross-entropy on (N, C) rows that each sum to 1: a softmax over exclusive classes (seed 003)."""
     # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
-    if input.data.ndim == 2 and looks_like_probabilities(input.data, 1):
+    if input.ndim == 2 and looks_like_probabilities(input.numpy(), 1):
         warn(f"{loss}: each row of the input (shape {input.shape}) sums to 1, so it looks like a softmax over "
              f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
              f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
@@ -237,7 +237,7 @@ def warn_if_softmax_rows(input, loss):
 
 
 def _warn_if_probabilities(input, class_dim, loss, advice):
-    if looks_like_probabilities(input.data, class_dim):
+    if looks_like_probabilities(input.numpy(), class_dim):
         warn(f"{loss}: the input (shape {input.shape}) looks like probabilities (every value in [0, 1] and each "
              f"slice along dim {class_dim} sums to 1), but {advice}")
 

@@ -74,7 +74,7 @@ class Linear(Module):
             raise
         # the output has the weight's dtype unless the input brought another (float64 data into a float32
         # model): one identity test of two dtypes on the everyday step, the check itself only on a mismatch
-        if out.data.dtype is not weight.data.dtype:
+        if out.dtype is not weight.dtype:
             warn_if_float64_input(input, weight, "nn.Linear")
         return out
 

@@ -42,9 +42,9 @@ class BatchNorm1d(Module):
     def reset_running_stats(self):
         """Running mean back to 0, running variance to 1, batch count to 0."""
         if self.track_running_stats:
-            self.running_mean.data = np.zeros_like(self.running_mean.data)
-            self.running_var.data = np.ones_like(self.running_var.data)
-            self.num_batches_tracked.data = np.zeros_like(self.num_batches_tracked.data)
+            self.running_mean.data = np.zeros_like(self.running_mean.numpy())
+            self.running_var.data = np.ones_like(self.running_var.numpy())
+            self.num_batches_tracked.data = np.zeros_like(self.num_batches_tracked.numpy())
 
     def forward(self, input):
         """Normalise ``input`` (see the class docstring for which statistics are used)."""
@@ -53,9 +53,9 @@ class BatchNorm1d(Module):
                              f"or (N, {self.num_features}, L), got {tuple(input.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
+            self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.numpy() + 1)
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.numpy())
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,

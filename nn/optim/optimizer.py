@@ -28,7 +28,7 @@ class Optimizer:
     ``state`` (a dict from parameter to its optimizer state).
 
     Subclasses implement ``_update(param, grad, group, state)``; one that can update a whole group faster
-    overrides ``_step_group(group)``, or ``step`` entirely. An override that writes into ``p.data`` tells
+    overrides ``_step_group(group)``, or ``step`` entirely. An override that writes into ``p.numpy()`` tells
     autograd afterwards with ``mg.autograd.graph.increment_version``, as ``_step_group`` does.
     """
 
@@ -100,7 +100,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.numpy()[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` (re-evaluating the loss) is called first."""
@@ -122,15 +122,15 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
+                grad = p.grad.numpy()
+                if grad.shape != p.shape:
                     raise grad_shape_error(self, p, grad)
                 if maximize:
                     grad = -grad
                 state = states.get(p)
                 if state is None:
                     state = states[p] = {}
-                update(p.data, grad, group, state)
+                update(p.numpy(), grad, group, state)
                 updated.append(p)
         finally:
             # the data changed in place: a graph that saved the old values must refuse to backward. One call
@@ -198,7 +198,7 @@ class Optimizer:
 
 def _restore(value, param, index, key, name):
     if isinstance(value, mg.Tensor):
-        value = value.data
+        value = value.numpy()
     if isinstance(value, np.ndarray) and value.ndim == 0 and key == "step":
         return int(value)
     if not isinstance(value, np.ndarray):

@@ -41,9 +41,9 @@ class SGD(Optimizer):
                     continue
                 # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
                 try:
-                    add_scaled_(p.data, grad.data, alpha)
+                    add_scaled_(p.numpy(), grad.numpy(), alpha)
                 except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
-                    raise grad_shape_error(self, p, grad.data) from None
+                    raise grad_shape_error(self, p, grad.numpy()) from None
                 updated.append(p)
         finally:
             # as in Optimizer._step_group: a graph that saved the old values must refuse to backward

@@ -9,7 +9,7 @@ import microgradnp as mg
 def _grads(parameters):
     if isinstance(parameters, mg.Tensor):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    return [p.grad.numpy() for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

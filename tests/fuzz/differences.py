@@ -147,7 +147,7 @@ DIFFERENCES = [
               "indices and targets (no integer arithmetic)"),
     Entry("D2", "CPU only", "There is no device argument.", doc=f"{DOC}, item 2",
           how="no device is ever named"),
-    Entry("D3", "In-place ops on tensors that require grad rebind .data while recording",
+    Entry("D3", "In-place ops on tensors that require grad rebind their array while recording",
           "microgradnp computes the result out of place and rebinds the tensor, so values saved for backward "
           "stay intact: a backward that PyTorch refuses ('modified by an inplace operation') succeeds; and it "
           "refuses such an op on a tensor that shares memory with a live view, which PyTorch writes through.",

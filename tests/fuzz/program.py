@@ -97,7 +97,7 @@ def is_tensor(framework, value):
 def snapshot(framework, t):
     """(array copy, dtype as a NumPy dtype, shape, requires_grad) of a tensor, read without autograd."""
     if framework == "mg":
-        return np.array(t.data, copy=True), np.dtype(t.dtype), tuple(t.shape), bool(t.requires_grad)
+        return np.array(t.numpy(), copy=True), np.dtype(t.dtype), tuple(t.shape), bool(t.requires_grad)
     array = t.detach().cpu().numpy().copy()
     return array, array.dtype, tuple(t.shape), bool(t.requires_grad)
 

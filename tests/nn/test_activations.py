@@ -60,16 +60,16 @@ CASES.append(("gelu_tanh", nn.GELU(approximate="tanh"), _gelu_tanh, _gelu_tanh_d
 def test_activation_value_and_gradient_match_closed_forms(name, layer, forward, derivative):
     x = mg.tensor(X, requires_grad=True)
     y = layer(x)
-    np.testing.assert_allclose(y.data, forward(X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), forward(X), rtol=1e-12, atol=1e-12)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, derivative(X), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), derivative(X), rtol=1e-10, atol=1e-12)
 
 
 def test_leaky_relu_gradient_is_elementwise_not_one_scalar():
     # seed 001: a derivative returning one number for the whole array; here each element gets its own slope
     x = mg.tensor([-2.0, 3.0, -0.5, 0.1], requires_grad=True)
     F.leaky_relu(x, 0.1).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.array([0.1, 1.0, 0.1, 1.0], dtype=np.float32))
+    np.testing.assert_array_equal(x.grad.numpy(), np.array([0.1, 1.0, 0.1, 1.0], dtype=np.float32))
 
 
 def test_derivative_conventions_at_zero_match_pytorch():
@@ -92,7 +92,7 @@ def test_activations_are_finite_and_warning_free_at_extremes():
             x.grad = None
             y = layer(x)
             y.sum().backward()
-            assert np.all(np.isfinite(y.data)) and np.all(np.isfinite(x.grad.data)), type(layer).__name__
+            assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(x.grad.numpy())), type(layer).__name__
 
 
 def test_softmax_and_log_softmax_values_and_jacobian_vector_products():
@@ -102,28 +102,28 @@ def test_softmax_and_log_softmax_values_and_jacobian_vector_products():
 
     x = mg.tensor(logits, requires_grad=True)
     y = nn.Softmax(dim=1)(x)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12)
     y.backward(mg.tensor(g))
     # softmax VJP: s * (g - sum(g * s))
-    np.testing.assert_allclose(x.grad.data, expected * (g - (g * expected).sum(axis=1, keepdims=True)), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), expected * (g - (g * expected).sum(axis=1, keepdims=True)), rtol=1e-10)
 
     x = mg.tensor(logits, requires_grad=True)
     y = nn.LogSoftmax(dim=1)(x)
-    np.testing.assert_allclose(y.data, np.log(expected), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), np.log(expected), rtol=1e-12)
     y.backward(mg.tensor(g))
     # log-softmax VJP: g - softmax * sum(g)
-    np.testing.assert_allclose(x.grad.data, g - expected * g.sum(axis=1, keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), g - expected * g.sum(axis=1, keepdims=True), rtol=1e-10)
 
 
 def test_softmax_along_dim_zero():
     x = mg.tensor([[0.0, 1.0], [0.0, 1.0]])
-    np.testing.assert_allclose(F.softmax(x, dim=0).data, np.full((2, 2), 0.5))
+    np.testing.assert_allclose(F.softmax(x, dim=0).numpy(), np.full((2, 2), 0.5))
 
 
 def test_softmax_without_dim_warns_like_pytorch():
     with pytest.warns(UserWarning, match="Implicit dimension"):
         out = F.softmax(mg.tensor([[0.0, 0.0]]))
-    np.testing.assert_allclose(out.data, [[0.5, 0.5]])
+    np.testing.assert_allclose(out.numpy(), [[0.5, 0.5]])
 
 
 def test_gelu_rejects_unknown_approximation():
@@ -139,6 +139,6 @@ def test_activation_gradients_pass_gradcheck():
 
 def test_softplus_matches_log1p_exp_and_threshold():
     x = np.array([-5.0, 0.0, 3.0, 25.0])
-    out = F.softplus(mg.tensor(x)).data
+    out = F.softplus(mg.tensor(x)).numpy()
     np.testing.assert_allclose(out[:3], np.log1p(np.exp(x[:3])), rtol=1e-12)
     assert out[3] == 25.0  # above the threshold the input passes through

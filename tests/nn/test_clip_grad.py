@@ -23,14 +23,14 @@ def test_clip_grad_norm_scales_all_gradients_together():
     total = clip_grad_norm_(params, max_norm=1.0)
     assert total.item() == pytest.approx(5.0)
     scale = 1.0 / (5.0 + 1e-6)
-    np.testing.assert_allclose(params[0].grad.data, [3 * scale, 0.0], rtol=1e-6)
-    np.testing.assert_allclose(params[1].grad.data, [0.0, 4 * scale], rtol=1e-6)
+    np.testing.assert_allclose(params[0].grad.numpy(), [3 * scale, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(params[1].grad.numpy(), [0.0, 4 * scale], rtol=1e-6)
 
 
 def test_clip_grad_norm_leaves_small_gradients_alone():
     params = _params_with_grads([0.3, 0.4])
     assert clip_grad_norm_(params, max_norm=1.0).item() == pytest.approx(0.5)
-    np.testing.assert_allclose(params[0].grad.data, [0.3, 0.4])
+    np.testing.assert_allclose(params[0].grad.numpy(), [0.3, 0.4])
 
 
 def test_clip_grad_norm_other_norms():
@@ -48,7 +48,7 @@ def test_clip_grad_norm_nonfinite():
 def test_clip_grad_value_clamps_elementwise():
     params = _params_with_grads([-3.0, 0.5, 2.0])
     clip_grad_value_(params, 1.0)
-    np.testing.assert_array_equal(params[0].grad.data, [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(params[0].grad.numpy(), [-1.0, 0.5, 1.0])
 
 
 def test_parameters_without_grad_are_ignored():

@@ -21,9 +21,9 @@ def test_mse_value_reductions_and_gradient():
     y = _t([0.0, 2.0, 1.0])
     assert nn.MSELoss()(x, y).item() == pytest.approx(10 / 3)  # (1 + 0 + 9) / 3
     assert nn.MSELoss(reduction="sum")(x, y).item() == pytest.approx(10.0)
-    np.testing.assert_allclose(nn.MSELoss(reduction="none")(x, y).data, [1.0, 0.0, 9.0])
+    np.testing.assert_allclose(nn.MSELoss(reduction="none")(x, y).numpy(), [1.0, 0.0, 9.0])
     nn.MSELoss()(x, y).backward()
-    np.testing.assert_allclose(x.grad.data, [2 / 3, 0.0, 2.0])  # 2 (x - y) / n
+    np.testing.assert_allclose(x.grad.numpy(), [2 / 3, 0.0, 2.0])  # 2 (x - y) / n
 
 
 def test_l1_value_and_gradient_sign():
@@ -32,16 +32,16 @@ def test_l1_value_and_gradient_sign():
     loss = nn.L1Loss()(x, y)
     assert loss.item() == pytest.approx(2.0)  # (1 + 0 + 5) / 3
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [1 / 3, 0.0, -1 / 3])
+    np.testing.assert_allclose(x.grad.numpy(), [1 / 3, 0.0, -1 / 3])
 
 
 def test_huber_quadratic_inside_linear_outside():
     x = _t([0.5, 3.0, -2.0], grad=True)
     y = _t([0.0, 0.0, 0.0])
     loss = nn.HuberLoss(reduction="none", delta=1.0)(x, y)
-    np.testing.assert_allclose(loss.data, [0.125, 2.5, 1.5])  # 0.5 d^2 ; delta (|d| - delta / 2)
+    np.testing.assert_allclose(loss.numpy(), [0.125, 2.5, 1.5])  # 0.5 d^2 ; delta (|d| - delta / 2)
     loss.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.5, 1.0, -1.0])
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 1.0, -1.0])
     assert nn.HuberLoss(delta=2.0, reduction="sum")(_t([3.0]), _t([0.0])).item() == pytest.approx(4.0)
 
 
@@ -74,7 +74,7 @@ def test_bce_value_and_gradient():
     assert loss.item() == pytest.approx(-(math.log(0.8) + math.log(0.7)) / 2)
     loss.backward()
     # d/dp of -(y log p + (1 - y) log(1 - p)) is (p - y) / (p (1 - p))
-    np.testing.assert_allclose(p.grad.data, [(0.8 - 1) / (0.8 * 0.2) / 2, 0.3 / (0.3 * 0.7) / 2])
+    np.testing.assert_allclose(p.grad.numpy(), [(0.8 - 1) / (0.8 * 0.2) / 2, 0.3 / (0.3 * 0.7) / 2])
 
 
 def test_bce_clamps_log_at_minus_100_with_finite_gradients():
@@ -84,10 +84,10 @@ def test_bce_clamps_log_at_minus_100_with_finite_gradients():
         warnings.simplefilter("error")
         loss = F.binary_cross_entropy(p, y, reduction="none")
         loss.sum().backward()
-    np.testing.assert_allclose(loss.data, [100.0, 100.0, 0.0])
-    assert np.all(np.isfinite(p.grad.data))
-    assert p.grad.data[0] == pytest.approx(-1e12, rel=1e-6)  # PyTorch's (p - y) / max(p (1 - p), 1e-12)
-    assert p.grad.data[1] == pytest.approx(1e12, rel=1e-6)
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0])
+    assert np.all(np.isfinite(p.grad.numpy()))
+    assert p.grad.numpy()[0] == pytest.approx(-1e12, rel=1e-6)  # PyTorch's (p - y) / max(p (1 - p), 1e-12)
+    assert p.grad.numpy()[1] == pytest.approx(1e12, rel=1e-6)
 
 
 def test_bce_weight_and_out_of_range_input():
@@ -106,7 +106,7 @@ def test_bce_with_logits_value_and_gradient():
     expected = -(np.log(sig[0]) + np.log(1 - sig[1]) + np.log(sig[2]))
     assert loss.item() == pytest.approx(expected, rel=1e-12)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, sig - np.array([1.0, 0.0, 1.0]), rtol=1e-12)  # sigmoid(x) - y
+    np.testing.assert_allclose(x.grad.numpy(), sig - np.array([1.0, 0.0, 1.0]), rtol=1e-12)  # sigmoid(x) - y
 
 
 def test_bce_with_logits_pos_weight():
@@ -124,8 +124,8 @@ def test_bce_with_logits_is_finite_and_silent_at_plus_minus_1000():
         warnings.simplefilter("error")
         loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
         loss.sum().backward()
-    np.testing.assert_allclose(loss.data, [1000.0, 1000.0, 0.0, 0.0])
-    np.testing.assert_allclose(x.grad.data, [1.0, -1.0, 0.0, 0.0])
+    np.testing.assert_allclose(loss.numpy(), [1000.0, 1000.0, 0.0, 0.0])
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, 0.0, 0.0])
 
 
 # ---- cross-entropy and NLL ----------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_cross_entropy_of_known_logits():
     assert loss.item() == pytest.approx(math.log(1 + math.exp(-1) + math.exp(-2)), rel=1e-12)  # 0.4076...
     loss.backward()
     softmax = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
-    np.testing.assert_allclose(x.grad.data[0], softmax - np.array([0, 0, 1]), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy()[0], softmax - np.array([0, 0, 1]), rtol=1e-12)
 
 
 def test_cross_entropy_mean_over_batch_and_unbatched_input():
@@ -165,7 +165,7 @@ def test_cross_entropy_ignore_index_skips_samples_and_their_gradient():
     loss = F.cross_entropy(x, mg.tensor([1, -100, 0]))
     assert loss.item() == pytest.approx((math.log(1 + math.exp(-1)) + math.log(2)) / 2, rel=1e-12)
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data[1], [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy()[1], [0.0, 0.0])
     custom = F.cross_entropy(x, mg.tensor([1, 3, 0]), ignore_index=3)
     assert custom.item() == pytest.approx(loss.item())
 
@@ -188,7 +188,7 @@ def test_all_ignored_targets_give_a_nan_mean_and_a_zero_gradient():
             loss = loss_fn(x, mg.tensor([-100, -100]))
             loss.backward()
         assert math.isnan(loss.item())
-        np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
     x = _t(np.zeros((0, 3)), grad=True)  # an empty batch: no target at all
     loss = F.cross_entropy(x, mg.tensor(np.zeros(0, dtype=np.int64)))
     loss.backward()
@@ -202,12 +202,12 @@ def test_zero_total_weight_gives_a_nan_mean_and_a_nan_gradient():
         warnings.simplefilter("error")
         loss = F.cross_entropy(x, mg.tensor([1, 1]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
         loss.backward()
-    assert math.isnan(loss.item()) and np.isnan(x.grad.data).all()  # log_softmax spreads the NaN over each row
+    assert math.isnan(loss.item()) and np.isnan(x.grad.numpy()).all()  # log_softmax spreads the NaN over each row
     log_p = _t([[-0.1, -2.0, -3.0], [-1.0, -0.5, -2.0]], grad=True)
     loss = F.nll_loss(log_p, mg.tensor([1, -100]), weight=mg.tensor([1.0, 0.0, 1.0], dtype=mg.float64))
     loss.backward()
     assert math.isnan(loss.item())
-    np.testing.assert_array_equal(log_p.grad.data, [[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]])  # NaN where it reads
+    np.testing.assert_array_equal(log_p.grad.numpy(), [[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]])  # NaN where it reads
 
 
 @pytest.mark.parametrize("target", [[-100, -100], [1, -100], [1, 1]], ids=["all ignored", "one ignored", "none"])
@@ -231,8 +231,8 @@ def test_ignore_index_matches_torch(target, loss, options, reduction):
                        getattr(torch.nn.functional, loss)(tx, torch.tensor(target), reduction=reduction, **theirs))
     mg.sum(loss).backward()
     tloss.sum().backward()
-    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
+    np.testing.assert_allclose(loss.numpy(), tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
 
 
 def test_cross_entropy_label_smoothing_matches_pytorch_formula():
@@ -270,7 +270,7 @@ def test_cross_entropy_is_finite_and_silent_at_plus_minus_1000():
         loss = F.cross_entropy(x, mg.tensor([1, 1]))
         loss.backward()
     assert loss.item() == pytest.approx(1000.0)  # (2000 + 0) / 2
-    np.testing.assert_allclose(x.grad.data, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]])
 
 
 def test_cross_entropy_target_errors_name_the_loss_and_shapes():
@@ -292,7 +292,7 @@ def test_nll_loss_picks_minus_log_prob_of_target():
     loss = nn.NLLLoss()(log_p, mg.tensor([0, 2]))
     assert loss.item() == pytest.approx((0.1 + 2.0) / 2)
     loss.backward()
-    np.testing.assert_allclose(log_p.grad.data, [[-0.5, 0, 0], [0, 0, -0.5]])
+    np.testing.assert_allclose(log_p.grad.numpy(), [[-0.5, 0, 0], [0, 0, -0.5]])
     weighted = nn.NLLLoss(weight=mg.tensor([2.0, 1.0, 4.0], dtype=mg.float64))(log_p, mg.tensor([0, 2]))
     assert weighted.item() == pytest.approx((2 * 0.1 + 4 * 2.0) / 6)
 
@@ -375,11 +375,11 @@ def test_elementwise_losses_on_0d_and_empty_shapes_match_torch(name, shape, redu
     tloss = getattr(torch.nn.functional, function)(tx, ty, reduction=reduction, **theirs)
     (tloss * 0.7).sum().backward()
     assert loss.shape == tuple(tloss.shape)
-    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(loss.numpy(), tloss.detach().numpy(), rtol=1e-12, equal_nan=True)
     for ours_grad, theirs_grad in ((x.grad, tx.grad), (y.grad, ty.grad)):
         expected = np.zeros(shape) if theirs_grad is None else theirs_grad.numpy()
         assert ours_grad.shape == expected.shape
-        np.testing.assert_allclose(ours_grad.data, expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ours_grad.numpy(), expected, rtol=1e-12, atol=1e-15)
 
 
 def test_label_smoothing_with_no_classes_gives_a_nan_mean_not_a_division_error():

@@ -114,7 +114,7 @@ def test_zero_grad_sets_none_or_zeros():
     layer(mg.ones(3, 2)).sum().backward()
     assert layer.weight.grad is not None
     layer.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(layer.weight.grad.data, np.zeros((1, 2)))
+    np.testing.assert_array_equal(layer.weight.grad.numpy(), np.zeros((1, 2)))
     layer.zero_grad()
     assert layer.weight.grad is None and layer.bias.grad is None
 
@@ -137,7 +137,7 @@ def test_state_dict_keys_values_and_sharing():
     assert list(state) == ["encoder.scale", "encoder.calls", "encoder.fc.weight", "encoder.fc.bias",
                            "head.weight", "head.bias"]
     assert not state["head.weight"].requires_grad
-    assert state["head.weight"].data is net.head.weight.data
+    assert state["head.weight"].numpy() is net.head.weight.numpy()
 
 
 def test_load_state_dict_copies_values_in_place():
@@ -146,9 +146,9 @@ def test_load_state_dict_copies_values_in_place():
     target.load_state_dict(source.state_dict())
     assert target.head.weight is weight  # same Parameter object, so optimizers keep working
     for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
-    source.head.bias.data += 1  # a copy, not an alias
-    assert not np.array_equal(source.head.bias.data, target.head.bias.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    source.head.bias.numpy()[...] += 1  # a copy, not an alias
+    assert not np.array_equal(source.head.bias.numpy(), target.head.bias.numpy())
 
 
 def test_load_state_dict_lists_missing_unexpected_and_mismatched_keys():
@@ -157,7 +157,7 @@ def test_load_state_dict_lists_missing_unexpected_and_mismatched_keys():
     del state["head.bias"]
     state["head.extra"] = mg.zeros(1)
     state["encoder.fc.weight"] = mg.zeros(5, 3)
-    before = net.encoder.scale.data.copy()
+    before = net.encoder.scale.numpy().copy()
     state["encoder.scale"] = mg.full((4,), 7.0)
     with pytest.raises(RuntimeError) as info:
         net.load_state_dict(state)
@@ -165,7 +165,7 @@ def test_load_state_dict_lists_missing_unexpected_and_mismatched_keys():
     assert '"head.bias"' in message and "Missing" in message
     assert '"head.extra"' in message and "Unexpected" in message
     assert "encoder.fc.weight" in message and "(5, 3)" in message and "(4, 3)" in message
-    np.testing.assert_array_equal(net.encoder.scale.data, before)  # nothing loaded when anything is wrong
+    np.testing.assert_array_equal(net.encoder.scale.numpy(), before)  # nothing loaded when anything is wrong
 
 
 def test_load_state_dict_non_strict_reports_keys():
@@ -185,10 +185,10 @@ def test_load_state_dict_still_refuses_wrong_shapes_when_not_strict():
 def test_to_dtype_casts_in_place_and_keeps_parameter_objects():
     net = Net()
     weight = net.head.weight
-    expected = weight.data.astype(np.float64)
+    expected = weight.numpy().astype(np.float64)
     assert net.to(mg.float64) is net
     assert net.head.weight is weight and weight.dtype == np.float64
-    np.testing.assert_array_equal(weight.data, expected)
+    np.testing.assert_array_equal(weight.numpy(), expected)
     assert net.encoder.calls.dtype == np.float64
     assert net(mg.ones(2, 3, dtype=mg.float64)).dtype == np.float64
     assert net.float().head.weight.dtype == np.float32
@@ -200,8 +200,8 @@ def test_to_dtype_casts_in_place_and_keeps_parameter_objects():
 def test_deepcopy_gives_an_independent_model():
     net = Net()
     clone = copy.deepcopy(net)
-    clone.head.weight.data += 1
-    assert not np.array_equal(clone.head.weight.data, net.head.weight.data)
+    clone.head.weight.numpy()[...] += 1
+    assert not np.array_equal(clone.head.weight.numpy(), net.head.weight.numpy())
     assert isinstance(clone.head.weight, nn.Parameter)
 
 
@@ -220,7 +220,7 @@ def test_repr_prints_the_module_tree_like_pytorch():
 def test_parameter_wraps_data_without_copy_and_repr():
     data = mg.zeros(2)
     p = nn.Parameter(data)
-    assert p.data is data.data and p.requires_grad and p.is_leaf
+    assert p.numpy() is data.numpy() and p.requires_grad and p.is_leaf
     assert repr(p).startswith("Parameter containing:\ntensor(")
     assert type(p * 2) is mg.Tensor
     assert not nn.Parameter(mg.zeros(1), requires_grad=False).requires_grad

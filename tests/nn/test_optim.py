@@ -20,7 +20,7 @@ def _steps(optimizer, p, n, grad_of=lambda v: v):
     values = []
     for _ in range(n):
         optimizer.zero_grad()
-        p.grad = mg.tensor(np.asarray(grad_of(p.data.copy()), dtype=p.dtype))
+        p.grad = mg.tensor(np.asarray(grad_of(p.numpy().copy()), dtype=p.dtype))
         optimizer.step()
         values.append(p.item())
     return values
@@ -44,8 +44,8 @@ def test_plain_sgd_leaves_grad_and_state_alone_and_keeps_float32():
     (p * p).sum().backward()  # gradient 2p = [2, -4]
     grad = p.grad
     opt.step()
-    assert p.grad is grad and p.grad.data.tolist() == [2.0, -4.0]
-    assert p.dtype == np.float32 and p.data.tolist() == [0.0, 0.0]
+    assert p.grad is grad and p.grad.numpy().tolist() == [2.0, -4.0]
+    assert p.dtype == np.float32 and p.numpy().tolist() == [0.0, 0.0]
     assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
 
 
@@ -97,15 +97,15 @@ def test_plain_sgd_is_one_fused_multiply_add_per_element_with_scipy(blas_axpy):
     params = [nn.Parameter(mg.tensor(p)) for p, _ in cases]
     for param, (p, g) in zip(params, cases):
         param.grad = mg.tensor(g)
-    storage = [param.data for param in params]
+    storage = [param.numpy() for param in params]
     optim.SGD(params, lr=0.37).step()
     for param, (p, g), data in zip(params, cases, storage):
-        assert param.data is data and param.dtype == p.dtype  # in place, in the parameter's dtype
+        assert param.numpy() is data and param.dtype == p.dtype  # in place, in the parameter's dtype
         if p.dtype == np.float16:
-            np.testing.assert_array_equal(param.data, p - 0.37 * g)
+            np.testing.assert_array_equal(param.numpy(), p - 0.37 * g)
         else:
-            _assert_is_the_blas_update(param.data, p, g, -0.37, blas_axpy)
-        np.testing.assert_array_equal(param.grad.data, g)  # .grad is left alone
+            _assert_is_the_blas_update(param.numpy(), p, g, -0.37, blas_axpy)
+        np.testing.assert_array_equal(param.grad.numpy(), g)  # .grad is left alone
     # the data tell the fused update from NumPy's two roundings (a BLAS that fuses tells them apart too)
     assert all((_fused(p, 0.37, g) != p - 0.37 * g).any() for p, g in cases[:3])
 
@@ -122,7 +122,7 @@ def test_plain_sgd_without_scipy_rounds_like_the_formula_in_each_parameters_dtyp
     optim.SGD(params, lr=0.37).step()
     for param, (p, g) in zip(params, cases):
         assert param.dtype == p.dtype
-        np.testing.assert_array_equal(param.data, p - 0.37 * g)
+        np.testing.assert_array_equal(param.numpy(), p - 0.37 * g)
 
 
 @pytest.mark.parametrize("layout", ["orders differ", "strided", "overlapping", "dtypes differ"])
@@ -180,7 +180,7 @@ def test_a_gradient_of_another_shape_is_refused_by_name(name, options, grad_shap
     p.grad = mg.tensor(np.ones(grad_shape, np.float32))
     with pytest.raises(ValueError, match=rf"{name}.step\(\): a parameter of shape \(3, 2\) has a gradient of shape"):
         getattr(optim, name)([p], lr=0.1, **options).step()
-    assert (p.data == 1).all()
+    assert (p.numpy() == 1).all()
 
 
 def test_sgd_plain_and_momentum_groups_in_one_optimizer():

@@ -22,7 +22,7 @@ def _pair(array, grad=True):
 
 
 def _close(ours, theirs, rtol=1e-10, atol=1e-12):
-    np.testing.assert_allclose(np.asarray(ours.data if isinstance(ours, mg.Tensor) else ours),
+    np.testing.assert_allclose(np.asarray(ours.numpy() if isinstance(ours, mg.Tensor) else ours),
                                theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
@@ -30,7 +30,7 @@ def _copy_params(ours, theirs):
     with torch.no_grad():
         for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
             assert name == tname
-            tp.copy_(torch.tensor(p.data))
+            tp.copy_(torch.tensor(p.numpy()))
 
 
 # ---- activations --------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def _loss_case(our_fn, torch_fn, x, target, target_dtype=np.float64, grad_rtol=1
         theirs = torch_fn(tx, torch.tensor(target), reduction=reduction,
                           **{k: _theirs(v) for k, v in kwargs.items()})
         _close(ours, theirs)
-        upstream = RNG.standard_normal(np.shape(ours.data))
+        upstream = RNG.standard_normal(np.shape(ours.numpy()))
         ours.backward(mg.tensor(upstream))
         theirs.backward(torch.tensor(upstream))
         _close(ox.grad, tx.grad, rtol=grad_rtol)
@@ -219,13 +219,13 @@ def _check_sgd(ours, theirs, start, grads_by_step, lrs, options, blas_axpy, rtol
     if blas_axpy.available:
         options = {key: value for key, value in options.items() if key != "lr"}  # lrs has each one's
         for p, want in zip(ours, _sgd_through(blas_axpy.add, start, grads_by_step, lrs, **options)):
-            np.testing.assert_array_equal(p.data, want)
+            np.testing.assert_array_equal(p.numpy(), want)
     for p, tp in zip(ours, theirs):
         assert p.dtype == dtype
         if blas_axpy.rounds_once(dtype):
-            np.testing.assert_array_equal(p.data, tp.detach().numpy())
+            np.testing.assert_array_equal(p.numpy(), tp.detach().numpy())
         else:
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
+            np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
 OPTIMIZERS = [
@@ -267,7 +267,7 @@ def test_optimizers_match_torch_step_for_step(name, options, dtype, rtol, blas_a
         return
     for p, tp in zip(ours, theirs):
         assert p.dtype == dtype
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("options", [o for n, o in OPTIMIZERS if n == "SGD"], ids=lambda o: str(sorted(o)))
@@ -282,7 +282,7 @@ def test_sgd_equals_torch_bit_for_bit_with_scipy_on_fortran_order_weights(option
     ours = [nn.Parameter(mg.tensor(p.copy(order="K"))) for p in start]
     theirs = [torch.nn.Parameter(torch.tensor(p)) for p in start]
     our_opt, their_opt = nn.optim.SGD(ours, **options), torch.optim.SGD(theirs, foreach=False, **options)
-    assert ours[0].data.flags.f_contiguous and not ours[0].data.flags.c_contiguous
+    assert ours[0].numpy().flags.f_contiguous and not ours[0].numpy().flags.c_contiguous
     grads = [[np.asfortranarray(RNG.standard_normal(p.shape).astype(dtype)) for p in start] for _ in range(5)]
     for step_grads in grads:
         for p, tp, g in zip(ours, theirs, step_grads):

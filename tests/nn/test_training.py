@@ -32,7 +32,7 @@ def test_xor_with_leaky_relu_sigmoid_and_bce():
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-    out = model(x).data.ravel()
+    out = model(x).numpy().ravel()
     assert loss.item() < 0.01
     assert np.all(out[[0, 3]] < 0.05) and np.all(out[[1, 2]] > 0.95), out
 
@@ -51,7 +51,7 @@ def test_spiral_reaches_95_percent_training_accuracy():
         optimizer.step()
     model.eval()
     with mg.no_grad():
-        accuracy = (model(inputs).data.argmax(axis=1) == y).mean()
+        accuracy = (model(inputs).numpy().argmax(axis=1) == y).mean()
     assert accuracy >= 0.95, accuracy
 
 
@@ -71,5 +71,5 @@ def test_minibatch_training_with_data_loader_and_scheduler():
             optimizer.step()
         scheduler.step()
     with mg.no_grad():
-        accuracy = (model(mg.tensor(x)).data.argmax(axis=1) == y).mean()
+        accuracy = (model(mg.tensor(x)).numpy().argmax(axis=1) == y).mean()
     assert accuracy >= 0.9, accuracy

@@ -23,7 +23,7 @@ def test_dead_relu_is_named_with_its_inputs():
     assert report.status == "blocked" and report.kinds == ["relu_off"]
     (blocker,) = report.blockers
     assert blocker.node.name == "relu" and blocker.node.edges[0].name == "linear"
-    assert blocker.node.edges[0].args[2] is b2.data   # the output ReLU, not the hidden one
+    assert blocker.node.edges[0].args[2] is b2.numpy()   # the output ReLU, not the hidden one
     text = str(report)
     assert "gradient of W1" in text and "all 2 of its inputs are <= 0 (largest -7.75)" in text
     assert "path from the loss: div <- sum <- pow <- sub <- relu" in text

@@ -164,12 +164,12 @@ def test_custom_function_is_drawn_under_its_class_name(dotq):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x.data ** 3
+            return x.numpy() ** 3
 
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
-            return grad * 3 * x.data ** 2
+            return grad * 3 * x.numpy() ** 2
 
     x = mg.tensor([1.0, -2.0], requires_grad=True)
     nodes, _ = dotq.parse(mg.viz.draw_graph(Cube.apply(x).sum(), names={"x": x}).source)

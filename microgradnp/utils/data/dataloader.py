@@ -14,7 +14,7 @@ def default_collate(batch):
     numbers become a 1-D tensor, and tuples/lists/dicts are collated field by field."""
     first = batch[0]
     if isinstance(first, Tensor):
-        return Tensor(np.stack([b.data for b in batch]))
+        return Tensor(np.stack([b._array for b in batch]))
     if isinstance(first, np.ndarray):
         return Tensor(np.stack(batch))
     if isinstance(first, (bool, np.bool_)):

@@ -35,4 +35,4 @@ class TensorDataset(Dataset):
 
     def batch(self, indices):
         """The rows at ``indices`` (an integer array) of every tensor, gathered in one indexing each."""
-        return tuple(t[indices] if t.requires_grad else Tensor(t.data[indices]) for t in self.tensors)
+        return tuple(t[indices] if t.requires_grad else Tensor(t._array[indices]) for t in self.tensors)
