@@ -11,6 +11,10 @@ the engine; what a Tensor computes (``tensor_methods``, bound onto it below). do
 lists every file on its floor, and tests/test_architecture.py checks every import against that list.
 """
 import importlib
+import importlib.abc
+import importlib.util
+import os
+import sys
 
 from . import autograd, functions
 from .autograd.primitive import public_primitives
@@ -73,9 +77,10 @@ __all__ = (
     + sorted(public_primitives())
 )
 
-# nn and optim live in the top-level `nn` package, which imports microgradnp; they are bound lazily so
-# that the engine never imports nn. viz, utils and serialization load on first use.
-_LAZY = {"nn": "nn", "optim": "nn.optim", "viz": "microgradnp.viz", "utils": "microgradnp.utils"}
+# nn (the repository's nn/ folder, installed as microgradnp.nn) and optim load on first use, so that
+# importing the engine never imports nn; viz, utils and serialization load on first use too.
+_LAZY = {"nn": "microgradnp.nn", "optim": "microgradnp.optim", "viz": "microgradnp.viz",
+         "utils": "microgradnp.utils"}
 
 
 def __getattr__(name):
@@ -87,3 +92,25 @@ def __getattr__(name):
         from . import serialization
         return getattr(serialization, name)
     raise AttributeError(f"module 'microgradnp' has no attribute {name!r}")
+
+
+class _CheckoutNN(importlib.abc.MetaPathFinder):
+    """Finds ``microgradnp.nn`` in a checkout that is used without installing it.
+
+    An installed copy (editable or not) has ``microgradnp.nn`` where the import system looks for it;
+    a checkout has the ``nn/`` folder beside this package. This finder comes last, so it answers only
+    where nothing else did.
+    """
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn")
+
+    def find_spec(self, fullname, path=None, target=None):
+        """The spec of ``microgradnp.nn`` from the checkout's ``nn/`` folder; None for any other name."""
+        init = os.path.join(self.folder, "__init__.py")
+        if fullname != "microgradnp.nn" or not os.path.isfile(init):
+            return None
+        return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[self.folder])
+
+
+if not any(isinstance(finder, _CheckoutNN) for finder in sys.meta_path):
+    sys.meta_path.append(_CheckoutNN())

@@ -371,7 +371,7 @@ def test_softmax_family_on_empty_and_0d_shapes_matches_torch(shape, name):
 # ---- linear and matmul with dimensions of size 0 ---------------------------------------------------
 
 def test_linear_with_zero_in_features_gives_the_bias_and_zero_gradients():
-    import nn.functional as F
+    import microgradnp.nn.functional as F
 
     x, w, b = _leaf(np.zeros((2, 3, 0))), _leaf(np.zeros((4, 0))), _leaf([1.0, 2.0, 3.0, 4.0])
     out = F.linear(x, w, b)
@@ -387,7 +387,7 @@ def test_linear_with_zero_in_features_gives_the_bias_and_zero_gradients():
 
 
 def test_linear_with_an_empty_batch_or_no_outputs():
-    import nn.functional as F
+    import microgradnp.nn.functional as F
 
     x, w, b = _leaf(np.ones((2, 0, 3))), _leaf(np.ones((4, 3))), _leaf(np.ones(4))
     out = F.linear(x, w, b)

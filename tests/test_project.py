@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -59,13 +61,65 @@ def test_engine_never_imports_nn_at_module_level():
 
 
 def test_importing_the_engine_does_not_load_nn():
-    code = "import sys, microgradnp; assert 'nn' not in sys.modules, 'nn was imported'"
+    code = "import sys, microgradnp; assert 'microgradnp.nn' not in sys.modules, 'nn was imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-def test_nn_is_the_same_module_through_both_names():
+def test_nn_is_the_same_module_through_every_name():
     import microgradnp as mg
-    import nn
+    import microgradnp.nn.functional as F
+    import microgradnp.optim.lr_scheduler as lr_scheduler
+    from microgradnp import nn
+    from microgradnp.nn import Linear
+    from microgradnp.optim import SGD
+    from microgradnp.optim.lr_scheduler import StepLR
+    from microgradnp.utils.data import DataLoader
 
-    assert mg.nn is nn
-    assert mg.optim is nn.optim
+    assert mg.nn is nn and nn.functional is F and Linear is nn.Linear and DataLoader is mg.utils.data.DataLoader
+    assert SGD is nn.optim.SGD and mg.optim.SGD is SGD and StepLR is nn.optim.lr_scheduler.StepLR
+    assert lr_scheduler.StepLR is StepLR and mg.optim.lr_scheduler.StepLR is StepLR
+    assert set(mg.optim.__all__) == set(nn.optim.__all__)
+
+
+IMPORTS_PYTORCH_USERS_TYPE = """
+import microgradnp as mg
+import microgradnp.nn.functional as F
+from microgradnp import nn
+from microgradnp.nn import Linear
+from microgradnp.optim import SGD
+from microgradnp.optim.lr_scheduler import StepLR
+from microgradnp.utils.data import DataLoader
+assert nn.Linear is Linear and isinstance(nn.ReLU(), nn.Module) and F.relu is nn.functional.relu
+"""
+
+
+def test_a_learners_own_nn_py_does_not_shadow_microgradnp_nn(tmp_path):
+    (tmp_path / "nn.py").write_text("raise SystemExit('the learner nn.py was imported')\n")
+    (tmp_path / "optim.py").write_text("raise SystemExit('the learner optim.py was imported')\n")
+    result = subprocess.run([sys.executable, "-c", IMPORTS_PYTORCH_USERS_TYPE], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_imports_work_from_a_checkout_that_is_not_installed(tmp_path):
+    # without the installed package's import hooks, only the checkout on sys.path
+    code = ("import sys\n"
+            "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__module__.lower()]\n"
+            "sys.path_hooks[:] = [h for h in sys.path_hooks if 'editable' not in getattr(h, '__module__', '')]\n"
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            + IMPORTS_PYTORCH_USERS_TYPE
+            + f"assert mg.__file__.startswith({str(ROOT)!r}) and nn.__file__.startswith({str(ROOT / 'nn')!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_pyproject_installs_every_package_folder_under_microgradnp():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    def packages(pattern, prefix=""):
+        return {prefix + str(p.parent.relative_to(ROOT)).replace("/", ".") for p in ROOT.glob(pattern)}
+
+    folders = packages("microgradnp/**/__init__.py") | packages("nn/**/__init__.py", "microgradnp.")
+    assert set(config["packages"]) == folders
+    assert config["package-dir"] == {"microgradnp.nn": "nn"}

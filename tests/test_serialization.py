@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
+from microgradnp import nn
 from microgradnp.serialization import CheckpointError
 
 

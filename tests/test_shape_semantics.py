@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn.functional as F
+import microgradnp.nn.functional as F
 from microgradnp import functions
 
 

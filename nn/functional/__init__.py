@@ -1,6 +1,6 @@
 """``nn.functional``: every layer, activation and loss as a plain function of tensors.
 
-    import nn.functional as F
+    import microgradnp.nn.functional as F
     loss = F.cross_entropy(F.relu(F.linear(x, w, b)), y)
 
 Activations are forward passes only; their gradients come from the engine.

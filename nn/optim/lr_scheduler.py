@@ -7,6 +7,8 @@ import warnings
 
 from .optimizer import Optimizer
 
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]
+
 
 class LRScheduler:
     """Base class: sets each group's ``lr`` from ``get_lr()`` at every ``step()``."""

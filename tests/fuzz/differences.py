@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
-import nn.functional as F
+import microgradnp.nn.functional as F
 
 DOC = "docs/guide/porting-from-pytorch.md, What differs"
 
@@ -227,7 +227,7 @@ def repro_f03():
 
 
 def repro_f06():
-    import nn
+    from microgradnp import nn
     return _raises(lambda: nn.BatchNorm1d(2)(mg.zeros((0, 2))))   # PyTorch: an empty (0, 2) result
 
 

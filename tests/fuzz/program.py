@@ -77,8 +77,8 @@ def namespace(framework):
     """The names a step's code sees: M, F, nn, np."""
     if framework == "mg":
         import microgradnp as M
-        import nn
-        import nn.functional as F
+        import microgradnp.nn.functional as F
+        from microgradnp import nn
     else:
         import torch as M
         nn = M.nn
@@ -340,7 +340,8 @@ def is_version_error(error):
 # ---- rendering --------------------------------------------------------------------------------------
 
 _HEADERS = {
-    "mg": "import numpy as np\nimport microgradnp as mg\nimport nn\nimport nn.functional as F\n",
+    "mg": ("import numpy as np\nimport microgradnp as mg\nfrom microgradnp import nn\n"
+           "import microgradnp.nn.functional as F\n"),
     "torch": "import numpy as np\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n",
 }
 

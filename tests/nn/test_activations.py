@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-import nn.functional as F
+import microgradnp.nn.functional as F
+from microgradnp import nn
 
 # points on both sides of 0 (not 0 itself, where some derivatives are a convention; tested separately)
 X = np.array([-3.0, -1.5, -0.2, 0.3, 1.0, 2.5], dtype=np.float64)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-from nn.utils import clip_grad_norm_, clip_grad_value_
+from microgradnp import nn
+from microgradnp.nn.utils import clip_grad_norm_, clip_grad_value_
 
 
 def _params_with_grads(*grads):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-from nn import init
+from microgradnp import nn
+from microgradnp.nn import init
 
 
 def test_calculate_gain_values():

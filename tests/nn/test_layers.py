@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-import nn.functional as F
+import microgradnp.nn.functional as F
+from microgradnp import nn
 
 # ---- Linear -------------------------------------------------------------------------------------------
 

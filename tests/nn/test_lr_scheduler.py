@@ -5,8 +5,8 @@ import warnings
 import pytest
 
 import microgradnp as mg
-import nn
-from nn.optim import lr_scheduler
+from microgradnp import nn
+from microgradnp.nn.optim import lr_scheduler
 
 
 def _optimizer(lr=1.0):

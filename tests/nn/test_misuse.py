@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-import nn.functional as F
+import microgradnp.nn.functional as F
+from microgradnp import nn
 
 
 def _no_warnings(fn):

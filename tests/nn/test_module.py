@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
+from microgradnp import nn
 
 
 class Block(nn.Module):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-from nn import optim
-from nn.optim import scaled_add
+from microgradnp import nn
+from microgradnp.nn import optim
+from microgradnp.nn.optim import scaled_add
 
 
 def _param(value=1.0, dtype=np.float64):

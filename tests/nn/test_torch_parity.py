@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
-import nn
-import nn.functional as F
+import microgradnp.nn.functional as F
+from microgradnp import nn
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

@@ -2,7 +2,7 @@
 import numpy as np
 
 import microgradnp as mg
-import nn
+from microgradnp import nn
 
 
 def spiral_data(points_per_class=100, classes=3, seed=0):
