@@ -95,22 +95,25 @@ def __getattr__(name):
 
 
 class _CheckoutNN(importlib.abc.MetaPathFinder):
-    """Finds ``microgradnp.nn`` in a checkout that is used without installing it.
+    """Finds ``microgradnp.nn`` in the checkout this package was imported from.
 
-    An installed copy (editable or not) has ``microgradnp.nn`` where the import system looks for it;
-    a checkout has the ``nn/`` folder beside this package. This finder comes last, so it answers only
-    where nothing else did.
+    An installed copy has ``microgradnp.nn`` inside the package; a checkout (this package beside
+    ``pyproject.toml`` and the ``nn/`` folder) has it beside the package, installed in editable mode or
+    not. This finder answers first, and only in a checkout, so ``microgradnp.nn`` always comes from the
+    same tree as ``microgradnp``.
     """
 
-    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "nn")
 
     def find_spec(self, fullname, path=None, target=None):
         """The spec of ``microgradnp.nn`` from the checkout's ``nn/`` folder; None for any other name."""
         init = os.path.join(self.folder, "__init__.py")
-        if fullname != "microgradnp.nn" or not os.path.isfile(init):
+        if fullname != "microgradnp.nn" or not (os.path.isfile(init)
+                                                and os.path.isfile(os.path.join(self.root, "pyproject.toml"))):
             return None
         return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[self.folder])
 
 
 if not any(isinstance(finder, _CheckoutNN) for finder in sys.meta_path):
-    sys.meta_path.append(_CheckoutNN())
+    sys.meta_path.insert(0, _CheckoutNN())
