@@ -55,7 +55,14 @@ from .factories import (
     zeros_like,
 )
 from .functions import *  # noqa: F403 - every name in functions.__all__ (listed there)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .random import manual_seed
 from .tensor import Tensor
 from .tensor_methods import bind
@@ -72,7 +79,8 @@ __all__ = (
      "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm", "manual_seed",
      "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "half", "float",
      "double", "long", "get_default_dtype", "set_default_dtype",
-     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd"]
+     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
+     "autograd"]
     + functions.__all__
     + sorted(public_primitives())
 )
