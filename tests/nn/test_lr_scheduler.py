@@ -261,3 +261,27 @@ def test_new_schedulers_are_exported():
                  "CosineAnnealingWarmRestarts", "PolynomialLR", "MultiplicativeLR"):
         assert name in lr_scheduler.__all__
         assert getattr(public, name) is getattr(lr_scheduler, name)
+
+
+def test_new_schedulers_by_their_formulas():
+    opt = _optimizer(1.0)
+    sched = lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+    assert sched.get_last_lr() == [0.5] and _lrs(sched, opt, 3) == [0.5, 1.0, 1.0]
+    opt = _optimizer(1.0)
+    sched = lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)
+    assert _lrs(sched, opt, 5) == pytest.approx([0.5625, 0.25, 0.0625, 0.0, 0.0])  # (1 - t / 4) ** 2
+    opt = _optimizer(2.0)
+    sched = lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+    assert sched.get_last_lr() == [2.0] and _lrs(sched, opt, 2) == [1.0, 0.5]
+    opt = _optimizer(1.0)
+    sched = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    # T_cur runs 0, 1 | 0, 1, 2, 3 | 0 ... over periods 2, 4, 8
+    expected = [(1 + math.cos(math.pi * t / period)) / 2 for t, period in ((1, 2), (0, 4), (1, 4), (2, 4), (3, 4),
+                                                                           (0, 8))]
+    assert _lrs(sched, opt, 6) == pytest.approx(expected)
+    opt = _optimizer(1.0)
+    warmup = lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    decay = lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    sched = lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[2])
+    assert sched.get_last_lr() == [0.5]
+    assert _lrs(sched, opt, 4) == pytest.approx([0.75, 1.0, 0.5, 0.25])
