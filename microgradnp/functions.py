@@ -1054,7 +1054,7 @@ def _sorted(name, input, dim, descending, count=None):
 
 
 @tensor_method()
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input, dim=-1, descending=False, *, stable=False):
     """``(values, indices)`` of ``input`` sorted along ``dim``, as PyTorch's ``sort``; the gradient flows
     through ``values``. The sort is always stable (equal elements keep their order), so ``stable`` changes
     nothing; NaN sorts as the largest value."""
@@ -1064,7 +1064,7 @@ def sort(input, dim=-1, descending=False, stable=False):
 @tensor_method()
 def argsort(input, dim=-1, descending=False, stable=False):
     """The int64 indices that sort ``input`` along ``dim`` (always a stable sort); no gradient."""
-    return sort(input, dim, descending, stable)[1]
+    return sort(input, dim, descending, stable=stable)[1]
 
 
 @tensor_method()
