@@ -262,7 +262,7 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 class MaxResult(tuple):
-    """``(values, indices)`` returned by ``max``/``min`` with a ``dim``, as in PyTorch."""
+    """``(values, indices)`` returned by ``max``/``min`` with a ``dim``, ``sort`` and ``topk``, as in PyTorch."""
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
@@ -1108,9 +1108,9 @@ def repeat(input, *sizes):
 
 
 @tensor_method()
-def tile(input, dims):
+def tile(input, dims, *more):
     """The tensor repeated ``dims[d]`` times along each dim; fewer entries than dims repeat the last dims."""
-    dims = _shape_arg((dims,) if isinstance(dims, (tuple, list)) else (dims,))
+    dims = _shape_arg((dims,) + more)
     return repeat(input, (1,) * (np.ndim(input) - len(dims)) + dims)
 
 

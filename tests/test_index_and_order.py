@@ -59,6 +59,8 @@ CASES = [
     ("repeat tuple with zero", lambda lib, x: x.repeat((0, 2)), [M]),
     ("tile", lambda lib, x: lib.tile(x, (2,)), [M]),
     ("tile more dims", lambda lib, x: x.tile((2, 1, 2)), [M]),
+    ("tile method varargs", lambda lib, x: x.tile(2, 2), [M]),
+    ("tile int", lambda lib, x: lib.tile(x, (3,)), [V]),
     ("repeat_interleave int", lambda lib, x: lib.repeat_interleave(x, 2), [M]),
     ("repeat_interleave dim", lambda lib, x: x.repeat_interleave(3, dim=1), [M]),
     ("repeat_interleave counts", lambda lib, x: lib.repeat_interleave(x, lib.tensor([2, 0, 1]), dim=0), [M]),
