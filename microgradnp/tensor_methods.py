@@ -109,6 +109,18 @@ class TensorMethods:
         """In-place clamp."""
         return self._inplace("clamp_", lambda t: functions.clamp(t, min, max))
 
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        """In-place ``scatter``: ``src`` (a tensor) or ``value`` (a number) written at ``index`` along ``dim``."""
+        if src is not None and not isinstance(src, Tensor):
+            src, value = None, src
+        if src is None:
+            return self._inplace("scatter_", lambda t: functions.scatter(t, dim, index, value=value, reduce=reduce))
+        return self._inplace("scatter_", lambda t, s: functions.scatter(t, dim, index, s, reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        """In-place ``scatter_add``: ``src`` added at ``index`` along ``dim``, repeated indices adding up."""
+        return self._inplace("scatter_add_", lambda t, s: functions.scatter_add(t, dim, index, s), src)
+
     def zero_(self):
         """Fill with zeros in place."""
         return self.fill_(0)
