@@ -102,7 +102,7 @@ def collate_int_fn(batch, *, collate_fn_map=None):
 
 
 def collate_str_fn(batch, *, collate_fn_map=None):
-    """Strings and bytes are kept: the batch is the list of them."""
+    """Strings and bytes are kept: the batch is the sequence of them (a list, or a tuple inside a tuple)."""
     return batch
 
 
@@ -137,12 +137,12 @@ def collate(batch, *, collate_fn_map=None):
         return _rebuild_mapping(elem, {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
                                        for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple keeps its type
-        return elem_type(*(collate(list(samples), collate_fn_map=collate_fn_map) for samples in zip(*batch)))
+        return elem_type(*(collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [collate(list(samples), collate_fn_map=collate_fn_map) for samples in zip(*batch)]
+        fields = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
         return fields if isinstance(elem, tuple) else _rebuild_sequence(elem, fields)
     raise TypeError(_ERROR.format(elem_type))
 
