@@ -188,3 +188,10 @@ def test_batch_size_none_converts_samples_without_batching():
     samples = list(DataLoader([np.arange(2), {"a": np.float32(1)}, 3], batch_size=None))
     assert samples[0].tolist() == [0, 1] and samples[1]["a"].dtype == np.float32 and samples[2] == 3
     assert [s[0].item() for s in DataLoader(TensorDataset(mg.arange(3)), batch_size=None)] == [0, 1, 2]
+
+
+def test_collate_with_an_own_type_table():
+    table = dict(data.default_collate_fn_map)
+    table[float] = lambda batch, *, collate_fn_map: sum(batch)
+    assert data.collate([(1.5, 1), (2.0, 2)], collate_fn_map=table)[0] == 3.5
+    assert data.collate([(1.5, 1), (2.0, 2)], collate_fn_map=table)[1].tolist() == [1, 2]

@@ -3,7 +3,7 @@
 Everything loads in the calling process; ``num_workers`` and the other multiprocessing options are
 accepted and checked (see ``DataLoader``).
 """
-from .collate import collate, default_collate, default_collate_fn_map, default_convert
+from .collation import collate, default_collate, default_collate_fn_map, default_convert
 from .dataloader import DataLoader, WorkerInfo, get_worker_info
 from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler

@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 
 from ...random import get_generator
-from .collate import default_collate, default_convert
+from .collation import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _source
 from .subset import Subset
