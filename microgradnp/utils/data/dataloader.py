@@ -52,17 +52,17 @@ def _as_worker(info):
         _worker_info = previous
 
 
-def _tensor_rows(dataset, indices):
-    # (TensorDataset, row indices) when the batch can be gathered with one index per tensor: the dataset is
-    # a TensorDataset, maybe under plain Subsets, and the indices are integers; else None
-    rows = np.asarray(indices)
-    if rows.ndim != 1 or rows.dtype.kind not in "iu":
-        return None
+def _tensor_source(dataset):
+    # (TensorDataset, row of each index or None) when batches can be gathered with one index per tensor:
+    # the dataset is a TensorDataset, maybe under plain Subsets of integer indices; else None
+    rows = None
     while type(dataset) is Subset:
-        rows = np.asarray(dataset.indices)[rows] if len(rows) else rows
-        dataset = dataset.dataset
-        if rows.dtype.kind not in "iu":
+        indices = np.asarray(dataset.indices)
+        if indices.ndim != 1 or (indices.dtype.kind not in "iu" and len(indices)):
             return None
+        indices = indices.astype(np.int64, copy=False)
+        rows = indices if rows is None else indices[rows]
+        dataset = dataset.dataset
     return (dataset, rows) if type(dataset) is TensorDataset else None
 
 
@@ -210,12 +210,13 @@ class DataLoader:
 
     def _map_batches(self, info):
         dataset, collate = self.dataset, self.collate_fn
+        # looked up once an epoch: a Subset's index list is turned into an array once, not every batch
+        source = _tensor_source(dataset) if self._auto_collation and collate is default_collate else None
         for index in self._index_sampler:
             with self._in_worker(info):
-                found = _tensor_rows(dataset, index) if self._auto_collation and collate is default_collate \
-                    else None
-                if found is not None:
-                    batch = found[0].batch(found[1])
+                rows = np.asarray(index) if source is not None else None
+                if rows is not None and rows.ndim == 1 and rows.dtype.kind in "iu":
+                    batch = source[0].batch(rows if source[1] is None else source[1][rows])
                 elif not self._auto_collation:
                     batch = collate(dataset[index])
                 elif callable(getattr(dataset, "__getitems__", None)):
