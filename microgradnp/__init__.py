@@ -57,7 +57,7 @@ from .factories import (
 from .functions import *  # noqa: F403 - every name in functions.__all__ (listed there)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from .tensor_methods import bind
 
 bind(Tensor)  # operators, in-place ops and methods: see tensor_methods.py
@@ -68,7 +68,7 @@ globals().update(public_primitives())
 __version__ = "0.1.0"
 
 __all__ = (
-    ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
+    ["Tensor", "Size", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
      "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm", "manual_seed",
      "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "half", "float",
      "double", "long", "get_default_dtype", "set_default_dtype",
