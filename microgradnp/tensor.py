@@ -189,6 +189,8 @@ class Tensor:
         try:
             return shape[dim]
         except IndexError:
+            if not shape:
+                raise IndexError(f"size(): dimension specified as {dim} but the tensor has no dimensions") from None
             raise IndexError(f"size(): dimension out of range (expected to be in range of [{-len(shape)}, "
                              f"{len(shape) - 1}], but got {dim})") from None
         except TypeError:

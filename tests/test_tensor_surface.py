@@ -27,6 +27,8 @@ def test_size_of_one_dim_is_an_int_and_counts_from_the_end():
     with pytest.raises(IndexError, match=r"size\(\): dimension out of range \(expected to be in range of \[-3, 2\], "
                                          r"but got 3\)"):
         x.size(3)
+    with pytest.raises(IndexError, match=r"size\(\): dimension specified as 0 but the tensor has no dimensions"):
+        mg.tensor(1.0).size(0)
 
 
 def test_size_slices_concatenations_and_repeats_are_sizes():
