@@ -79,7 +79,7 @@ from .random import (
     seed,
     set_rng_state,
 )
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from .tensor_methods import bind
 
 bind(Tensor)  # operators, in-place ops and methods: see tensor_methods.py
@@ -90,7 +90,7 @@ globals().update(public_primitives())
 __version__ = "0.1.0"
 
 __all__ = (
-    ["Tensor", "device", "set_default_device", "get_default_device",
+    ["Tensor", "Size", "device", "set_default_device", "get_default_device",
      "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
      "empty_like", "arange", "linspace", "eye",
      "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli",

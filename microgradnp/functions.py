@@ -385,9 +385,9 @@ def view(input, *shape_):
     change to either is seen by both. Raises where the layout needs a copy (reshape makes one)."""
     out = reshape(input, *shape_)
     if isinstance(input, Tensor) and out._array.size and not np.may_share_memory(out._array, input._array):
-        raise RuntimeError(f"view: a tensor of shape {input.shape} with strides {input._array.strides} cannot be "
-                           f"viewed as shape {out.shape} without copying (it is not laid out contiguously); "
-                           f"use .reshape(...) instead, which copies when it must")
+        raise RuntimeError(f"view: a tensor of shape {input._array.shape} with strides {input._array.strides} "
+                           f"cannot be viewed as shape {out._array.shape} without copying (it is not laid out "
+                           f"contiguously); use .reshape(...) instead, which copies when it must")
     return out
 
 
@@ -642,7 +642,7 @@ def _pytorch_index(name, index, input):
             has_array = True
     if not has_array or last - first + 1 == count:
         return index
-    return _pytorch_layout(name, index, input.shape if isinstance(input, Tensor) else np.shape(input))
+    return _pytorch_layout(name, index, input._array.shape if isinstance(input, Tensor) else np.shape(input))
 
 
 def _index_role(item):
@@ -933,7 +933,7 @@ def masked_fill(input, mask, value):
     if isinstance(value, Tensor):
         if value.ndim:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
-                             f"{value.shape}")
+                             f"{value._array.shape}")
         value = astype(value, dtype)
     else:
         if not isinstance(value, (int, float)) and np.ndim(value):
@@ -1409,6 +1409,85 @@ def trace(input):
     if len(dims) != 2:
         raise ValueError(f"trace: expects a 2-D tensor, got shape {dims}")
     return sum(diagonal(input))
+# ---- comparisons and floor division ----------------------------------------------------------------
+# Their results are booleans or whole numbers: they carry no gradient, as in PyTorch (which records
+# floor_divide but has no derivative for it, so a backward pass through it raises there).
+
+
+def _values(x):
+    return x._array if isinstance(x, Tensor) else x
+
+
+def _compare(name, ufunc, input, other):
+    a, b = _values(input), _values(other)
+    try:
+        return Tensor._from_op(np.asarray(ufunc(a, b)), None)
+    except ValueError:
+        raise ValueError(f"{name}: the shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not "
+                         f"broadcast together") from None
+
+
+@tensor_method()
+def eq(input, other):
+    """``input == other`` elementwise, broadcasting: a bool tensor."""
+    return _compare("eq", np.equal, input, other)
+
+
+@tensor_method("not_equal")
+def ne(input, other):
+    """``input != other`` elementwise, broadcasting: a bool tensor. Also ``not_equal``."""
+    return _compare("ne", np.not_equal, input, other)
+
+
+@tensor_method("less")
+def lt(input, other):
+    """``input < other`` elementwise, broadcasting: a bool tensor. Also ``less``."""
+    return _compare("lt", np.less, input, other)
+
+
+@tensor_method("less_equal")
+def le(input, other):
+    """``input <= other`` elementwise, broadcasting: a bool tensor. Also ``less_equal``."""
+    return _compare("le", np.less_equal, input, other)
+
+
+@tensor_method("greater")
+def gt(input, other):
+    """``input > other`` elementwise, broadcasting: a bool tensor. Also ``greater``."""
+    return _compare("gt", np.greater, input, other)
+
+
+@tensor_method("greater_equal")
+def ge(input, other):
+    """``input >= other`` elementwise, broadcasting: a bool tensor. Also ``greater_equal``."""
+    return _compare("ge", np.greater_equal, input, other)
+
+
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+@tensor_method()
+def equal(input, other):
+    """True when both tensors have the same shape and the same elements (a Python bool; NaN equals nothing)."""
+    for argument, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"equal(): argument {argument!r} must be Tensor, not {type(value).__name__}")
+    return input._array.shape == other._array.shape and builtins.bool(np.array_equal(input._array, other._array))
+
+
+@tensor_method()
+def floor_divide(input, other):
+    """``input // other``: floor(input / other) elementwise, broadcasting, as Python's ``//``.
+
+    The result carries no gradient (the derivative is zero wherever it exists); PyTorch records the op
+    and raises when a backward pass reaches it. Integers divided by zero raise, as in PyTorch.
+    """
+    a, b = _values(input), _values(other)
+    try:
+        return Tensor._from_op(np.asarray(arithmetic.floor_quotient(a, b)), None)
+    except ValueError:
+        raise ValueError(f"floor_divide: the shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not "
+                         f"broadcast together") from None
 
 
 __all__ = [
@@ -1422,4 +1501,6 @@ __all__ = [
     "tril", "triu", "cumsum", "cumprod", "sort", "argsort", "topk", "repeat", "tile", "repeat_interleave", "flip",
     "fliplr", "flipud", "roll", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argwhere",
     "unbind", "narrow", "diagonal", "diag", "trace",
+    "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "equal",
+    "floor_divide",
 ]

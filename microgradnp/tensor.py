@@ -42,6 +42,63 @@ def _require_grad_allowed(array, where):
 
 
 _new = object.__new__
+_new_tuple = tuple.__new__
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, as PyTorch's ``torch.Size``.
+
+    It compares equal to the plain tuple with the same entries (``x.shape == (2, 3)``), indexing it
+    gives an int and slicing, adding or repeating it gives a Size. ``numel()`` is the product of its
+    entries, the number of elements of a tensor of this shape.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for i, n in enumerate(sizes):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+                if isinstance(n, Tensor) and n.ndim == 0 and np.issubdtype(n.dtype, np.integer):
+                    continue
+                raise TypeError(f"Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')")
+        return _new_tuple(cls, (int(n) for n in sizes))
+
+    def numel(self):
+        """The number of elements of a tensor of this shape (1 for the empty Size of a 0-d tensor)."""
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _new_tuple(Size, tuple.__getitem__(self, index))
+        return tuple.__getitem__(self, index)
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_tuple(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_tuple(Size, tuple.__add__(other, self))
+
+    def __mul__(self, count):
+        repeated = tuple.__mul__(self, count)
+        return repeated if repeated is NotImplemented else _new_tuple(Size, repeated)
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"microgradnp.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return Size, (tuple(self),)
 
 
 class Tensor:
@@ -86,8 +143,9 @@ class Tensor:
     # ---- properties ------------------------------------------------------------------------------
     @property
     def shape(self):
-        """The shape as a tuple."""
-        return self._array.shape
+        """The shape, a :class:`Size` (a tuple: ``x.shape == (2, 3)``)."""
+        # (the engine's own code reads self._array.shape: this builds a Size on every read)
+        return _new_tuple(Size, self._array.shape)
 
     @property
     def ndim(self):
@@ -130,16 +188,31 @@ class Tensor:
         return False
 
     def size(self, dim=None):
-        """The shape, or the length of one dimension."""
-        return self._array.shape if dim is None else self._array.shape[dim]
+        """The shape as a :class:`Size`, or the length of dimension ``dim`` as an int (negative counts from the end)."""
+        shape = self._array.shape
+        if dim is None:
+            return _new_tuple(Size, shape)
+        try:
+            return shape[dim]
+        except IndexError:
+            if not shape:
+                raise IndexError(f"size(): dimension specified as {dim} but the tensor has no dimensions") from None
+            raise IndexError(f"size(): dimension out of range (expected to be in range of [{-len(shape)}, "
+                             f"{len(shape) - 1}], but got {dim})") from None
+        except TypeError:
+            raise TypeError(f"size(): dim must be an int, got {type(dim).__name__}") from None
 
     def numel(self):
         """Total number of elements."""
         return self._array.size
 
     def nelement(self):
-        """Total number of elements (PyTorch's other name for ``numel``)."""
+        """Total number of elements (another name of ``numel()``)."""
         return self._array.size
+
+    def is_contiguous(self):
+        """True when the elements lie in memory in row-major (C) order, without gaps."""
+        return self._array.flags.c_contiguous
 
     def dim(self):
         """Number of dimensions."""
@@ -149,7 +222,7 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._array.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, "
-                             f"got shape {self.shape}")
+                             f"got shape {self._array.shape}")
         return self._array.item()
 
     def tolist(self):
@@ -193,6 +266,17 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self):
+        return _format(self)
+
+    def __format__(self, format_spec):
+        # PyTorch's rule: a 0-d tensor formats as its Python number (f"{loss:.4f}"); any other tensor
+        # takes only the empty spec, which gives its repr
+        if self._array.ndim == 0:
+            return self._array.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError(f"unsupported format string {format_spec!r} passed to Tensor.__format__: only a "
+                            f"0-d tensor takes a format spec, this one has shape {tuple(self._array.shape)}; "
+                            f"format t.item() or t.tolist() instead")
         return _format(self)
 
     # ---- the tensor's place in the graph ---------------------------------------------------------

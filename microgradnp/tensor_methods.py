@@ -34,6 +34,28 @@ class TensorMethods:
         """The tensor with its last two axes swapped."""
         return functions.transpose(self, -2, -1)
 
+    def t(self):
+        """The transpose of a matrix; a 0-d or 1-d tensor as it is (PyTorch's ``t()``, for <= 2 dimensions)."""
+        if self._array.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._array.ndim}D "
+                               f"(shape {tuple(self._array.shape)}); use transpose(dim0, dim1) or mT")
+        return functions.transpose(self)
+
+    def contiguous(self, memory_format=None):
+        """A tensor with the same values whose data is C-contiguous: ``self`` when it already is.
+
+        The copy stays in the graph, as in PyTorch (a transposed or sliced tensor's data is not
+        contiguous; ``view`` then needs ``contiguous()`` first in PyTorch).
+        """
+        if self._array.flags.c_contiguous:
+            return self
+        if not (self.requires_grad and grad_mode.is_grad_enabled()):
+            return Tensor._from_op(np.ascontiguousarray(self._array), None)
+        flat = functions.reshape(self, -1)  # a copy in row-major order, unless it can be a strided view
+        if not flat._array.flags.c_contiguous:
+            flat = flat * 1  # a fresh one-dimensional array is dense
+        return functions.reshape(flat, self._array.shape)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is needed unless scalar)."""
         engine.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
@@ -61,9 +83,10 @@ class TensorMethods:
                     f"of, or a detach()), and an in-place operation that records the graph on it is not "
                     f"supported; use an out-of-place op (x = x + y instead of x += y), or clone() first")
             result = op(self, *others)
-            if result.shape != self.shape:
-                raise RuntimeError(f"{name}: the result has shape {result.shape}, which cannot be written into a "
-                                   f"tensor of shape {self.shape} (in-place ops do not change a tensor's shape)")
+            if result._array.shape != self._array.shape:
+                raise RuntimeError(f"{name}: the result has shape {result._array.shape}, which cannot be written "
+                                   f"into a tensor of shape {self._array.shape} (in-place ops do not change a "
+                                   f"tensor's shape)")
             result = functions.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
             self._array, self.grad_fn, self.requires_grad = result._array, result.grad_fn, result.requires_grad
             return self
@@ -72,8 +95,8 @@ class TensorMethods:
         try:
             np.copyto(self._array, np.broadcast_to(result._array, self._array.shape), casting="same_kind")
         except (TypeError, ValueError) as error:
-            raise type(error)(f"{name}: cannot write a result of shape {result.shape} and dtype {result.dtype} "
-                              f"into a tensor of shape {self.shape} and dtype {self.dtype}: {error}") from None
+            raise type(error)(f"{name}: cannot write a result of shape {result._array.shape} and dtype {result.dtype} "
+                              f"into a tensor of shape {self._array.shape} and dtype {self.dtype}: {error}") from None
         note_write(self, name)
         return self
 
@@ -88,6 +111,24 @@ class TensorMethods:
 
     def __itruediv__(self, other):
         return self._inplace("div_", _DIV, other)
+
+    def __ifloordiv__(self, other):
+        return self._inplace("floor_divide_", functions.floor_divide, other)
+
+    def __imod__(self, other):
+        return self._inplace("remainder_", arithmetic.remainder, other)
+
+    def floor_divide_(self, other):
+        """In-place ``self //= other``."""
+        return self._inplace("floor_divide_", functions.floor_divide, other)
+
+    def remainder_(self, other):
+        """In-place ``self %= other`` (Python's modulus: the sign of the divisor)."""
+        return self._inplace("remainder_", arithmetic.remainder, other)
+
+    def fmod_(self, other):
+        """In-place C remainder (the sign of the dividend)."""
+        return self._inplace("fmod_", arithmetic.fmod, other)
 
     def add_(self, other, alpha=1):
         """In-place ``self += alpha * other``."""
@@ -200,6 +241,18 @@ class TensorMethods:
     def __rtruediv__(self, other):
         return apply2(_DIV, other, self)
 
+    def __floordiv__(self, other):
+        return functions.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return functions.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return arithmetic.remainder(self, other)
+
+    def __rmod__(self, other):
+        return arithmetic.remainder(other, self)
+
     def __pow__(self, other):
         return arithmetic.pow(self, other)
 
@@ -306,9 +359,25 @@ class TensorMethods:
         """False: there is no pinned memory here."""
         return False
 
-    def type(self, dtype):
-        """Cast to ``dtype``."""
+    def type(self, dtype=None):
+        """Without an argument, the type's name (``'microgradnp.FloatTensor'``); else cast to ``dtype``.
+
+        ``dtype`` is a dtype or such a name (``'torch.DoubleTensor'`` is read as ``'microgradnp.DoubleTensor'``).
+        """
+        if dtype is None:
+            return "microgradnp." + _TYPE_NAMES.get(self._array.dtype, f"{self._array.dtype}Tensor")
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            name = dtype.rsplit(".", 1)[-1]
+            for known, known_name in _TYPE_NAMES.items():
+                if known_name == name:
+                    return functions.astype(self, known)
+            raise ValueError(f"type({dtype!r}): unknown tensor type; known are "
+                             f"{', '.join(sorted(_TYPE_NAMES.values()))}")
         return functions.astype(self, dtype)
+
+    def half(self):
+        """Cast to float16."""
+        return functions.astype(self, dtypes.float16)
 
     def float(self):
         """Cast to float32."""
@@ -334,6 +403,33 @@ class TensorMethods:
         """Cast to ``other``'s dtype."""
         return functions.astype(self, other.dtype)
 
+    # ---- new tensors with this one's dtype -------------------------------------------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return _new_tensor("new_zeros", np.zeros(_size_arg("new_zeros", size), dtype or self.dtype),
+                           device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return _new_tensor("new_ones", np.ones(_size_arg("new_ones", size), dtype or self.dtype),
+                           device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return _new_tensor("new_empty", np.empty(_size_arg("new_empty", size), dtype or self.dtype),
+                           device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype unless ``dtype`` is given."""
+        fill = fill_value._array if isinstance(fill_value, Tensor) else fill_value
+        return _new_tensor("new_full", np.full(_size_arg("new_full", (size,)), fill, dtype or self.dtype),
+                           device, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        """A new leaf tensor holding a copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        values = data._array if isinstance(data, Tensor) else data
+        return _new_tensor("new_tensor", np.array(values, dtype=dtype or self.dtype), device, requires_grad)
+
     def any(self, dim=None, keepdim=False):
         """True where any element is nonzero."""
         return Tensor._from_op(np.asarray(np.any(self._array, axis=dim, keepdims=keepdim)), None)
@@ -356,6 +452,27 @@ class TensorMethods:
         return functions.reshape(self, other.shape)
 
     reshape_as = view_as
+
+
+_TYPE_NAMES = {dtypes.float32: "FloatTensor", dtypes.float64: "DoubleTensor", dtypes.float16: "HalfTensor",
+               dtypes.int64: "LongTensor", dtypes.int32: "IntTensor", dtypes.int16: "ShortTensor",
+               dtypes.int8: "CharTensor", dtypes.uint8: "ByteTensor", dtypes.bool: "BoolTensor"}
+
+
+def _size_arg(name, size):
+    # PyTorch's size arguments: ints, or one tuple, list or Size of them
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    for n in size:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{name}(): size must be ints or one tuple of ints, got {tuple(size)!r}")
+    return tuple(int(n) for n in size)
+
+
+def _new_tensor(name, array, device, requires_grad):
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"{name}(device={device!r}): microgradnp runs on NumPy, on the CPU only")
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def _replaced_by(t, value):

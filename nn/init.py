@@ -35,7 +35,7 @@ def calculate_gain(nonlinearity, param=None):
 def _calculate_fan_in_and_fan_out(tensor):
     if tensor.ndim < 2:
         raise ValueError(f"Fan in and fan out can not be computed for tensor with fewer than 2 dimensions "
-                         f"(got shape {tensor.shape})")
+                         f"(got shape {tuple(tensor.shape)})")
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 

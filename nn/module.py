@@ -359,7 +359,7 @@ class Module:
             array = value.numpy() if isinstance(value, mg.Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
-                                  f"checkpoint, the shape in current model is {target.shape}.")
+                                  f"checkpoint, the shape in current model is {tuple(target.shape)}.")
             else:
                 values[key] = array
         errors = []

@@ -37,6 +37,13 @@ def distinct(*shape):
     return _rng.permutation(np.linspace(-2.0, 2.0, n)).reshape(shape)
 
 
+def off_whole(divisor, shape):
+    """Data whose ratio to ``divisor`` (broadcast) stays 0.2 or more from every whole number, of both signs:
+    remainder and fmod are smooth there."""
+    quotient = _rng.integers(-3, 3, shape) + _rng.uniform(0.2, 0.8, shape)
+    return quotient * divisor
+
+
 class Const:
     """An input passed as a tensor that does not require grad."""
 
@@ -103,6 +110,13 @@ PRIMITIVE_CASES = {
     "where": [C(lambda a, b: mg.where(np.array([[True, False, False, True], [False, True, True, False]]), a, b),
                 r(3, 1, 4), r(4), label="where (2,4) cond, (3,1,4), (4,)"),
               C(lambda a: mg.where(a.numpy() > 0, a, 0.0), away(6), label="where with scalar branch")],
+    "remainder": [C(mg.remainder, off_whole(np.array([0.7, -1.3, 1.9, 1.1]), (3, 1, 4)),
+                    np.array([0.7, -1.3, 1.9, 1.1]), label="remainder (3,1,4),(4,)"),
+                  C(lambda a: a % 1.5, off_whole(1.5, (2, 3)), label="a % scalar"),
+                  C(lambda b: 5.0 % b, np.array([1.3, -1.7, 2.2, 0.9]), label="scalar % b")],
+    "fmod": [C(mg.fmod, off_whole(np.array([-0.6, 1.4, 2.1]), (2, 3)), np.array([-0.6, 1.4, 2.1]),
+               label="fmod (2,3),(3,)"),
+             C(lambda a, b: a.fmod(b), off_whole(1.2, (4,)), np.array(1.2), label="fmod 0-d divisor")],
     "exp": [C(mg.exp, r(2, 3), label="exp")],
     "log": [C(mg.log, pos(2, 3), label="log")],
     "log1p": [C(mg.log1p, pos(2, 3) - 0.4, label="log1p")],

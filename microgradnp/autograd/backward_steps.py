@@ -143,7 +143,7 @@ def captured(leaf_grads, create_graph, capture, inputs):
 def accumulate_into(t, g, create_graph, copy=False):
     """Add gradient ``g`` into ``t.grad`` (a copy of ``g`` when ``copy``, for arrays shared elsewhere)."""
     if t._array.dtype.kind != "f":
-        raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t.shape}) requires grad; only "
+        raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t._array.shape}) requires grad; only "
                            f"floating point tensors can have gradients")
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g

@@ -59,7 +59,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     results = run(roots, create_graph if retain_graph is None else retain_graph, create_graph, inputs)
     for i, g in enumerate(results):
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i]._array.shape}) was not used to compute the "
                                f"outputs; pass allow_unused=True to get None for it")
     return tuple(results)
 
@@ -90,22 +90,23 @@ def _root_gradient(t, g, create_graph, caller):
         if data.size != 1:
             raise RuntimeError(
                 f"{caller}: a gradient can be created implicitly only for a scalar output, but this output "
-                f"has shape {t.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
-                f"shape {t.shape}")
+                f"has shape {t._array.shape}; reduce it first (out.sum().backward()) or pass gradient= a tensor of "
+                f"shape {t._array.shape}")
         g = np.array(1, dtype=data.dtype)  # np.ones is a Python function, several times slower
         if data.ndim:
             g = g.reshape(data.shape)
         return Tensor._from_op(g, None) if create_graph else g  # the output's shape by construction
     elif isinstance(g, Tensor):
         if create_graph:
-            if g.shape != t.shape:
-                raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t.shape}")
+            if g._array.shape != t._array.shape:
+                raise RuntimeError(f"{caller}: gradient has shape {g._array.shape} but the output has shape "
+                                   f"{t._array.shape}")
             return g
         g = np.array(g._array, dtype=t.dtype)
     else:
         g = np.array(g, dtype=t.dtype)
-    if g.shape != t.shape:
-        raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t.shape}")
+    if g.shape != t._array.shape:
+        raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t._array.shape}")
     return Tensor._from_op(g, None) if create_graph else g
 
 

@@ -74,11 +74,11 @@ def _checked_inputs(inputs):
             continue
         if t.dtype != np.float64:
             raise TypeError(
-                f"gradcheck: input {i} (shape {t.shape}) has dtype {t.dtype}; finite differences need float64 "
+                f"gradcheck: input {i} (shape {t._array.shape}) has dtype {t.dtype}; finite differences need float64 "
                 f"(in {t.dtype} the rounding error of f(x + eps) - f(x - eps) swamps the difference itself). "
                 f"Create the inputs with dtype=mg.float64, or pass t.double().detach().requires_grad_()")
         if not t.is_leaf:
-            raise ValueError(f"gradcheck: input {i} (shape {t.shape}) is not a leaf tensor; pass "
+            raise ValueError(f"gradcheck: input {i} (shape {t._array.shape}) is not a leaf tensor; pass "
                              f"t.detach().requires_grad_() so that its elements can be perturbed")
         checked.append(i)
     if not checked:
@@ -113,7 +113,7 @@ def _outputs_of(result):
         if not np.issubdtype(out.dtype, np.floating):
             raise TypeError(f"gradcheck: output {k} has dtype {out.dtype}; only floating outputs have gradients")
         if out.dtype != np.float64:
-            raise TypeError(f"gradcheck: output {k} (shape {out.shape}) has dtype {out.dtype}; finite "
+            raise TypeError(f"gradcheck: output {k} (shape {out._array.shape}) has dtype {out.dtype}; finite "
                             f"differences need float64 all the way through (fn casts its result down)")
     return outs
 
@@ -197,8 +197,8 @@ class _Probe:
                 result.append(np.zeros(t._array.size))
                 continue
             if g.shape != t.shape or g.dtype != t.dtype:
-                raise GradcheckError(f"gradcheck: the gradient of input {i} has shape {g.shape} and dtype "
-                                     f"{g.dtype}, but the input has shape {t.shape} and dtype {t.dtype}")
+                raise GradcheckError(f"gradcheck: the gradient of input {i} has shape {g._array.shape} and dtype "
+                                     f"{g.dtype}, but the input has shape {t._array.shape} and dtype {t.dtype}")
             result.append(np.asarray(g._array, dtype=np.float64).reshape(-1))
         return result
 
@@ -338,8 +338,8 @@ def _mismatch_table(probe, mismatches, eps, atol, rtol):
     for i, entries in sorted(by_input.items()):
         t = probe.inputs[i]
         entries.sort(key=lambda m: -abs(m["analytic"] - m["numeric"]))
-        lines.append(f"input {i} (shape {t.shape}, {t.dtype}): {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
-                     f" differ, worst first:")
+        lines.append(f"input {i} (shape {t._array.shape}, {t.dtype}): {len(entries)} "
+                     f"entr{'y' if len(entries) == 1 else 'ies'} differ, worst first:")
         lines.append(f"  {'output':>12} {'input':>12} {'analytic':>14} {'numeric':>14} {'difference':>12}")
         for m in entries[:TABLE_ROWS]:
             note = ""

@@ -74,3 +74,55 @@ where = primitive("where", np.where, "``a`` where ``condition`` holds, else ``b`
                        lambda xp, g, ans, condition, a, b: xp.where(condition, g, 0),
                        lambda xp, g, ans, condition, a, b: xp.where(condition, 0, g)),
                   reads={"condition": (), "a": ("condition",), "b": ("condition",)})
+
+
+def _integer_divisor_check(name, a, b):
+    # NumPy gives 0 for an integer division by zero (with a warning); PyTorch raises, and so do these
+    if np.result_type(a, b).kind in "iub" and not np.all(b):
+        raise RuntimeError(f"{name}: integer division by zero (ZeroDivisionError): the divisor holds a 0")
+
+
+def floor_quotient(a, b):
+    """floor(a / b) on arrays or numbers, as Python's //; an integer division by zero raises, as in PyTorch.
+
+    Not a primitive: its derivative is zero wherever it exists, and PyTorch records none (see
+    ``functions.floor_divide``).
+    """
+    _integer_divisor_check("floor_divide", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is inf or NaN, silently as in PyTorch
+        return np.floor_divide(a, b)
+
+
+def _remainder(a, b):
+    """a - b * floor(a / b): the sign of the divisor, as Python's %."""
+    _integer_divisor_check("remainder", a, b)
+    with np.errstate(invalid="ignore"):  # x % 0.0 is NaN, silently as in PyTorch
+        return np.remainder(a, b)
+
+
+def _fmod(a, b):
+    """a - b * trunc(a / b): the sign of the dividend, as C's fmod."""
+    _integer_divisor_check("fmod", a, b)
+    with np.errstate(invalid="ignore"):
+        return np.fmod(a, b)
+
+
+def _constant(x):
+    # the quotient in these gradients is flat almost everywhere: it is computed on the values, off the
+    # graph, also when a second-order pass records the VJP with tensors
+    return np.asarray(x)
+
+
+# d/da = 1 and d/db = -floor(a / b) (remainder) or -trunc(a / b) (fmod), PyTorch's formulas; both jump
+# where a / b crosses a whole number, where the result is discontinuous
+remainder = primitive("remainder", _remainder,
+                      "Python's modulus a % b: a - b * floor(a / b), with the sign of the divisor.",
+                      vjp=(lambda xp, g, ans, a, b: g,
+                           lambda xp, g, ans, a, b: -g * np.floor_divide(_constant(a), _constant(b))),
+                      reads={"a": (), "b": ("a", "b")}, public=True, method=True,
+                      numpy=np.remainder)
+
+fmod = primitive("fmod", _fmod, "C's remainder: a - b * trunc(a / b), with the sign of the dividend.",
+                 vjp=(lambda xp, g, ans, a, b: g,
+                      lambda xp, g, ans, a, b: -g * np.trunc(_constant(a) / _constant(b))),
+                 reads={"a": (), "b": ("a", "b")}, public=True, method=True, numpy=np.fmod)

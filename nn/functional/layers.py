@@ -47,7 +47,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with a batch and a channel dimension, got shape "
-                         f"{input.shape}")
+                         f"{tuple(input.shape)}")
     channels = input.shape[1]
     shape = _channel_shape(input.ndim, channels)
     if training:
@@ -55,7 +55,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         count = input.numel() // channels
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
-                             f"shape {input.shape}; use a larger batch, or eval() mode")
+                             f"shape {tuple(input.shape)}; use a larger batch, or eval() mode")
         mean = mg.mean(input, dim=axes, keepdim=True)
         centered = input - mean
         var = mg.mean(centered * centered, dim=axes, keepdim=True)
@@ -86,7 +86,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError("layer_norm: normalized_shape must hold at least one dim, got (); give the sizes of the "
                          f"last dims to normalise over, e.g. ({input.shape[-1] if input.ndim else 'n'},)")
     if input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
-        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with normalized_shape "
+        raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end with normalized_shape "
                          f"{normalized_shape}")
     axes = tuple(range(input.ndim - k, input.ndim))
     mean = mg.mean(input, dim=axes, keepdim=True)

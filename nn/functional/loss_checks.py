@@ -47,7 +47,7 @@ def floating_input(input, loss):
         input = mg.Tensor(np.asarray(input))
     if input.dtype.kind != "f":
         raise TypeError(f"{loss}: input must be a floating point tensor (predictions), got dtype {input.dtype} "
-                        f"and shape {input.shape}")
+                        f"and shape {tuple(input.shape)}")
     return input
 
 
@@ -65,8 +65,9 @@ def matching_target(input, target, loss):
                        f"a different loss)"
         except ValueError:
             combined = ""
-        hint = f", e.g. target.reshape{input.shape}" if input.numel() == target.numel() else ""
-        raise ValueError(f"{loss}: input shape {input.shape} and target shape {target.shape} differ{combined}; "
+        hint = f", e.g. target.reshape{tuple(input.shape)}" if input.numel() == target.numel() else ""
+        raise ValueError(f"{loss}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} "
+                         f"differ{combined}; "
                          f"make them the same{hint}")
     if target.dtype != input.dtype:
         target = target.to(input.dtype)
@@ -92,7 +93,7 @@ def broadcast_weight(weight, input, loss, what):
     weight = as_constant(weight, input.dtype, loss, what)
     if weight is not None and np.broadcast_shapes(np.shape(weight), input.shape) != input.shape:
         raise ValueError(f"{loss}: {what} of shape {np.shape(weight)} does not broadcast to the input's shape "
-                         f"{input.shape}")
+                         f"{tuple(input.shape)}")
     return weight
 
 
@@ -131,16 +132,16 @@ _UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u
 def index_target(input, target, class_dim, ignore_index, loss):
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
-    shape = input.shape
+    shape = tuple(input.shape)
     classes = shape[class_dim]
     expected = shape[:class_dim] + shape[class_dim + 1:]
     index = target.numpy() if isinstance(target, mg.Tensor) else np.asarray(target)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
                         f"{index.shape} (use target.long()); probability targets must have the input's shape "
-                        f"{input.shape}")
+                        f"{tuple(input.shape)}")
     if index.shape != expected:
-        raise ValueError(f"{loss}: input of shape {input.shape} ({classes} classes along dim {class_dim}) needs a "
+        raise ValueError(f"{loss}: input of shape {shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {index.shape}")
     # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
     unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
@@ -229,7 +230,7 @@ def warn_if_softmax_rows(input, loss):
     """Flag binary cross-entropy on (N, C) rows that each sum to 1: a softmax over exclusive classes (seed 003)."""
     # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
     if input.ndim == 2 and looks_like_probabilities(input.numpy(), 1):
-        warn(f"{loss}: each row of the input (shape {input.shape}) sums to 1, so it looks like a softmax over "
+        warn(f"{loss}: each row of the input (shape {tuple(input.shape)}) sums to 1, so it looks like a softmax over "
              f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
              f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
              f"softmax) to nn.CrossEntropyLoss with class-index targets instead; for independent labels use a "
@@ -238,7 +239,7 @@ def warn_if_softmax_rows(input, loss):
 
 def _warn_if_probabilities(input, class_dim, loss, advice):
     if looks_like_probabilities(input.numpy(), class_dim):
-        warn(f"{loss}: the input (shape {input.shape}) looks like probabilities (every value in [0, 1] and each "
+        warn(f"{loss}: the input (shape {tuple(input.shape)}) looks like probabilities (every value in [0, 1] and each "
              f"slice along dim {class_dim} sums to 1), but {advice}")
 
 

@@ -77,7 +77,7 @@ class Optimizer:
             if not isinstance(p, mg.Tensor):
                 raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {p.shape}); "
+                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {tuple(p.shape)}); "
                                  f"optimize the leaf parameters it was computed from")
             if not np.issubdtype(p.dtype, np.floating):
                 raise TypeError(f"{type(self).__name__}: can only optimize floating point tensors, got {p.dtype}")
@@ -205,7 +205,7 @@ def _restore(value, param, index, key, name):
         return value
     if value.shape != param.shape:
         raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {value.shape}, "
-                         f"the parameter has shape {param.shape}")
+                         f"the parameter has shape {tuple(param.shape)}")
     dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
     return np.array(value, dtype=dtype, copy=True)
 
