@@ -59,6 +59,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .tensor import Tensor
 from .tensor_methods import bind
+from .torch_names import missing_attribute
 
 bind(Tensor)  # operators, in-place ops and methods: see tensor_methods.py
 
@@ -91,7 +92,7 @@ def __getattr__(name):
     if name in ("save", "load"):
         from . import serialization
         return getattr(serialization, name)
-    raise AttributeError(f"module 'microgradnp' has no attribute {name!r}")
+    raise missing_attribute("microgradnp", name)  # says so when PyTorch has the name
 
 
 class _CheckoutNN(importlib.abc.MetaPathFinder):

@@ -5,6 +5,7 @@
 
 Activations are forward passes only; their gradients come from the engine.
 """
+import microgradnp as mg
 from microgradnp import one_hot, pad
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
@@ -16,3 +17,8 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softmax", "l
            "linear", "dropout", "batch_norm", "layer_norm", "embedding", "one_hot", "pad",
            "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "nll_loss"]
+
+
+def __getattr__(name):
+    # only for a missing name: the error says so when PyTorch has it
+    raise mg.utils.missing_attribute(__name__, name)
