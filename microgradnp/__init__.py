@@ -81,6 +81,7 @@ from .random import (
 )
 from .tensor import Size, Tensor
 from .tensor_methods import bind
+from .torch_names import missing_attribute
 
 bind(Tensor)  # operators, in-place ops and methods: see tensor_methods.py
 
@@ -120,7 +121,7 @@ def __getattr__(name):
     if name in ("save", "load"):
         from . import serialization
         return getattr(serialization, name)
-    raise AttributeError(f"module 'microgradnp' has no attribute {name!r}")
+    raise missing_attribute("microgradnp", name)  # says so when PyTorch has the name
 
 
 class _CheckoutNN(importlib.abc.MetaPathFinder):

@@ -123,6 +123,13 @@ class Tensor:
             _require_grad_allowed(self._array, "tensor")
         self.requires_grad = bool(requires_grad)
 
+    def __dir__(self):
+        # PyTorch's Tensor names that microgradnp lacks are class attributes that raise when read (see
+        # torch_names.TorchOnly, set by tensor_methods.bind): they are no attributes, so dir() omits them
+        hidden = {name for cls in type(self).__mro__ for name, value in vars(cls).items()
+                  if getattr(type(value), "torch_only", False)}
+        return [name for name in object.__dir__(self) if name not in hidden]
+
     @staticmethod
     def _from_op(data, node):
         """The constructor every op result goes through: ``data`` an ndarray, ``node`` its Node or None.

@@ -17,6 +17,7 @@ from .autograd.primitive import PRIMITIVES
 from .ops import arithmetic, elementwise, linalg
 from .random import get_generator
 from .tensor import Tensor, aliases, note_write, raw
+from .torch_names import TorchOnly, torch_names
 
 _ADD, _SUB, _MUL, _DIV = arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div
 
@@ -511,3 +512,7 @@ def bind(cls):
     """Put every method of ``methods()`` on ``cls`` (the Tensor class); called once, on import."""
     for name, value in methods().items():
         setattr(cls, name, value)
+    # PyTorch's Tensor names still missing raise an AttributeError that says so, and hasattr stays False
+    for name in torch_names("torch.Tensor"):
+        if not hasattr(cls, name):
+            setattr(cls, name, TorchOnly(name))

@@ -8,6 +8,8 @@
     loss = nn.BCELoss()(model(x), y)
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
+import microgradnp as mg
+
 from . import functional, init, optim, utils
 from .containers import ModuleList, Sequential
 from .functional.loss_checks import MisuseWarning
@@ -53,3 +55,8 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identit
            "NLLLoss", "MisuseWarning", "functional", "init", "optim", "utils",
            "SmoothL1Loss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss", "CosineEmbeddingLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance"]
+
+
+def __getattr__(name):
+    # only for a missing name: the error says so when PyTorch has it
+    raise mg.utils.missing_attribute(__name__, name)

@@ -5,6 +5,7 @@
 
 Activations are forward passes only; their gradients come from the engine.
 """
+import microgradnp as mg
 from microgradnp import one_hot, pad
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
@@ -27,3 +28,8 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softmax", "l
            "cross_entropy", "nll_loss", "smooth_l1_loss", "kl_div", "soft_margin_loss", "margin_ranking_loss",
            "gaussian_nll_loss", "poisson_nll_loss", "cosine_similarity", "pairwise_distance",
            "cosine_embedding_loss"]
+
+
+def __getattr__(name):
+    # only for a missing name: the error says so when PyTorch has it
+    raise mg.utils.missing_attribute(__name__, name)

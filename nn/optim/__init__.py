@@ -1,4 +1,6 @@
 """``nn.optim`` (also ``mg.optim``): optimizers and learning-rate schedulers with PyTorch's update rules."""
+import microgradnp as mg
+
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -8,3 +10,8 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler"]
+
+
+def __getattr__(name):
+    # only for a missing name: the error says so when PyTorch has it
+    raise mg.utils.missing_attribute(__name__, name)
