@@ -105,10 +105,11 @@ class Sequential(_ModuleSequence):
 
     def forward(self, input):
         """Feed ``input`` through every module in order."""
-        # unless recording (where each module's call names its scope), Module.__call__ only calls forward:
+        # unless recording (where each module's call names its scope) or some module has hooks,
+        # Module.__call__ only calls forward:
         # calling it directly skips packing the arguments into a tuple and unpacking them again for every
         # module, pure call overhead on a small network (a module that defines its own __call__ still gets it)
-        direct = not is_recording()
+        direct = not (_module._hooks_live or is_recording())  # hooks, like scopes, need Module.__call__
         for module in self._modules.values():
             input = module.forward(input) if direct and type(module).__call__ is _MODULE_CALL else module(input)
         return input

@@ -153,7 +153,7 @@ class BackwardHook:
 
     def __init__(self, module, hooks, pre_hooks):
         self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
-        self.n_inputs, self.input_index = 0, None
+        self.n_inputs, self.input_index, self.zero_inputs = 0, None, []
         self.grad_outputs = None
 
     def setup_input(self, args):
@@ -163,6 +163,9 @@ class BackwardHook:
         if not index or not mg.is_grad_enabled():
             return args
         self.input_index = index
+        # as in PyTorch, the other tensor inputs get zeros in grad_input (non-tensors get None)
+        self.zero_inputs = [(i, a.shape, a.dtype) for i, a in enumerate(args)
+                            if isinstance(a, mg.Tensor) and not a.requires_grad]
         args = list(args)
         for i, t in zip(index, _tie([args[i] for i in index], self._grad_inputs)):
             args[i] = t
@@ -211,6 +214,8 @@ class BackwardHook:
 
     def _grad_inputs(self, pieces):
         grads = [None] * self.n_inputs
+        for i, shape, dtype in self.zero_inputs:
+            grads[i] = mg.zeros(shape, dtype=dtype)
         for i, g in zip(self.input_index, pieces):
             grads[i] = g
         grads = tuple(grads)
