@@ -9,7 +9,7 @@
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 from . import functional, init, optim, utils
-from .containers import ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .functional.loss_checks import MisuseWarning
 from .module import Module
 from .modules import (
@@ -24,6 +24,7 @@ from .modules import (
                       Flatten,
                       HuberLoss,
                       Identity,
+                      LazyLinear,
                       L1Loss,
                       LayerNorm,
                       LeakyReLU,
@@ -35,10 +36,12 @@ from .modules import (
                       Sigmoid,
                       Softmax,
                       Tanh,
+                      UninitializedParameter,
 )
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
+__all__ = ["Module", "Parameter", "UninitializedParameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict", "Linear", "LazyLinear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm",
            "Embedding", "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "NLLLoss", "MisuseWarning", "functional", "init", "optim", "utils"]

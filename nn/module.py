@@ -487,7 +487,7 @@ class Module:
                 continue
             value = state_dict[key]
             array = value.numpy() if isinstance(value, mg.Tensor) else np.asarray(value)
-            if array.shape != target.shape:
+            if array.shape != target.shape and not getattr(target, "_uninitialized", False):
                 mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
                                   f"checkpoint, the shape in current model is {target.shape}.")
             else:
@@ -504,6 +504,8 @@ class Module:
                                  "strict=False skips missing and unexpected keys)")
         with mg.no_grad():
             for key, array in values.items():
+                if getattr(entries[key], "_uninitialized", False):  # a lazy layer's: takes the checkpoint's shape
+                    entries[key].materialize(array.shape)
                 # item assignment writes into the existing array and bumps the tensor's version
                 entries[key][...] = array.astype(entries[key].dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
