@@ -13,8 +13,10 @@ from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Se
 from .functional.loss_checks import MisuseWarning
 from .module import Module
 from .modules import (
+                      CELU,
                       ELU,
                       GELU,
+                      SELU,
                       BatchNorm1d,
                       BCELoss,
                       BCEWithLogitsLoss,
@@ -22,26 +24,39 @@ from .modules import (
                       Dropout,
                       Embedding,
                       Flatten,
+                      Hardsigmoid,
+                      Hardswish,
+                      Hardtanh,
                       HuberLoss,
                       Identity,
-                      LazyLinear,
                       L1Loss,
                       LayerNorm,
+                      LazyLinear,
                       LeakyReLU,
                       Linear,
+                      LogSigmoid,
                       LogSoftmax,
+                      Mish,
                       MSELoss,
                       NLLLoss,
+                      PReLU,
                       ReLU,
+                      ReLU6,
                       Sigmoid,
+                      SiLU,
                       Softmax,
+                      Softmax2d,
+                      Softplus,
+                      Softsign,
                       Tanh,
                       UninitializedParameter,
 )
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "UninitializedParameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-           "ParameterDict", "Linear", "LazyLinear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
            "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm",
            "Embedding", "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "NLLLoss", "MisuseWarning", "functional", "init", "optim", "utils"]
+__all__ += ["ModuleDict", "ParameterList", "ParameterDict", "LazyLinear", "UninitializedParameter"]
+__all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
+            "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]

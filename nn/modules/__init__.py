@@ -1,5 +1,27 @@
 """The layer and loss classes, re-exported by ``nn``."""
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (
+           CELU,
+           ELU,
+           GELU,
+           SELU,
+           Hardsigmoid,
+           Hardswish,
+           Hardtanh,
+           LeakyReLU,
+           LogSigmoid,
+           LogSoftmax,
+           Mish,
+           PReLU,
+           ReLU,
+           ReLU6,
+           Sigmoid,
+           SiLU,
+           Softmax,
+           Softmax2d,
+           Softplus,
+           Softsign,
+           Tanh,
+)
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
@@ -7,6 +29,9 @@ from .linear import Identity, LazyLinear, Linear, UninitializedParameter
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, LayerNorm
 
-__all__ = ["Linear", "LazyLinear", "UninitializedParameter", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax",
+__all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax",
            "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "MSELoss", "L1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss"]
+__all__ += ["LazyLinear", "UninitializedParameter"]
+__all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
+            "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
