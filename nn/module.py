@@ -151,7 +151,7 @@ class Module:
                 if table is None:
                     raise AttributeError(f"cannot assign {kind} {name!r} before Module.__init__() call "
                                          f"(call super().__init__() first in {type(self).__name__}.__init__)")
-                self._forget(name)
+                self._forget(name, keep=table)
                 table[name] = value
                 return
             if table is not None and name in table:
@@ -169,11 +169,13 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name):
-        # a name lives in exactly one place: plain attribute, parameter, buffer or sub-module
+    def _forget(self, name, keep=None):
+        # a name lives in exactly one place: plain attribute, parameter, buffer or sub-module; the registry
+        # it is about to be stored in again keeps it, so that it keeps its place in the order (as in PyTorch)
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -202,7 +204,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
                             f"got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -213,7 +215,7 @@ class Module:
         _check_name(self, name, "buffer")
         if tensor is not None and not isinstance(tensor, mg.Tensor):
             tensor = mg.tensor(np.asarray(tensor))
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -223,7 +225,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
         _check_name(self, name, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
