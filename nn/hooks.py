@@ -125,26 +125,27 @@ def _tie(tensors, on_grads):
     """Copies of ``tensors`` joined in one node: once per backward, ``on_grads`` gets all their gradients
     together (a list of tensors) and may return replacements (None where unchanged)."""
     shapes = [t.shape for t in tensors]
+    dtypes = [t.dtype for t in tensors]
     sizes = [t.numel() for t in tensors]
-    joined = mg.cat([t.reshape(-1) for t in tensors])
+    joined = mg.cat([t.reshape(-1) for t in tensors])  # mixed dtypes are promoted here and cast back below
+
+    def split(whole):
+        pieces, start = [], 0
+        for shape, dtype, size in zip(shapes, dtypes, sizes):
+            piece = whole[start:start + size].reshape(shape)
+            pieces.append(piece if piece.dtype == dtype else piece.to(dtype))
+            start += size
+        return pieces
 
     def hook(g):
-        pieces, start = [], 0
-        for shape, size in zip(shapes, sizes):
-            pieces.append(g[start:start + size].reshape(shape))
-            start += size
-        new = on_grads(pieces)
+        new = on_grads(split(g))
         if new is None:
             return None
-        return mg.cat([(mg.zeros(shape, dtype=g.dtype) if piece is None else piece).reshape(-1)
+        return mg.cat([(mg.zeros(shape, dtype=g.dtype) if piece is None else piece).reshape(-1).to(g.dtype)
                        for shape, piece in zip(shapes, new)])
 
     joined.register_hook(hook)
-    out, start = [], 0
-    for shape, size in zip(shapes, sizes):
-        out.append(joined[start:start + size].reshape(shape))
-        start += size
-    return out
+    return split(joined)
 
 
 class BackwardHook:

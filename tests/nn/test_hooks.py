@@ -240,3 +240,19 @@ def test_hooks_and_graph_recording_work_together():
         model(mg.ones(1, 2)).sum()
     handle.remove()
     assert seen == [True]
+
+
+def test_backward_hook_keeps_each_inputs_dtype():
+    class Mixed(nn.Module):
+        def forward(self, a, b):
+            assert (a.dtype, b.dtype) == (mg.float32, mg.float64)  # the joined copies keep their dtypes
+            return (a * b.to(mg.float32)).sum()
+
+    seen = []
+    m = Mixed()
+    m.register_full_backward_hook(lambda mod, gi, go: (seen.append([g.dtype for g in gi]), (gi[0] * 3, gi[1]))[1])
+    a = mg.ones(2, dtype=mg.float32, requires_grad=True)
+    b = mg.ones(2, dtype=mg.float64, requires_grad=True)
+    m(a, b).backward()
+    assert seen == [[mg.float32, mg.float64]]
+    assert a.grad.tolist() == [3.0, 3.0] and a.grad.dtype == mg.float32 and b.grad.dtype == mg.float64
