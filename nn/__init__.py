@@ -11,41 +11,56 @@
 import microgradnp as mg
 
 from . import functional, init, optim, utils
-from .containers import ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .functional.loss_checks import MisuseWarning
 from .module import Module
 from .modules import (
-                      ELU,
-                      GELU,
-                      BatchNorm1d,
-                      BCELoss,
-                      BCEWithLogitsLoss,
-                      CosineEmbeddingLoss,
-                      CosineSimilarity,
-                      CrossEntropyLoss,
-                      Dropout,
-                      Embedding,
-                      Flatten,
-                      GaussianNLLLoss,
-                      HuberLoss,
-                      Identity,
-                      KLDivLoss,
-                      L1Loss,
-                      LayerNorm,
-                      LeakyReLU,
-                      Linear,
-                      LogSoftmax,
-                      MarginRankingLoss,
-                      MSELoss,
-                      NLLLoss,
-                      PairwiseDistance,
-                      PoissonNLLLoss,
-                      ReLU,
-                      Sigmoid,
-                      SmoothL1Loss,
-                      SoftMarginLoss,
-                      Softmax,
-                      Tanh,
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    BatchNorm1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CosineSimilarity,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Flatten,
+    GaussianNLLLoss,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    HuberLoss,
+    Identity,
+    KLDivLoss,
+    L1Loss,
+    LayerNorm,
+    LazyLinear,
+    LeakyReLU,
+    Linear,
+    LogSigmoid,
+    LogSoftmax,
+    MarginRankingLoss,
+    Mish,
+    MSELoss,
+    NLLLoss,
+    PairwiseDistance,
+    PoissonNLLLoss,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    SmoothL1Loss,
+    SoftMarginLoss,
+    Softmax,
+    Softmax2d,
+    Softplus,
+    Softsign,
+    Tanh,
+    UninitializedParameter,
 )
 from .parameter import Parameter
 
@@ -55,6 +70,9 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identit
            "NLLLoss", "MisuseWarning", "functional", "init", "optim", "utils",
            "SmoothL1Loss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss", "CosineEmbeddingLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance"]
+__all__ += ["ModuleDict", "ParameterList", "ParameterDict", "LazyLinear", "UninitializedParameter"]
+__all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
+            "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
 
 
 def __getattr__(name):

@@ -1,5 +1,6 @@
 """``Module``: the base class of every layer and model, with PyTorch's registration and traversal rules."""
 import threading
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 import microgradnp as mg
 from microgradnp.autograd.graph import is_recording
 
+from . import hooks as _hooks
 from .functional.loss_checks import warn
 from .parameter import Parameter
 
@@ -14,6 +16,26 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 """What ``load_state_dict(strict=False)`` returns: the keys it could not match."""
 
 _calls = threading.local()  # stack of (module, scope name) while graph recording is on
+
+# True while some module may hold a hook: Module.__call__ then looks for hooks; while False, every call
+# goes straight to forward (one global test), so hooks cost nothing until one is registered
+_hooks_live = False
+_hooked = weakref.WeakSet()  # the modules that have held a hook since _hooks_live was last recomputed
+
+
+def _note_hooks(module):
+    global _hooks_live
+    _hooked.add(module)
+    _hooks_live = True
+
+
+def _recount_hooks():
+    # after a handle's remove(): calls go straight to forward again once no module holds a hook
+    global _hooks_live
+    for module in list(_hooked):
+        if not any(module.__dict__.get(name) for name in _hooks.HOOK_TABLES):
+            _hooked.discard(module)
+    _hooks_live = bool(_hooked)
 
 
 class Module:
@@ -34,6 +56,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        for name in _hooks.HOOK_TABLES:
+            object.__setattr__(self, name, OrderedDict())
 
     # ---- calling ------------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -41,6 +65,18 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if _hooks_live or is_recording():
+            return self._call_slow(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_slow(self, args, kwargs):
+        # a hook exists somewhere, or graph recording is on
+        d = self.__dict__
+        if any(d.get(name) for name in _hooks.HOOK_TABLES):
+            return _hooks.call_with_hooks(self, args, kwargs, self._forward_call)
+        return self._forward_call(args, kwargs)
+
+    def _forward_call(self, args, kwargs):
         if is_recording():
             return self._call_in_scope(args, kwargs)
         return self.forward(*args, **kwargs)
@@ -58,6 +94,54 @@ class Module:
         finally:
             stack.pop()
 
+    # ---- hooks --------------------------------------------------------------------------------------
+    def _add_hook(self, table, hook, prepend, flags=()):
+        hooks = _hooks.table(self, table)
+        extra = [_hooks.table(self, flag) for flag in _hooks.FLAG_TABLES]
+        handle = _hooks.RemovableHandle(hooks, extra_dict=extra, on_remove=_recount_hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        for flag in flags:
+            _hooks.table(self, flag)[handle.id] = True
+        _note_hooks(self)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each ``forward`` (``hook(module, args, kwargs)`` with
+        ``with_kwargs=True``); a value it returns replaces the arguments (a tuple, or a single value
+        meaning a 1-tuple; with kwargs, an ``(args, kwargs)`` pair). Returns a ``RemovableHandle``."""
+        return self._add_hook(_hooks.FORWARD_PRE, hook, prepend,
+                              (_hooks.FORWARD_PRE_WITH_KWARGS,) if with_kwargs else ())
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after each ``forward`` (``hook(module, args, kwargs, output)``
+        with ``with_kwargs=True``); a value it returns replaces the output. With ``always_call=True`` it
+        runs even when forward raises. Returns a ``RemovableHandle``."""
+        flags = ((_hooks.FORWARD_WITH_KWARGS,) if with_kwargs else ()) + \
+            ((_hooks.FORWARD_ALWAYS_CALLED,) if always_call else ())
+        return self._add_hook(_hooks.FORWARD, hook, prepend, flags)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` once per backward pass through this module's call.
+
+        ``grad_input`` has one entry per positional argument (None for a non-tensor or one that needs no
+        gradient), ``grad_output`` one per output tensor; a tuple it returns replaces ``grad_input``.
+        Returns a ``RemovableHandle``.
+        """
+        return self._add_hook(_hooks.BACKWARD, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are known, before
+        those of its inputs; a tuple it returns replaces ``grad_output``. Returns a ``RemovableHandle``."""
+        return self._add_hook(_hooks.BACKWARD_PRE, hook, prepend)
+
+    def __setstate__(self, state):
+        # copy.deepcopy and pickle: a copy of a hooked module has the hooks too, so calls must look for them
+        self.__dict__.update(state)
+        if any(state.get(name) for name in _hooks.HOOK_TABLES):
+            _note_hooks(self)
+
     # ---- registration -------------------------------------------------------------------------------
     def __setattr__(self, name, value):
         # parameters and sub-modules are registered by type; assigning None to a registered name clears it
@@ -67,7 +151,7 @@ class Module:
                 if table is None:
                     raise AttributeError(f"cannot assign {kind} {name!r} before Module.__init__() call "
                                          f"(call super().__init__() first in {type(self).__name__}.__init__)")
-                self._forget(name)
+                self._forget(name, keep=table)
                 table[name] = value
                 return
             if table is not None and name in table:
@@ -85,11 +169,13 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name):
-        # a name lives in exactly one place: plain attribute, parameter, buffer or sub-module
+    def _forget(self, name, keep=None):
+        # a name lives in exactly one place: plain attribute, parameter, buffer or sub-module; the registry
+        # it is about to be stored in again keeps it, so that it keeps its place in the order (as in PyTorch)
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -118,7 +204,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
                             f"got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -129,7 +215,7 @@ class Module:
         _check_name(self, name, "buffer")
         if tensor is not None and not isinstance(tensor, mg.Tensor):
             tensor = mg.tensor(np.asarray(tensor))
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -139,7 +225,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
         _check_name(self, name, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -148,21 +234,42 @@ class Module:
         """The sub-module at dotted path ``target`` (``''`` is this module)."""
         module = self
         for part in target.split(".") if target else ():
-            child = module._modules.get(part)
-            if child is None:
-                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking up {target!r})")
-            module = child
+            if not hasattr(module, part):
+                raise AttributeError(f"{module._get_name()} has no attribute `{part}` (looking up {target!r})")
+            module = getattr(module, part)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module (looking up {target!r})")
         return module
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target`` (``'encoder.0.weight'``)."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}` (looking up {target!r})")
+        if name not in module._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter (looking up {target!r})")
+        return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target`` (``'bn.running_mean'``)."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}` (looking up {target!r})")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer (looking up {target!r})")
+        return module._buffers[name]
 
     # ---- traversal ----------------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """Yield ``(dotted_name, module)`` for this module and every descendant, each once."""
         if memo is None:
             memo = set()
-        if remove_duplicate:
-            if id(self) in memo:
+        if remove_duplicate:  # PyTorch's memo is a set of modules (a Module hashes by identity)
+            if self in memo:
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, module in self._modules.items():
             if module is None:
@@ -258,32 +365,46 @@ class Module:
         fn(self)
         return self
 
-    # ---- dtype --------------------------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False, **kwargs):
-        """PyTorch's ``Module.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``.
+    # ---- device and dtype ---------------------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """Cast floating parameters and buffers to a floating dtype, in place (parameters stay the same objects).
 
-        Floating parameters and buffers are cast to ``dtype`` in place (parameters stay the same
-        objects). The device must be the CPU (``'cpu'`` or ``mg.device('cpu')``): microgradnp computes
-        with NumPy on the CPU, and any other device raises.
+        Takes PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype)
+        and the keywords ``device``, ``dtype``, ``non_blocking``, ``memory_format``. microgradnp computes on
+        the CPU with NumPy: the device ``'cpu'`` (or an object whose ``str()`` is ``'cpu'``) is accepted and
+        changes nothing; any other device is an error.
         """
-        for arg in args + tuple(kwargs.values()):
-            if isinstance(arg, mg.Tensor):
-                arg = arg.dtype
-            elif isinstance(arg, mg.device) or (
-                    isinstance(arg, str) and arg.partition(":")[0] in mg.devices.KNOWN_TYPES):
-                device = arg
-                continue
-            if dtype is not None:
-                raise TypeError(f"to: got more than one dtype ({dtype} and {arg})")
-            dtype = arg
+        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format", "copy"}
+        if unknown:
+            raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r} (it takes device, "
+                            f"dtype, non_blocking and memory_format)")
+        device, dtype = kwargs.get("device"), kwargs.get("dtype")
+        positional = list(args)
+        if positional and isinstance(positional[0], mg.Tensor):
+            dtype = positional.pop(0).dtype
+        elif positional and _is_dtype(positional[0]):
+            dtype = positional.pop(0)
+        elif positional:
+            device = positional.pop(0)
+            if positional and _is_dtype(positional[0]):
+                dtype = positional.pop(0)
+        if positional and isinstance(positional[0], bool):  # non_blocking, meaningless on the CPU
+            positional.pop(0)
+        if positional:
+            raise TypeError(f"to() received an invalid combination of arguments: {args!r} (expected a dtype, a "
+                            f"device, a device and a dtype, or a tensor)")
         mg.devices.check_device(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
         if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, got {dtype}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        return self._cast(dtype, floating_only=True)
+
+    def _cast(self, dtype, floating_only):
+        # parameters and buffers change dtype in place, so optimizers and references keep seeing them
         for t in list(self.parameters()) + list(self.buffers()):
-            if np.issubdtype(t.dtype, np.floating) and t.dtype != dtype:
+            if (np.issubdtype(t.dtype, np.floating) or not floating_only) and t.dtype != dtype:
                 t.data = t.numpy().astype(dtype)
                 if t.grad is not None:
                     t.grad.data = t.grad.numpy().astype(dtype)
@@ -299,11 +420,19 @@ class Module:
 
     def float(self):
         """Cast floating parameters and buffers to float32."""
-        return self.to(mg.float32)
+        return self._cast(np.dtype(mg.float32), floating_only=True)
 
     def double(self):
         """Cast floating parameters and buffers to float64."""
-        return self.to(mg.float64)
+        return self._cast(np.dtype(mg.float64), floating_only=True)
+
+    def half(self):
+        """Cast floating parameters and buffers to float16."""
+        return self._cast(np.dtype(mg.float16), floating_only=True)
+
+    def type(self, dst_type):
+        """Cast every parameter and buffer (integer ones too, as in PyTorch) to ``dst_type``."""
+        return self._cast(np.dtype(dst_type), floating_only=False)
 
     # ---- state --------------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
@@ -357,7 +486,7 @@ class Module:
                 continue
             value = state_dict[key]
             array = value.numpy() if isinstance(value, mg.Tensor) else np.asarray(value)
-            if array.shape != target.shape:
+            if array.shape != target.shape and not getattr(target, "_uninitialized", False):
                 mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
                                   f"checkpoint, the shape in current model is {tuple(target.shape)}.")
             else:
@@ -374,6 +503,8 @@ class Module:
                                  "strict=False skips missing and unexpected keys)")
         with mg.no_grad():
             for key, array in values.items():
+                if getattr(entries[key], "_uninitialized", False):  # a lazy layer's: takes the checkpoint's shape
+                    entries[key].materialize(array.shape)
                 # item assignment writes into the existing array and bumps the tensor's version
                 entries[key][...] = array.astype(entries[key].dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
@@ -403,6 +534,11 @@ class Module:
         return main + ")"
 
 
+def _is_dtype(value):
+    # a NumPy dtype (microgradnp's dtypes are NumPy's) or a NumPy scalar type such as np.float32
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
 def _indent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
@@ -423,7 +559,8 @@ def _check_name(module, name, what):
 
 
 # the registries themselves are dicts in the instance's __dict__: not user containers
-_REGISTRY_NAMES = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers"})
+_REGISTRY_NAMES = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers",
+                             *_hooks.HOOK_TABLES, *_hooks.FLAG_TABLES})
 
 
 def _warn_if_unregistered(root):
@@ -468,8 +605,7 @@ def _warn_if_unregistered(root):
             else:
                 lost = ".train()/.eval(), .to() and state_dict() skip them (model.eval() leaves them training)"
             fix = (f"self.{name} = nn.ModuleList([...])" if kind != "dict" else
-                   "self.add_module(key, module) for each entry (nn has no ModuleDict), or an nn.ModuleList of "
-                   "the values")
+                   f"self.{name} = nn.ModuleDict({{...}}) (or self.add_module(key, module) for each entry)")
             warn(f"{where} is a plain Python {kind}, so the {_count(len(modules), 'module')} in it "
                  f"({_kinds(modules)}) {_are(modules)} not registered: {lost}. Use {fix}.")
         params = [p for p in held if isinstance(p, Parameter) and id(p) not in registered]
@@ -478,9 +614,10 @@ def _warn_if_unregistered(root):
                  f"({sum(p.numel() for p in params)} values) {_are(params)} not registered: {owner}.parameters() "
                  f"misses {'it' if len(params) == 1 else 'them'}, so an optimizer built from it never trains "
                  f"{'it' if len(params) == 1 else 'them'}, and .to() and state_dict() skip "
-                 f"{'it' if len(params) == 1 else 'them'}. Register each one: assign it as an attribute "
-                 f"(self.w0 = nn.Parameter(...)) or call self.register_parameter(name, p) (nn has no "
-                 f"ParameterList).")
+                 f"{'it' if len(params) == 1 else 'them'}. Use self.{name} = "
+                 f"{'nn.ParameterDict({...})' if kind == 'dict' else 'nn.ParameterList([...])'}, or register each "
+                 f"one: assign it as an attribute (self.w0 = nn.Parameter(...)) or call "
+                 f"self.register_parameter(name, p).")
 
 
 def _kinds(modules):

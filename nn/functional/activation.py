@@ -79,3 +79,80 @@ def softplus(input, beta=1.0, threshold=20.0):
     scaled = input * beta
     smooth = (mg.log1p(mg.exp(-mg.abs(scaled))) + mg.maximum(scaled, 0.0)) / beta
     return mg.where(scaled > threshold, input, smooth)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    return input * mg.sigmoid(input)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return input * mg.tanh(softplus(input))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``input`` clipped to [min_val, max_val]; the gradient is 0 at and beyond the bounds, as in PyTorch."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
+                         f"max_val={max_val}")
+    # where, not clamp: clamp passes the gradient at the bounds themselves, hardtanh does not
+    return mg.where(input <= min_val, min_val, mg.where(input >= max_val, max_val, input))
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def prelu(input, weight):
+    """``input`` where positive, ``weight * input`` elsewhere; ``weight`` has one slope, or one per channel
+    (dimension 1 of the input)."""
+    if weight.ndim != 1:
+        raise RuntimeError(f"prelu: weight must be 1-D (one slope, or one per channel), got shape "
+                           f"{tuple(weight.shape)}")
+    n = weight.shape[0]
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if n != channels:
+            raise RuntimeError(f"prelu: weight has {n} slopes but the input of shape {tuple(input.shape)} has "
+                               f"{channels} channel(s) in dimension 1; give 1 slope or one per channel")
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    return mg.where(input > 0, input, weight * input)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed as min(x, 0) - log1p(exp(-|x|)) (no overflow, no log(0))."""
+    return mg.minimum(input, 0.0) - mg.log1p(mg.exp(-mg.abs(input)))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (1 + mg.abs(input))
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6; the gradient is 1/6 strictly between -3 and 3, else 0 (as in PyTorch)."""
+    return mg.where(input <= -3.0, 0.0, mg.where(input >= 3.0, 1.0, input / 6 + 0.5))
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6; the gradient is 0 at -3 and 1 at 3, as in PyTorch."""
+    return mg.where(input <= -3.0, 0.0, mg.where(input >= 3.0, input, input * (input + 3) / 6))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with PyTorch's constants (self-normalising networks)."""
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (it divides the input)")
+    negative_part = mg.where(input > 0, 0.0, input)  # exp only sees non-positive values: no overflow
+    return mg.where(input > 0, input, alpha * (mg.exp(negative_part / alpha) - 1.0))

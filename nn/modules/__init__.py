@@ -1,10 +1,32 @@
 """The layer and loss classes, re-exported by ``nn``."""
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (
+           CELU,
+           ELU,
+           GELU,
+           SELU,
+           Hardsigmoid,
+           Hardswish,
+           Hardtanh,
+           LeakyReLU,
+           LogSigmoid,
+           LogSoftmax,
+           Mish,
+           PReLU,
+           ReLU,
+           ReLU6,
+           Sigmoid,
+           SiLU,
+           Softmax,
+           Softmax2d,
+           Softplus,
+           Softsign,
+           Tanh,
+)
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
-from .linear import Identity, Linear
+from .linear import Identity, LazyLinear, Linear, UninitializedParameter
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -28,3 +50,6 @@ __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
            "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
            "SmoothL1Loss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss", "CosineEmbeddingLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance"]
+__all__ += ["LazyLinear", "UninitializedParameter"]
+__all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
+            "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]

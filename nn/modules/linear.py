@@ -92,3 +92,83 @@ class Identity(Module):
     def forward(self, input):
         """Return ``input``."""
         return input
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (a lazy layer's, before its first call).
+
+    It holds no values (an empty array) until ``materialize(shape)`` gives it its shape, in place: it then
+    becomes an ordinary ``Parameter``, the same object, so an optimizer built before the first call
+    trains it. Unlike PyTorch's, reading its shape or using it in ops before that is not an error: it is
+    an empty tensor.
+    """
+
+    __slots__ = ()
+    _uninitialized = True  # read by Module.load_state_dict, which materializes it from a checkpoint
+
+    def __init__(self, requires_grad=True, dtype=None):
+        super().__init__(mg.empty(0, dtype=dtype or mg.get_default_dtype()), requires_grad=requires_grad)
+
+    def materialize(self, shape, dtype=None, order="C"):
+        """Give the parameter ``shape`` (uninitialised values) and make it a plain ``Parameter``."""
+        array = np.empty(shape, np.dtype(dtype or self.dtype), order=order)
+        with mg.no_grad():
+            self.data = mg.from_numpy(array)
+        self.__class__ = Parameter
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
+
+
+class LazyLinear(Linear):
+    """A ``Linear`` layer whose ``in_features`` is read from its first input (the last dimension).
+
+    Until that first call ``in_features`` is 0 and ``weight`` and ``bias`` are ``UninitializedParameter``s;
+    the call gives them their shapes, draws them with ``Linear``'s initialisation, and the module becomes a
+    ``Linear`` (``type(layer) is nn.Linear``), as in PyTorch. Loading a ``state_dict`` first gives the
+    parameters the checkpoint's shapes instead.
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        Module.__init__(self)
+        if not isinstance(out_features, int) or isinstance(out_features, bool) or out_features < 0:
+            raise ValueError(f"LazyLinear: out_features must be a non-negative int, got {out_features!r}")
+        self.in_features = 0
+        self.out_features = out_features
+        self.weight = UninitializedParameter(dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        """Draw fresh weights and bias, once they have their shapes."""
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def has_uninitialized_params(self):
+        """Whether a parameter still waits for its shape."""
+        return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
+
+    def initialize_parameters(self, input):
+        """Give the parameters their shapes from ``input`` and initialise them."""
+        if self.has_uninitialized_params():
+            if np.ndim(input) == 0:
+                raise ValueError("LazyLinear: the input must have at least one dimension (its last is "
+                                 "in_features), got a 0-d tensor")
+            self.in_features = np.shape(input)[-1]
+            self.weight.materialize((self.out_features, self.in_features),
+                                    order=_weight_order(self.in_features, self.out_features))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()
+        elif self.in_features == 0:  # loaded from a state_dict: the weight knows the size
+            self.in_features = self.weight.shape[1]
+
+    def forward(self, input):
+        """Initialise from ``input`` at the first call, become a ``Linear``, and apply it."""
+        self.initialize_parameters(input)
+        self.__class__ = self.cls_to_become
+        return self.forward(input)
