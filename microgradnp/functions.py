@@ -1081,6 +1081,8 @@ def einsum(equation, *operands):
     width = builtins.max(spans)
     ellipsis = [("...", i) for i in range(width)]
     terms = [_einsum_expand(labels, ellipsis[width - span:]) for labels, span in zip(terms, spans)]
+    for k, (labels, x) in enumerate(zip(terms, operands)):
+        _einsum_repeats(labels, x, k)
     # every label's size, broadcast over the operands (1 broadcasts against any size)
     sizes = {}
     for k, (labels, x) in enumerate(zip(terms, operands)):
@@ -1155,16 +1157,22 @@ def _einsum_expand(labels, dims):
     return labels[:at] + list(dims) + labels[at + 1:]
 
 
-def _einsum_diagonal(x, labels, k):
-    """(x, labels) with each repeated label's diagonal taken (differentiably: an index for each dim)."""
-    unique = list(dict.fromkeys(labels))
-    if len(unique) == len(labels):
-        return x, labels
+def _einsum_repeats(labels, x, k):
+    """``{label: size}`` of operand k, checking that a repeated label has one size."""
     sizes = {}
     for label, n in zip(labels, x.shape):
         if sizes.setdefault(label, n) != n:
             raise ValueError(f"einsum: subscript {label} is repeated for operand {k} but the sizes don't match, "
                              f"{n} != {sizes[label]} (shape {x.shape})")
+    return sizes
+
+
+def _einsum_diagonal(x, labels, k):
+    """(x, labels) with each repeated label's diagonal taken (differentiably: an index for each dim)."""
+    unique = list(dict.fromkeys(labels))
+    if len(unique) == len(labels):
+        return x, labels
+    sizes = _einsum_repeats(labels, x, k)
     grids = np.ix_(*(np.arange(sizes[label]) for label in unique))
     return getitem(x, tuple(grids[unique.index(label)] for label in labels)), unique
 
@@ -1381,11 +1389,12 @@ def _vector_norm(x, p, dims, keepdim):
         total = sum(x * x, dims, keepdim)
     else:
         size = elementwise.abs(x)
-        if p > 0:  # an element that is 0 adds 0, with gradient 0 (|x| ** p's own would be inf * 0 there)
-            zero = size._array == 0
-            total = sum(where(zero, 0.0, where(zero, 1.0, size) ** p), dims, keepdim)
-        else:
-            total = sum(size ** p, dims, keepdim)
+        zero = size._array == 0
+        safe = where(zero, 1.0, size) ** p  # (|x| ** p's own gradient at 0 would be inf * 0 = NaN)
+        if p < 0:  # an element that is 0 makes the norm 0, with gradient 0 (PyTorch's mask)
+            hit = np.any(zero, axis=dims, keepdims=keepdim)
+            return where(hit, 0.0, sum(safe, dims, keepdim) ** (1 / p))
+        total = sum(where(zero, 0.0, safe), dims, keepdim)  # an element that is 0 adds 0, with gradient 0
     # the root's gradient is inf where the total is 0, and the total's gradient is 0 there: PyTorch makes
     # the product 0, and so does taking the root of 1 in place of 0
     zero = total._array == 0
