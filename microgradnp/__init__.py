@@ -18,6 +18,7 @@ import sys
 
 from . import autograd, functions
 from .autograd.primitive import public_primitives
+from .devices import device, get_default_device, set_default_device
 from .dtypes import (
     bool,
     double,
@@ -37,6 +38,7 @@ from .dtypes import (
 )
 from .factories import (
     arange,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -44,19 +46,39 @@ from .factories import (
     full,
     full_like,
     linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
+    randint_like,
     randn,
+    randn_like,
     randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from .functions import *  # noqa: F403 - every name in functions.__all__ (listed there)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .random import manual_seed
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .tensor import Tensor
 from .tensor_methods import bind
 
@@ -68,11 +90,17 @@ globals().update(public_primitives())
 __version__ = "0.1.0"
 
 __all__ = (
-    ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
-     "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm", "manual_seed",
+    ["Tensor", "device", "set_default_device", "get_default_device",
+     "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
+     "empty_like", "arange", "linspace", "eye",
+     "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli",
+     "multinomial", "manual_seed", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
+     "set_rng_state",
      "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "half", "float",
      "double", "long", "get_default_dtype", "set_default_dtype",
-     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd"]
+     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+     "is_inference_mode_enabled",
+     "autograd"]
     + functions.__all__
     + sorted(public_primitives())
 )
@@ -80,7 +108,8 @@ __all__ = (
 # nn (the repository's nn/ folder, installed as microgradnp.nn) and optim load on first use, so that
 # importing the engine never imports nn; viz, utils and serialization load on first use too.
 _LAZY = {"nn": "microgradnp.nn", "optim": "microgradnp.optim", "viz": "microgradnp.viz",
-         "utils": "microgradnp.utils"}
+         "utils": "microgradnp.utils", "cuda": "microgradnp.cuda", "backends": "microgradnp.backends",
+         "accelerator": "microgradnp.accelerator"}
 
 
 def __getattr__(name):

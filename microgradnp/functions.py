@@ -264,7 +264,7 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 class MaxResult(tuple):
-    """``(values, indices)`` returned by ``max``/``min`` with a ``dim``, as in PyTorch."""
+    """``(values, indices)`` returned by ``max``/``min`` with a ``dim``, ``sort`` and ``topk``, as in PyTorch."""
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
@@ -980,7 +980,6 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._from_op((index[..., None] == np.arange(num_classes)).astype(np.int64), None)
 
 
-
 # ---- more math: rounding, reciprocals, logit -------------------------------------------------------
 # (floor, ceil, trunc, round, log2, log10, exp2, the hyperbolic and inverse trigonometric functions,
 # atan2 and hypot are primitives: ops/elementwise.py)
@@ -1402,6 +1401,438 @@ def _vector_norm(x, p, dims, keepdim):
     return where(zero, 0.0, elementwise.sqrt(root) if p == 2 else root ** (1 / p))
 
 
+# ---- triangles, scans, order -------------------------------------------------------------------------
+
+def _triangle(name, input, diagonal, part):
+    input = _tensor(input)
+    if input.ndim < 2:
+        raise ValueError(f"{name}: expects a tensor with at least 2 dims, got shape {input.shape}")
+    diagonal = _whole_number(name, "diagonal must be an int", diagonal)
+    keep = part(np.ones(input.shape[-2:], dtype=bool), diagonal)
+    # the elements outside come from a constant zero: no gradient goes to them
+    return where(keep, input, np.zeros((), input.dtype))
+
+
+@tensor_method()
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (on and below the ``diagonal``-th diagonal); zeros elsewhere."""
+    return _triangle("tril", input, diagonal, np.tril)
+
+
+@tensor_method()
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (on and above the ``diagonal``-th diagonal); zeros elsewhere."""
+    return _triangle("triu", input, diagonal, np.triu)
+
+
+def _scan(name, prim, input, dim, dtype):
+    input = _tensor(input)
+    if dtype is not None:
+        input = astype(input, dtype)
+    elif input.dtype.kind in "biu":
+        input = astype(input, dtypes.int64)  # integers and bools scan in int64, as in PyTorch
+    axis = _dim(name, _whole_number(name, "dim must be an int", dim), input.ndim)
+    if input.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element
+        return reshape(prim(reshape(input, (1,)), axis=0), ())
+    return prim(input, axis=axis)
+
+
+@tensor_method()
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim`` (cast to ``dtype`` first when given; integers and bools sum in int64)."""
+    return _scan("cumsum", reductions.cumsum, input, dim, dtype)
+
+
+@tensor_method()
+def cumprod(input, dim, *, dtype=None):
+    """Running product along ``dim`` (cast to ``dtype`` first when given; integers and bools in int64).
+
+    The gradient is exact where the input holds zeros, as PyTorch's is.
+    """
+    return _scan("cumprod", reductions.cumprod, input, dim, dtype)
+
+
+def _sort_order(data, axis, descending):
+    # a stable order; NaN sorts as the largest value, as in PyTorch
+    if not descending:
+        return np.argsort(data, axis=axis, kind="stable")
+    # the ascending order of the reversed dim, reversed back: descending, with ties in their original order
+    n = data.shape[axis]
+    return n - 1 - np.flip(np.argsort(np.flip(data, axis), axis=axis, kind="stable"), axis)
+
+
+def _sorted(name, input, dim, descending, count=None):
+    # (values, indices) along dim, the first ``count`` of them when given; the values gather the input,
+    # so the gradient goes back through them to the positions they came from
+    input = _tensor(input)
+    dim = _dim(name, _whole_number(name, "dim must be an int", dim), input.ndim)
+    if input.ndim == 0:
+        values, indices = _sorted(name, reshape(input, (1,)), 0, descending, count)
+        return MaxResult((reshape(values, ()), reshape(indices, ())))
+    order = _sort_order(input._array, dim, descending).astype(np.int64)
+    if count is not None:
+        order = order[(slice(None),) * dim + (slice(0, count),)]
+    return MaxResult((_gather(name, input, dim, order), Tensor._from_op(order, None)))
+
+
+@tensor_method()
+def sort(input, dim=-1, descending=False, *, stable=False):
+    """``(values, indices)`` of ``input`` sorted along ``dim``, as PyTorch's ``sort``; the gradient flows
+    through ``values``. The sort is always stable (equal elements keep their order), so ``stable`` changes
+    nothing; NaN sorts as the largest value."""
+    return _sorted("sort", input, dim, descending)
+
+
+@tensor_method()
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The int64 indices that sort ``input`` along ``dim`` (always a stable sort); no gradient."""
+    return sort(input, dim, descending, stable=stable)[1]
+
+
+@tensor_method()
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 (PyTorch's name)
+    """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements along ``dim``, as
+    PyTorch's ``topk``; the gradient flows through ``values``. They always come sorted, also with
+    ``sorted=False`` (PyTorch then leaves the order unspecified); ties keep their order in the input."""
+    k = _whole_number("topk", "k must be an int", k)
+    dims = np.shape(input)
+    size = dims[_dim("topk", dim, len(dims))] if dims else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk: k={k} is out of range for dim {dim} of size {size} (tensor of shape {dims})")
+    return _sorted("topk", input, dim, largest, k)
+
+
+# ---- repeating, flipping, rolling ----------------------------------------------------------------------
+
+def _own_memory(out, input):
+    # a result that PyTorch copies must not be a view of its input (a write would go through to it)
+    if isinstance(input, Tensor) and np.may_share_memory(out._array, input._array):
+        return clone(out)
+    return out
+
+
+@tensor_method()
+def repeat(input, *sizes):
+    """The tensor repeated ``sizes[d]`` times along each dim (PyTorch's ``Tensor.repeat``, NumPy's ``tile``):
+    ``sizes`` may have more entries than the tensor has dims, which adds leading dims. A copy."""
+    sizes = _shape_arg(sizes)
+    dims = np.shape(input)
+    if len(sizes) < len(dims):
+        raise ValueError(f"repeat: {len(sizes)} repeat count(s) {sizes} for a tensor of shape {dims}; give one "
+                         f"per dim at least")
+    if builtins.min(sizes, default=0) < 0:
+        raise ValueError(f"repeat: repeat counts must be non-negative, got {sizes}")
+    dims = (1,) * (len(sizes) - len(dims)) + dims
+    # each dim n becomes the pair (1, n), broadcast to (count, n) and merged: the gradient sums the copies
+    pairs = reshape(input, tuple(v for n in dims for v in (1, n)))
+    spread = broadcast_to(pairs, tuple(v for r, n in zip(sizes, dims) for v in (r, n)))
+    return _own_memory(reshape(spread, tuple(r * n for r, n in zip(sizes, dims))), input)
+
+
+@tensor_method()
+def tile(input, dims, *more):
+    """The tensor repeated ``dims[d]`` times along each dim; fewer entries than dims repeat the last dims."""
+    dims = _shape_arg((dims,) + more)
+    return repeat(input, (1,) * (np.ndim(input) - len(dims)) + dims)
+
+
+@tensor_method()
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element repeated ``repeats`` times in place (``[1, 2] -> [1, 1, 2, 2]``), along ``dim`` or over the
+    flattened tensor; ``repeats`` is an int or one count per element. With ``input`` alone, the counts are
+    ``input`` and the result repeats their positions (``[1, 2] -> [0, 1, 1]``), as in PyTorch."""
+    if repeats is None:
+        counts = _integer_index("repeat_interleave", "repeats", input)
+        if counts.ndim > 1 or (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must be a 0-d or 1-D tensor of non-negative counts, got "
+                             f"shape {counts.shape}")
+        return Tensor._from_op(np.repeat(np.arange(counts.size, dtype=np.int64), counts.reshape(-1)), None)
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    dims = np.shape(input)
+    dim = _dim("repeat_interleave", dim, len(dims))
+    n = dims[dim] if dims else 1
+    if isinstance(repeats, (int, np.integer)) and not isinstance(repeats, bool):
+        counts = np.asarray(repeats)
+    else:
+        counts = _integer_index("repeat_interleave", "repeats", repeats)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
+        raise ValueError(f"repeat_interleave: repeats of shape {counts.shape} must be a number or one count per "
+                         f"element of dim {dim} (size {n}, tensor of shape {dims})")
+    if (counts < 0).any():
+        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {counts.tolist()}")
+    positions = np.repeat(np.arange(n), np.broadcast_to(counts.reshape(-1), (n,)) if counts.ndim else counts)
+    if output_size is not None and output_size != len(positions):
+        raise ValueError(f"repeat_interleave: output_size={output_size} does not match the {len(positions)} "
+                         f"elements the repeats give")
+    if not dims:
+        return getitem(reshape(input, (1,)), positions)
+    return getitem(input, (slice(None),) * dim + (positions,))
+
+
+def _dim_list(name, dims, ndim):
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    axes = [_dim(name, _whole_number(name, "dims must be ints", d), ndim) for d in dims]
+    for axis in axes:
+        if axes.count(axis) > 1:
+            raise ValueError(f"{name}: dim {axis} appears more than once in dims {dims}")
+    return axes
+
+
+@tensor_method()
+def flip(input, dims, *more):
+    """The tensor with the order of its elements reversed along each of ``dims``; a copy, as in PyTorch."""
+    input = _tensor(input)
+    axes = _dim_list("flip", (dims,) + more if more else dims, input.ndim)
+    if not input.ndim:
+        return clone(input)
+    index = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(input.ndim))
+    return clone(getitem(input, index))
+
+
+@tensor_method()
+def fliplr(input):
+    """Reverse the order of the columns (dim 1); needs 2 dims at least."""
+    if np.ndim(input) < 2:
+        raise ValueError(f"fliplr: expects a tensor with at least 2 dims, got shape {np.shape(input)}")
+    return flip(input, (1,))
+
+
+@tensor_method()
+def flipud(input):
+    """Reverse the order of the rows (dim 0); needs 1 dim at least."""
+    if np.ndim(input) < 1:
+        raise ValueError(f"flipud: expects a tensor with at least 1 dim, got shape {np.shape(input)}")
+    return flip(input, (0,))
+
+
+@tensor_method()
+def roll(input, shifts, dims=None):
+    """Shift the elements by ``shifts`` along ``dims``, those past the end coming back at the start; with
+    ``dims=None`` over the flattened tensor, its shape kept. A copy."""
+    input = _tensor(input)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    shifts = tuple(_whole_number("roll", "shifts must be ints", s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: {len(shifts)} shifts {shifts} without dims; give one shift, or one dim per shift")
+        return reshape(roll(reshape(input, (-1,)), shifts, 0), input.shape)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(dims) != len(shifts):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    out = input
+    for shift, d in zip(shifts, dims):
+        d = _dim("roll", _whole_number("roll", "dims must be ints", d), input.ndim)
+        n = input.shape[d] if input.ndim else 1
+        shift = shift % n if n else 0
+        if shift and input.ndim:
+            before = (slice(None),) * d
+            tail, head = slice(n - shift, None), slice(0, n - shift)
+            out = cat([getitem(out, before + (tail,)), getitem(out, before + (head,))], d)
+    return out if out is not input else clone(input)
+
+
+# ---- scatter, select, nonzero -------------------------------------------------------------------------
+
+def _scatter_positions(name, input, dim, index, src):
+    # (the index into input's dims that each index element writes, src cut to index's shape): PyTorch's rules
+    index = _integer_index(name, "index", index)
+    dims = np.shape(input)
+    dim = _dim(name, _whole_number(name, "dim must be an int", dim), len(dims))
+    if index.ndim != len(dims):
+        raise ValueError(f"{name}: index has {index.ndim} dims but input has {len(dims)} (shapes {index.shape} and "
+                         f"{dims})")
+    if isinstance(src, Tensor):
+        if src.ndim != len(dims):
+            raise ValueError(f"{name}: src has {src.ndim} dims but input has {len(dims)} (shapes {src.shape} and "
+                             f"{dims})")
+        if src.dtype != np.result_type(input):
+            raise TypeError(f"{name}: src has dtype {src.dtype} but input has {np.result_type(input)}; they must "
+                            f"be equal")
+    for d, k in enumerate(index.shape):
+        if isinstance(src, Tensor) and k > src.shape[d]:
+            raise ValueError(f"{name}: index of shape {index.shape} is larger than src of shape {src.shape} at "
+                             f"dim {d}")
+        if d != dim and k > dims[d]:
+            raise ValueError(f"{name}: index of shape {index.shape} is larger than input of shape {dims} at dim "
+                             f"{d}; only dim {dim} may be larger")
+    size = dims[dim]
+    outside = (index < 0) | (index >= size)
+    if outside.any():
+        raise IndexError(f"{name}: index {int(index[outside].flat[0])} is out of bounds for dim {dim} of input of "
+                         f"shape {dims} (expected 0 to {size - 1})")
+    if isinstance(src, Tensor) and src.shape != index.shape:
+        src = getitem(src, tuple(slice(0, k) for k in index.shape))
+    return _along_axis_index(index, dim), src
+
+
+@tensor_method()
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of ``input`` with ``src`` (a tensor) or ``value`` (a number) written at ``index`` along ``dim``:
+    ``out[i][index[i][j]] = src[i][j]`` for ``dim=1``, as PyTorch's ``scatter``. ``reduce="add"`` adds instead
+    of writing. The gradient of ``input`` is 0 where it is overwritten; ``src``'s is gathered from there."""
+    if src is not None and not isinstance(src, Tensor):
+        src, value = None, src  # a number in src's place is the value, as in PyTorch
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src (a tensor) and value (a number)")
+    input = _tensor(input)
+    if input.ndim == 0:  # a 0-d tensor is one element along dim 0
+        index = _integer_index("scatter", "index", index).reshape(-1)
+        src = reshape(src, (-1,)) if src is not None else None
+        return reshape(scatter(reshape(input, (1,)), dim, index, src, value, reduce=reduce), ())
+    positions, src = _scatter_positions("scatter", input, dim, index, src)
+    if src is None:
+        src = _fill_value("scatter", value, input.dtype)  # written at every position: it broadcasts
+    if reduce == "add":
+        return input + shape.scatter_add(src, index=positions, shape=input.shape)
+    if reduce is not None:
+        raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported, only 'add' (scatter_reduce is "
+                                  f"PyTorch's newer interface)")
+    if not math.prod(np.broadcast_shapes(*(p.shape for p in positions))):
+        return clone(input)  # nothing is written
+    return index_put(input, positions, src)
+
+
+@tensor_method()
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (``out[i][index[i][j]] += src[i][j]``
+    for ``dim=1``), repeated indices adding up, as PyTorch's ``scatter_add``; differentiable in both."""
+    input = _tensor(input)
+    if input.ndim == 0:
+        index = _integer_index("scatter_add", "index", index).reshape(-1)
+        return reshape(scatter_add(reshape(input, (1,)), dim, index, reshape(src, (-1,))), ())
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a tensor, got {type(src).__name__}")
+    positions, src = _scatter_positions("scatter_add", input, dim, index, src)
+    return input + shape.scatter_add(src, index=positions, shape=input.shape)
+
+
+@tensor_method()
+def index_select(input, dim, index):
+    """The entries of ``input`` at ``index`` (a 1-D integer tensor) along ``dim``; repeated indices add up
+    their gradients."""
+    index = _integer_index("index_select", "index", index)
+    dims = np.shape(input)
+    dim = _dim("index_select", _whole_number("index_select", "dim must be an int", dim), len(dims))
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
+    size = dims[dim] if dims else 1
+    outside = (index < 0) | (index >= size)
+    if outside.any():
+        raise IndexError(f"index_select: index {int(index[outside].flat[0])} is out of range for dim {dim} of "
+                         f"size {size} (tensor of shape {dims}; negative indices do not count from the end)")
+    if not dims:
+        if index.size != 1:
+            raise IndexError(f"index_select: a 0-d tensor takes an index with 1 value, got {index.size}")
+        return clone(_tensor(input))
+    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
+
+
+@tensor_method()
+def masked_select(input, mask):
+    """The 1-D tensor of the elements of ``input`` where the bool ``mask`` is true (the two broadcast)."""
+    mask = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
+    try:
+        common = np.broadcast_shapes(mask.shape, np.shape(input))
+    except ValueError:
+        raise ValueError(f"masked_select: mask of shape {mask.shape} and input of shape {np.shape(input)} do not "
+                         f"broadcast together") from None
+    if np.shape(input) != common:
+        input = broadcast_to(input, common)
+    return getitem(reshape(input, (-1,)), np.broadcast_to(mask, common).reshape(-1))
+
+
+@tensor_method()
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero elements: an int64 tensor of shape (count, dims), or with ``as_tuple=True``
+    one 1-D tensor per dim (one for a 0-d tensor), as PyTorch's ``nonzero``."""
+    data = input._array if isinstance(input, Tensor) else np.asarray(input)
+    if as_tuple:
+        found = np.nonzero(np.atleast_1d(data))
+        return tuple(Tensor._from_op(i.astype(np.int64), None) for i in found)
+    return Tensor._from_op(np.argwhere(data).astype(np.int64), None)
+
+
+@tensor_method()
+def argwhere(input):
+    """The indices of the nonzero elements, as an int64 tensor of shape (count, dims)."""
+    return nonzero(input)
+
+
+@tensor_method()
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of tensors without that dim (views of the input)."""
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("unbind: expects a tensor with at least 1 dim, got a 0-d tensor")
+    dim = _dim("unbind", dim, len(dims))
+    return tuple(getitem(input, (slice(None),) * dim + (i,)) for i in range(dims[dim]))
+
+
+@tensor_method()
+def narrow(input, dim, start, length):
+    """The ``length`` entries from ``start`` along ``dim`` (a view); a negative ``start`` counts from the end."""
+    dims = np.shape(input)
+    if not dims:
+        raise ValueError("narrow: expects a tensor with at least 1 dim, got a 0-d tensor")
+    dim = _dim("narrow", _whole_number("narrow", "dim must be an int", dim), len(dims))
+    start = _whole_number("narrow", "start must be an int", start)
+    length = _whole_number("narrow", "length must be an int", length)
+    size = dims[dim]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dim {dim} of size {size} (tensor of shape "
+                         f"{dims})")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of size {size} (tensor of "
+                         f"shape {dims})")
+    return getitem(input, (slice(None),) * dim + (slice(start, start + length),))
+
+
+# ---- diagonals -----------------------------------------------------------------------------------------
+
+@tensor_method()
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the ``dim1``/``dim2`` planes (``offset`` above the main one, below when negative), as a
+    last dim: a view, as in PyTorch, so a write into it changes the input."""
+    dims = np.shape(input)
+    if len(dims) < 2:
+        raise ValueError(f"diagonal: expects a tensor with at least 2 dims, got shape {dims}")
+    axis1, axis2 = _dim("diagonal", dim1, len(dims)), _dim("diagonal", dim2, len(dims))
+    if axis1 == axis2:
+        raise ValueError(f"diagonal: dim1 and dim2 name the same dim {axis1} (tensor of shape {dims})")
+    offset = _whole_number("diagonal", "offset must be an int", offset)
+    return shape.diagonal(input, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@tensor_method()
+def diag(input, diagonal=0):
+    """A 1-D tensor -> the square matrix with it on the ``diagonal``-th diagonal; a matrix -> a copy of that
+    diagonal, as PyTorch's ``diag``."""
+    dims = np.shape(input)
+    k = _whole_number("diag", "diagonal must be an int", diagonal)
+    if len(dims) == 2:
+        return clone(shape.diagonal(input, offset=k, axis1=0, axis2=1))
+    if len(dims) != 1:
+        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {dims}")
+    n = dims[0] + abs(k)
+    steps = np.arange(dims[0])
+    positions = (steps + builtins.max(-k, 0), steps + builtins.max(k, 0))
+    return shape.scatter_add(input, index=positions, shape=(n, n))
+
+
+@tensor_method()
+def trace(input):
+    """The sum of the main diagonal of a matrix."""
+    dims = np.shape(input)
+    if len(dims) != 2:
+        raise ValueError(f"trace: expects a 2-D tensor, got shape {dims}")
+    return sum(diagonal(input))
+
+
 __all__ = [
     "linear", "binary_cross_entropy", "cross_entropy", "where", "clamp", "clip", "sign", "square", "rsqrt",
     "dot", "outer",
@@ -1412,4 +1843,7 @@ __all__ = [
     "index_put", "gather", "take_along_dim", "pad", "masked_fill", "one_hot",
     "frac", "reciprocal", "logit", "mm", "mv", "bmm", "einsum", "isclose", "allclose", "meshgrid", "histc",
     "histogram", "norm",
+    "tril", "triu", "cumsum", "cumprod", "sort", "argsort", "topk", "repeat", "tile", "repeat_interleave", "flip",
+    "fliplr", "flipud", "roll", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argwhere",
+    "unbind", "narrow", "diagonal", "diag", "trace",
 ]

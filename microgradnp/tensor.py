@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from .devices import CPU
 
 
 def as_array(data, dtype=None):
@@ -120,8 +121,13 @@ class Tensor:
 
     @property
     def device(self):
-        """Always 'cpu': microgradnp runs on NumPy."""
-        return "cpu"
+        """``mg.device('cpu')``: microgradnp computes with NumPy on the CPU (equal to the string ``'cpu'``)."""
+        return CPU
+
+    @property
+    def is_cuda(self):
+        """False: microgradnp computes with NumPy on the CPU."""
+        return False
 
     def size(self, dim=None):
         """The shape, or the length of one dimension."""
@@ -129,6 +135,10 @@ class Tensor:
 
     def numel(self):
         """Total number of elements."""
+        return self._array.size
+
+    def nelement(self):
+        """Total number of elements (PyTorch's other name for ``numel``)."""
         return self._array.size
 
     def dim(self):

@@ -10,11 +10,12 @@ which build on ``tensor.py``, so they are written here and bound onto ``Tensor``
 """
 import numpy as np
 
-from . import dtypes, functions, grad_mode, numpy_dispatch
+from . import devices, dtypes, factories, functions, grad_mode, numpy_dispatch
 from .autograd import engine
 from .autograd.hot_path import apply1, apply2
 from .autograd.primitive import PRIMITIVES
 from .ops import arithmetic, elementwise, linalg
+from .random import get_generator
 from .tensor import Tensor, aliases, note_write, raw
 
 _ADD, _SUB, _MUL, _DIV = arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div
@@ -108,6 +109,18 @@ class TensorMethods:
         """In-place clamp."""
         return self._inplace("clamp_", lambda t: functions.clamp(t, min, max))
 
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        """In-place ``scatter``: ``src`` (a tensor) or ``value`` (a number) written at ``index`` along ``dim``."""
+        if src is not None and not isinstance(src, Tensor):
+            src, value = None, src
+        if src is None:
+            return self._inplace("scatter_", lambda t: functions.scatter(t, dim, index, value=value, reduce=reduce))
+        return self._inplace("scatter_", lambda t, s: functions.scatter(t, dim, index, s, reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        """In-place ``scatter_add``: ``src`` added at ``index`` along ``dim``, repeated indices adding up."""
+        return self._inplace("scatter_add_", lambda t, s: functions.scatter_add(t, dim, index, s), src)
+
     def zero_(self):
         """Fill with zeros in place."""
         return self.fill_(0)
@@ -115,6 +128,39 @@ class TensorMethods:
     def fill_(self, value):
         """Fill with ``value`` in place."""
         return self._inplace("fill_", _replaced_by, value)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with uniform samples in [a, b), in place."""
+        return self._inplace("uniform_", _replaced_by, get_generator(generator).uniform(a, b, self.shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with normal samples of ``mean`` and ``std``, in place."""
+        return self._inplace("normal_", _replaced_by, get_generator(generator).normal(mean, std, self.shape))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Fill with exponential samples of rate ``lambd``, in place."""
+        return self._inplace("exponential_", _replaced_by,
+                             get_generator(generator).exponential(1.0 / lambd, self.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 0 or 1, 1 with probability ``p`` (a number or a tensor of probabilities), in place."""
+        return self._inplace("bernoulli_", _replaced_by, factories.bernoulli(self, raw(p), generator=generator))
+
+    def random_(self, low=0, high=None, *, generator=None):
+        """Fill with integers in [low, high) (``random_(high)`` or ``random_(low, high)``), in place."""
+        if high is None:
+            if low == 0:
+                raise ValueError("random_: give the upper bound, random_(high) or random_(low, high)")
+            low, high = 0, low
+        return self._inplace("random_", _replaced_by, get_generator(generator).integers(low, high, self.shape))
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0 or 1 for each element, 1 with probability ``self`` (or ``p``)."""
+        return factories.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """``mg.multinomial(self, ...)``: category indices drawn with the weights of each row."""
+        return factories.multinomial(self, num_samples, replacement, generator=generator)
 
     def copy_(self, src):
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
@@ -219,16 +265,46 @@ class TensorMethods:
         return numpy_dispatch.array_function(func, args, kwargs)
 
     # ---- conversions -------------------------------------------------------------------------------
-    def to(self, dtype_or_device, dtype=None):
-        """Cast to ``dtype`` (differentiable between floating dtypes); ``to('cpu')`` is accepted and a no-op.
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``.
 
-        Every tensor lives in NumPy on the CPU, so ported code calling ``x.to(device)`` keeps working.
+        A cast between floating dtypes is differentiable. The device must be the CPU (``'cpu'`` or
+        ``mg.device('cpu')``): any other raises, since microgradnp computes with NumPy on the CPU. As in
+        PyTorch, the tensor itself is returned when nothing changes, unless ``copy=True``.
         """
-        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] == "cpu":
-            return self if dtype is None else functions.astype(self, dtype)
-        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cuda", "mps", "xpu"):
-            raise RuntimeError(f"to({dtype_or_device!r}): microgradnp runs on NumPy, on the CPU only")
-        return functions.astype(self, dtype_or_device)
+        flags = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, devices.device) or (
+                    isinstance(arg, str) and arg.partition(":")[0] in devices.KNOWN_TYPES):
+                device = arg
+            elif isinstance(arg, bool):  # to(dtype, non_blocking, copy), positionally
+                flags.append(arg)
+            else:
+                dtype = arg
+        if len(flags) > 1:
+            copy = flags[1]
+        devices.check_device(device, "Tensor.to")
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            return functions.astype(self, dtype)
+        return functions.clone(self) if copy else self
+
+    def cpu(self):
+        """The tensor itself: it is already on the CPU."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises: microgradnp computes with NumPy on the CPU."""
+        devices.check_device("cuda" if device is None else device, "Tensor.cuda")
+
+    def pin_memory(self):
+        """The tensor itself: pinned memory speeds up copies to a GPU, and there is none here."""
+        return self
+
+    def is_pinned(self):
+        """False: there is no pinned memory here."""
+        return False
 
     def type(self, dtype):
         """Cast to ``dtype``."""

@@ -75,6 +75,25 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _fill(tensor, mg.random.get_generator(generator).normal(mean, std, tensor.shape))
 
 
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with samples from N(mean, std**2) truncated to [a, b] (redrawn until inside, as the definition says)."""
+    if _empty(tensor, "trunc_normal_"):
+        return tensor
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    inside = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2))))
+    if inside < 1e-3:  # redrawing would take thousands of rounds
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {inside:.2g} of N({mean}, {std}**2); "
+                         f"pick bounds nearer the mean")
+    rng = mg.random.get_generator(generator)
+    values = rng.normal(mean, std, tensor.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
+
+
 def constant_(tensor, val):
     """Fill with ``val``."""
     return _fill(tensor, val)

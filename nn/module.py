@@ -259,20 +259,24 @@ class Module:
         return self
 
     # ---- dtype --------------------------------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
-        """Cast floating parameters and buffers to ``dtype`` in place (parameters stay the same objects).
+    def to(self, *args, dtype=None, device=None, non_blocking=False, **kwargs):
+        """PyTorch's ``Module.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``.
 
-        Devices other than ``'cpu'`` do not exist here: ``to('cpu')`` is accepted and does nothing.
+        Floating parameters and buffers are cast to ``dtype`` in place (parameters stay the same
+        objects). The device must be the CPU (``'cpu'`` or ``mg.device('cpu')``): microgradnp computes
+        with NumPy on the CPU, and any other device raises.
         """
         for arg in args + tuple(kwargs.values()):
-            if arg is None or (isinstance(arg, str) and arg == "cpu"):
+            if isinstance(arg, mg.Tensor):
+                arg = arg.dtype
+            elif isinstance(arg, mg.device) or (
+                    isinstance(arg, str) and arg.partition(":")[0] in mg.devices.KNOWN_TYPES):
+                device = arg
                 continue
-            if isinstance(arg, str) and arg not in np.sctypeDict:
-                raise ValueError(f"to: device {arg!r} is not available: microgradnp computes with NumPy on the "
-                                 f"CPU ('cpu' is accepted and does nothing)")
             if dtype is not None:
                 raise TypeError(f"to: got more than one dtype ({dtype} and {arg})")
             dtype = arg
+        mg.devices.check_device(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -284,6 +288,14 @@ class Module:
                 if t.grad is not None:
                     t.grad.data = t.grad.numpy().astype(dtype)
         return self
+
+    def cpu(self):
+        """The module itself: it is already on the CPU."""
+        return self
+
+    def cuda(self, device=None):
+        """Raises: microgradnp computes with NumPy on the CPU."""
+        mg.devices.check_device("cuda" if device is None else device, f"{type(self).__name__}.cuda")
 
     def float(self):
         """Cast floating parameters and buffers to float32."""

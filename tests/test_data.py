@@ -34,12 +34,12 @@ def test_drop_last():
 
 
 def test_shuffle_covers_every_sample_once_and_reshuffles_each_epoch():
-    loader = DataLoader(_dataset(20), batch_size=6, shuffle=True, seed=0)
+    loader = DataLoader(_dataset(20), batch_size=6, shuffle=True, generator=0)
     epoch1 = np.concatenate([y.numpy() for _, y in loader])
     epoch2 = np.concatenate([y.numpy() for _, y in loader])
     assert sorted(epoch1) == list(range(20)) and sorted(epoch2) == list(range(20))
     assert not np.array_equal(epoch1, epoch2) and not np.array_equal(epoch1, np.arange(20))
-    again = np.concatenate([y.numpy() for _, y in DataLoader(_dataset(20), batch_size=6, shuffle=True, seed=0)])
+    again = np.concatenate([y.numpy() for _, y in DataLoader(_dataset(20), batch_size=6, shuffle=True, generator=0)])
     np.testing.assert_array_equal(again, epoch1)  # the same seed repeats the same order
 
 
@@ -52,7 +52,7 @@ def test_shuffle_uses_the_global_seed_by_default():
 
 
 def test_inputs_and_targets_stay_aligned_after_shuffling():
-    for x, y in DataLoader(_dataset(12), batch_size=5, shuffle=True, seed=1):
+    for x, y in DataLoader(_dataset(12), batch_size=5, shuffle=True, generator=1):
         np.testing.assert_array_equal(x.numpy()[:, 0], 2 * y.numpy())
 
 

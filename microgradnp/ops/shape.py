@@ -136,3 +136,29 @@ def _astype(x, dtype):
 
 
 astype = primitive("astype", _astype, vjp=lambda xp, g, ans, x, dtype: xp.astype(g, dtype=x.dtype), reads=())
+
+
+def _diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal of the ``axis1``/``axis2`` planes, as a last dim: a view that writes go through."""
+    out = np.diagonal(x, offset, axis1, axis2)
+    if x.flags.writeable:
+        out.setflags(write=True)  # PyTorch's diagonal is a writable view (NumPy's is read-only by default)
+    return out
+
+
+def diagonal_index(shape, offset, axis1, axis2):
+    """The advanced index of an array of ``shape`` that selects ``np.diagonal(x, offset, axis1, axis2)``."""
+    others = [d for d in range(len(shape)) if d not in (axis1, axis2)]
+    n = max(0, min(shape[axis1] - max(-offset, 0), shape[axis2] - max(offset, 0)))
+    index = [None] * len(shape)
+    for i, d in enumerate(others):
+        index[d] = np.arange(shape[d]).reshape((-1,) + (1,) * (len(others) - i))
+    steps = np.arange(n)
+    index[axis1] = steps + max(-offset, 0)
+    index[axis2] = steps + max(offset, 0)
+    return tuple(index)
+
+
+diagonal = primitive("diagonal", _diagonal, reads=(), view=True,
+                     vjp=lambda xp, g, ans, x, offset=0, axis1=0, axis2=1:
+                         xp.scatter_add(g, index=diagonal_index(x.shape, offset, axis1, axis2), shape=x.shape))

@@ -1,12 +1,16 @@
-"""Classification losses: binary cross-entropy (on probabilities or logits), cross-entropy and NLL.
+"""Classification losses: binary cross-entropy (on probabilities or logits), cross-entropy and NLL, and the
+Kullback-Leibler divergence, soft-margin and margin-ranking losses.
 
 All are written with stable composites (log_softmax, log1p(exp(-|x|))), so logits of +-1000 give finite
 losses and gradients without NumPy warnings. Their argument checks and misuse warnings are in ``loss_checks``.
 """
+import warnings
+
 import numpy as np
 
 import microgradnp as mg
 
+from . import loss_checks
 from .loss_checks import (
     broadcast_weight,
     check_reduction,
@@ -20,6 +24,7 @@ from .loss_checks import (
     warn_if_sigmoid_output,
     warn_if_softmax_rows,
 )
+from .regression_loss import legacy_reduction
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -175,3 +180,66 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     weight = class_weight(weight, input, classes, class_dim, loss_name)
     index, valid = index_target(input, target, class_dim, ignore_index, loss_name)
     return _nll_from_log_probs(input, index, valid, weight, class_dim, reduction)
+
+
+# ---- distributions and margins --------------------------------------------------------------------------
+
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size.'batchmean' divides "
+    "only by the batch size, and aligns with the KL div math definition.'mean' will be changed to behave the same "
+    "as 'batchmean' in the next major release.")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence KL(target || exp(input)): ``input`` holds log-probabilities (log_softmax).
+
+    Pointwise target * (log(target) - input), taken as 0 where target is 0; with ``log_target`` the target is
+    given as log-probabilities too: exp(target) * (target - input). ``reduction='batchmean'`` divides the sum by
+    the batch size, the mathematical KL divergence per sample; 'mean' divides by the number of elements, and
+    warns (as PyTorch does) because that is rarely what is meant.
+    """
+    loss_name = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction, loss_name)
+    elif reduction == "mean":
+        warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
+    if reduction != "batchmean":
+        check_reduction(reduction, loss_name)
+    input = floating_input(input, loss_name)
+    target = matching_target(input, target, loss_name)
+    if log_target:
+        loss = mg.exp(target) * (target - input)
+    else:
+        positive = target.numpy() != 0
+        safe = mg.where(positive, target, 1.0)  # log(0) is never taken: the term is 0 there
+        loss = mg.where(positive, target * mg.log(safe), 0.0) - target * input
+    if reduction == "batchmean":
+        total = mg.sum(loss)
+        return total / input.shape[0] if input.ndim else total
+    return loss_checks.reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Two-class logistic loss log(1 + exp(-target * input)) for targets of 1 or -1, computed stably."""
+    loss_name = "soft_margin_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, loss_name)
+    check_reduction(reduction, loss_name)
+    input = floating_input(input, loss_name)
+    target = matching_target(input, target, loss_name)
+    margin = -input * target
+    # softplus(m) = max(m, 0) + log(1 + exp(-|m|)): no overflow for any margin
+    return loss_checks.reduce(mg.maximum(margin, 0.0) + mg.log1p(mg.exp(-mg.abs(margin))), reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin): target 1 asks for input1 ranked above input2, -1 below."""
+    loss_name = "margin_ranking_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, loss_name)
+    check_reduction(reduction, loss_name)
+    input1 = floating_input(input1, loss_name)
+    input2 = floating_input(input2, loss_name)
+    if input2.shape != input1.shape:
+        raise ValueError(f"{loss_name}: input1 shape {input1.shape} and input2 shape {input2.shape} differ; give "
+                         f"both rankings the same shape")
+    target = matching_target(input1, target, loss_name)
+    return loss_checks.reduce(mg.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)

@@ -1,6 +1,12 @@
-"""Regression losses: mean squared error, mean absolute error, Huber."""
+"""Regression losses: mean squared and absolute error, Huber, smooth L1, Gaussian and Poisson likelihoods."""
+import math
+import warnings
+
+import numpy as np
+
 import microgradnp as mg
 
+from . import loss_checks
 from .loss_checks import check_reduction, floating_input, matching_target, reduce, warn_if_relu_output
 
 
@@ -32,3 +38,94 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     diff = input - target
     size = mg.abs(diff)
     return reduce(mg.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction)
+
+
+def legacy_reduction(size_average, reduce, reduction, loss):
+    """The reduction named by PyTorch's deprecated ``size_average`` and ``reduce`` flags (when either is given).
+
+    Warns as PyTorch does; with neither given, ``reduction`` is returned unchanged.
+    """
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"{loss}: size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                  f"instead.", UserWarning, stacklevel=3)
+    return reduction
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta, with d = input - target (L1 when beta is 0).
+
+    Huber loss divided by ``beta``: the quadratic part has slope 1 where it meets the linear part.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    input, target = _prepare(input, target, reduction, "smooth_l1_loss")
+    diff = input - target
+    size = mg.abs(diff)
+    if beta == 0:
+        return loss_checks.reduce(size, reduction)
+    return loss_checks.reduce(mg.where(size < beta, (0.5 / beta) * diff * diff, size - 0.5 * beta), reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log-likelihood of ``target`` under Gaussians of mean ``input`` and variance ``var``:
+    0.5 * (log(var) + (input - target)**2 / var), plus 0.5 * log(2 pi) when ``full``.
+
+    ``var`` has the input's shape, or one dimension fewer or of size 1 (one variance shared along it), or is a
+    float. Variances below ``eps`` count as ``eps`` in the loss, while their gradient flows as if unclamped
+    (as in PyTorch).
+    """
+    loss_name = "gaussian_nll_loss"
+    input, target = _prepare(input, target, reduction, loss_name)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{loss_name}: var has negative entry/entries (got {var})")
+        var = mg.full_like(input, var)
+    else:
+        var = var if isinstance(var, mg.Tensor) else mg.tensor(np.asarray(var))
+        var = var.to(input.dtype) if var.dtype != input.dtype else var
+        if (var.numpy() < 0).any():
+            raise ValueError(f"{loss_name}: var has negative entry/entries")
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:  # one variance per sample, shared along the last dim
+            var = mg.unsqueeze(var, -1)
+        elif not (var.ndim == input.ndim
+                  and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError(f"{loss_name}: var is of incorrect size: shape {var.shape} for an input of shape "
+                             f"{input.shape} (give the input's shape, that shape without its last dim, or size 1 "
+                             f"in one dim)")
+    low = var.numpy() < eps
+    if low.any():
+        # the value clamped at eps, the gradient that of var itself (var - var is exactly 0)
+        var = mg.where(low, var - var.detach() + eps, var)
+    diff = input - target
+    loss = 0.5 * (mg.log(var) + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """Negative log-likelihood of counts ``target`` under Poisson rates given by ``input``.
+
+    exp(input) - target * input when ``log_input`` (input is the log of the rate), else
+    input - target * log(input + eps). ``full`` adds Stirling's approximation of log(target!) where target > 1.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction, "poisson_nll_loss")
+    input, target = _prepare(input, target, reduction, "poisson_nll_loss")
+    if log_input:
+        loss = mg.exp(input) - target * input
+    else:
+        loss = input - target * mg.log(input + eps)
+    if full:
+        counts = target.numpy()
+        big = counts > 1
+        safe = mg.where(big, target, 2.0)  # the term is 0 where target <= 1: keep log away from 0 there
+        stirling = safe * mg.log(safe) - safe + 0.5 * mg.log(2 * math.pi * safe)
+        loss = loss + mg.where(big, stirling, 0.0)
+    return loss_checks.reduce(loss, reduction)

@@ -391,3 +391,227 @@ def test_label_smoothing_with_no_classes_gives_a_nan_mean_not_a_division_error()
     loss = F.cross_entropy(empty, mg.tensor(np.zeros((0, 0), np.float32)), weight=mg.tensor(np.zeros(0, np.float32)),
                            label_smoothing=0.1)
     assert np.isnan(loss.item())
+
+
+# ---- smooth L1, KL divergence, margins, likelihoods, distances ----------------------------------------------
+
+def _rng_array(shape, seed, low=None, high=None):
+    rng = np.random.default_rng(seed)
+    if low is None:
+        return rng.standard_normal(shape)
+    return rng.uniform(low, high, shape)
+
+
+def _signs(shape, seed):
+    return np.where(np.random.default_rng(seed).random(shape) < 0.5, -1.0, 1.0)
+
+
+def _log_probs(shape, seed):
+    x = _rng_array(shape, seed)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+# name -> (function name, [arrays: the differentiable ones first], number differentiable, options)
+TORCH_CASES = {
+    "smooth_l1": ("smooth_l1_loss", [_rng_array((4, 3), 0), _rng_array((4, 3), 1)], 2, {}),
+    "smooth_l1_beta": ("smooth_l1_loss", [_rng_array((4, 3), 0), _rng_array((4, 3), 1)], 2, dict(beta=0.3)),
+    "smooth_l1_beta0": ("smooth_l1_loss", [_rng_array((5,), 2), _rng_array((5,), 3)], 2, dict(beta=0.0)),
+    "kl_batchmean": ("kl_div", [_log_probs((3, 4), 0), np.exp(_log_probs((3, 4), 1))], 2,
+                     dict(reduction="batchmean")),
+    "kl_mean": ("kl_div", [_log_probs((3, 4), 0), np.exp(_log_probs((3, 4), 1))], 2, {}),
+    "kl_log_target": ("kl_div", [_log_probs((3, 4), 0), _log_probs((3, 4), 1)], 2,
+                      dict(reduction="batchmean", log_target=True)),
+    "kl_zero_target": ("kl_div", [_log_probs((2, 3), 0), np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])], 1,
+                       dict(reduction="sum")),
+    "soft_margin": ("soft_margin_loss", [_rng_array((6,), 0) * 3, _signs((6,), 1)], 1, {}),
+    "margin_ranking": ("margin_ranking_loss", [_rng_array((6,), 0), _rng_array((6,), 1), _signs((6,), 2)], 2,
+                       dict(margin=0.2)),
+    "gaussian_nll": ("gaussian_nll_loss", [_rng_array((4, 3), 0), _rng_array((4, 3), 1),
+                                           _rng_array((4, 3), 2, 0.1, 2.0)], 3, {}),
+    "gaussian_nll_shared_var": ("gaussian_nll_loss", [_rng_array((4, 3), 0), _rng_array((4, 3), 1),
+                                                      _rng_array((4,), 2, 0.1, 2.0)], 3, dict(full=True)),
+    "gaussian_nll_var_size_1": ("gaussian_nll_loss", [_rng_array((4, 3), 0), _rng_array((4, 3), 1),
+                                                      _rng_array((4, 1), 2, 0.1, 2.0)], 3, dict(reduction="sum")),
+    "gaussian_nll_tiny_var": ("gaussian_nll_loss", [_rng_array((4,), 0), _rng_array((4,), 1),
+                                                    np.array([1e-9, 0.5, 0.0, 2.0])], 3, dict(eps=1e-3)),
+    "poisson_nll": ("poisson_nll_loss", [_rng_array((4, 3), 0), np.floor(_rng_array((4, 3), 1, 0, 5))], 1, {}),
+    "poisson_nll_full": ("poisson_nll_loss", [_rng_array((4, 3), 0, 0.1, 3), np.floor(_rng_array((4, 3), 1, 0, 5))],
+                         1, dict(log_input=False, full=True)),
+    "cosine_similarity": ("cosine_similarity", [_rng_array((4, 5), 0), _rng_array((4, 5), 1)], 2, {}),
+    "cosine_similarity_dim0_broadcast": ("cosine_similarity", [_rng_array((3, 4), 0), _rng_array((3, 1), 1)], 2,
+                                         dict(dim=0)),
+    "cosine_similarity_zero_row": ("cosine_similarity", [np.vstack([np.zeros(3), _rng_array((2, 3), 0)]),
+                                                         _rng_array((3, 3), 1)], 2, {}),
+    "pairwise_distance": ("pairwise_distance", [_rng_array((4, 5), 0), _rng_array((4, 5), 1)], 2, {}),
+    "pairwise_distance_p1_keepdim": ("pairwise_distance", [_rng_array((4, 5), 0), _rng_array((5,), 1)], 2,
+                                     dict(p=1.0, keepdim=True)),
+    "pairwise_distance_p3": ("pairwise_distance", [_rng_array((2, 3, 4), 0), _rng_array((2, 3, 4), 1)], 2,
+                             dict(p=3.0)),
+    "pairwise_distance_inf": ("pairwise_distance", [_rng_array((4, 5), 0), _rng_array((4, 5), 1)], 2,
+                              dict(p=float("inf"))),
+    "pairwise_distance_equal_rows": ("pairwise_distance", [np.ones((2, 3)), np.ones((2, 3))], 2, {}),
+    "cosine_embedding": ("cosine_embedding_loss", [_rng_array((5, 4), 0), _rng_array((5, 4), 1), _signs((5,), 2)],
+                         2, dict(margin=-0.3)),
+    "cosine_embedding_1d": ("cosine_embedding_loss", [_rng_array((4,), 0), _rng_array((4,), 1), np.array(-1.0)],
+                            2, dict(reduction="sum")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TORCH_CASES))
+@pytest.mark.parametrize("reduction", [None, "sum", "none"])
+def test_new_losses_match_torch_values_and_gradients(case, reduction):
+    torch = pytest.importorskip("torch")
+    name, arrays, differentiable, options = TORCH_CASES[case]
+    options = dict(options)
+    if reduction is not None:
+        if name in ("cosine_similarity", "pairwise_distance"):
+            if reduction != "none":
+                return
+        else:
+            options["reduction"] = reduction
+    ours = [_t(a, grad=i < differentiable) for i, a in enumerate(arrays)]
+    theirs = [torch.tensor(a, requires_grad=i < differentiable) for i, a in enumerate(arrays)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # kl_div's 'mean' warning; checked on its own below
+        loss = getattr(F, name)(*ours, **options)
+        expected = getattr(torch.nn.functional, name)(*theirs, **options)
+    np.testing.assert_allclose(loss.detach().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weights = _rng_array(tuple(expected.shape), 7)
+    (loss * _t(weights)).sum().backward()
+    (expected * torch.tensor(weights)).sum().backward()
+    for i in range(differentiable):
+        np.testing.assert_allclose(ours[i].grad.numpy(), theirs[i].grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=f"gradient of argument {i}")
+
+
+# not where the loss has a kink: the target's gradient at 0 (tested below), a norm or variance clamped at eps,
+# a max, a norm within eps of 0
+_KINKS = ("kl_zero_target", "cosine_similarity_zero_row", "gaussian_nll_tiny_var", "pairwise_distance_inf",
+          "pairwise_distance_equal_rows")
+
+
+@pytest.mark.parametrize("case", sorted(c for c in TORCH_CASES if c not in _KINKS))
+def test_new_losses_gradcheck(case):
+    name, arrays, differentiable, options = TORCH_CASES[case]
+    constants = [_t(a) for a in arrays[differentiable:]]
+    inputs = tuple(_t(a, grad=True) for a in arrays[:differentiable])
+
+    def loss(*xs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(F, name)(*xs, *constants, **options)
+
+    assert mg.autograd.gradcheck(loss, inputs)
+
+
+def test_smooth_l1_loss_values_and_module():
+    x, y = _t([0.2, -3.0, 0.0], grad=True), _t([0.0, 0.0, 0.0])
+    loss = nn.SmoothL1Loss(reduction="none", beta=0.5)(x, y)
+    np.testing.assert_allclose(loss.numpy(), [0.04, 2.75, 0.0])  # 0.5 d^2 / beta ; |d| - beta / 2
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.4, -1.0, 0.0])
+    assert repr(nn.SmoothL1Loss(beta=0.5)) == "SmoothL1Loss()"
+    with pytest.raises(ValueError, match="smooth_l1_loss: beta must not be negative, got -1"):
+        F.smooth_l1_loss(x, y, beta=-1)
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: input shape \(3,\) and target shape \(2,\)"):
+        F.smooth_l1_loss(x, _t([0.0, 1.0]))
+
+
+def test_kl_div_warns_for_mean_and_knows_batchmean():
+    log_q = _t(np.log([[0.5, 0.5], [0.25, 0.75]]))
+    p = _t([[0.5, 0.5], [0.5, 0.5]])
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        nn.KLDivLoss()(log_q, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batchmean = nn.KLDivLoss(reduction="batchmean")(log_q, p)
+    expected = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)  # the second row; the first is 0
+    assert batchmean.item() == pytest.approx(expected / 2)
+    with pytest.raises(ValueError, match="kl_div: reduction must be"):
+        F.kl_div(log_q, p, reduction="batch")
+
+
+def test_kl_div_zero_target_terms_are_zero_with_finite_gradients():
+    log_q = _t(np.log([[0.2, 0.8]]), grad=True)
+    p = _t([[0.0, 1.0]], grad=True)
+    loss = F.kl_div(log_q, p, reduction="sum")
+    assert loss.item() == pytest.approx(-math.log(0.8))
+    loss.backward()
+    np.testing.assert_allclose(log_q.grad.numpy(), [[0.0, -1.0]])
+    # PyTorch gives NaN for the target's gradient at 0 (its xlogy's 0 / 0); here it is the limit's -input
+    assert np.isfinite(p.grad.numpy()).all()
+
+
+def test_legacy_size_average_and_reduce_flags():
+    x, y = _t([1.0, 3.0]), _t([0.0, 0.0])
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        assert F.smooth_l1_loss(x, y, size_average=False).item() == pytest.approx(3.0)
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert nn.SoftMarginLoss(reduce=False)(x, _t([1.0, 1.0])).shape == (2,)
+
+
+def test_cosine_similarity_module_and_errors():
+    a, b = _t([[1.0, 0.0], [1.0, 1.0]]), _t([[0.0, 2.0], [2.0, 2.0]])
+    np.testing.assert_allclose(nn.CosineSimilarity()(a, b).numpy(), [0.0, 1.0], atol=1e-15)
+    np.testing.assert_allclose(nn.CosineSimilarity(dim=0)(a, b).numpy(), [1 / math.sqrt(2), 1 / math.sqrt(2) * 2
+                                                                          / math.sqrt(2) / math.sqrt(2)])
+    assert repr(nn.CosineSimilarity(dim=0, eps=1e-6)) == "CosineSimilarity()"  # as in PyTorch
+    assert F.cosine_similarity(_t([0.0, 0.0]), _t([1.0, 1.0]), dim=0).item() == 0.0  # a zero vector: 0, not NaN
+    with pytest.raises(IndexError, match=r"cosine_similarity: dim 1 is out of range.*\[-1, 0\]"):
+        F.cosine_similarity(_t([1.0, 2.0]), _t([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"cosine_similarity: x1 of shape \(3, 4\) and x2 of shape \(2, 4\)"):
+        F.cosine_similarity(mg.zeros(3, 4), mg.zeros(2, 4))
+
+
+def test_pairwise_distance_module():
+    d = nn.PairwiseDistance()(_t([[0.0, 0.0], [1.0, 1.0]]), _t([[3.0, 4.0], [1.0, 1.0]]))
+    np.testing.assert_allclose(d.numpy(), [math.hypot(3 - 1e-6, 4 - 1e-6), math.sqrt(2) * 1e-6])
+    assert nn.PairwiseDistance(p=1, keepdim=True)(mg.zeros(2, 3), mg.ones(2, 3)).shape == (2, 1)
+    assert repr(nn.PairwiseDistance(p=1.0)) == "PairwiseDistance()"  # as in PyTorch
+    np.testing.assert_allclose(F.pairwise_distance(_t([[0.0, 1.0]]), _t([[0.0, 0.0]]), p=0).numpy(), [2.0])
+
+
+def test_margin_and_embedding_losses_modules():
+    x1, x2 = _t([1.0, 0.0, 2.0]), _t([0.0, 1.0, 2.0])
+    y = _t([1.0, 1.0, -1.0])
+    # max(0, -y (x1 - x2) + margin): 0, 1.5, 0.5
+    assert nn.MarginRankingLoss(margin=0.5)(x1, x2, y).item() == pytest.approx(2.0 / 3)
+    assert repr(nn.MarginRankingLoss(margin=0.5)) == "MarginRankingLoss()"
+    with pytest.raises(ValueError, match=r"margin_ranking_loss: input1 shape \(3,\) and input2 shape \(2,\)"):
+        F.margin_ranking_loss(x1, _t([0.0, 1.0]), y)
+    e1, e2 = _t([[1.0, 0.0], [1.0, 0.0]]), _t([[1.0, 0.0], [1.0, 0.0]])
+    loss = nn.CosineEmbeddingLoss(margin=0.5, reduction="none")(e1, e2, np.array([1, -1]))
+    np.testing.assert_allclose(loss.numpy(), [0.0, 0.5], atol=1e-10)  # 1 - cos is 0 up to PyTorch's 1e-12
+    with pytest.raises(ValueError, match="0D or 1D target tensor expected"):
+        F.cosine_embedding_loss(e1, e2, mg.ones(2, 1))
+    with pytest.raises(ValueError, match=r"a 1D target expects 2D input tensors.*\(2,\) and \(2,\)"):
+        F.cosine_embedding_loss(_t([1.0, 0.0]), _t([1.0, 0.0]), mg.ones(1))
+    assert nn.SoftMarginLoss()(_t([1000.0, -1000.0]), _t([-1.0, 1.0])).item() == pytest.approx(1000.0)
+
+
+def test_gaussian_and_poisson_nll_modules_and_errors():
+    x, y = _t([[0.0, 1.0]]), _t([[1.0, 1.0]])
+    loss = nn.GaussianNLLLoss()(x, y, _t([[1.0, 2.0]]))
+    assert loss.item() == pytest.approx(0.5 * (0.5 * (0 + 1) + 0.5 * math.log(2.0)))
+    assert repr(nn.GaussianNLLLoss(full=True)) == "GaussianNLLLoss()"
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var has negative entry"):
+        F.gaussian_nll_loss(x, y, _t([[-1.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"gaussian_nll_loss: var is of incorrect size: shape \(2,\)"):
+        F.gaussian_nll_loss(_t([[0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]), mg.zeros(3, 2), mg.ones(2))
+    assert F.gaussian_nll_loss(x, y, 1.0).item() == pytest.approx(0.25)
+    rate_log = _t([0.0, math.log(2.0)])
+    counts = _t([1.0, 3.0])
+    # exp(x) - y x
+    assert nn.PoissonNLLLoss()(rate_log, counts).item() == pytest.approx((1.0 + 2.0 - 3 * math.log(2.0)) / 2)
+    assert repr(nn.PoissonNLLLoss()) == "PoissonNLLLoss()"
+
+
+def test_new_loss_modules_match_torch_signatures():
+    torch = pytest.importorskip("torch")
+    import inspect
+    for name in ("KLDivLoss", "SmoothL1Loss", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss",
+                 "MarginRankingLoss", "SoftMarginLoss", "GaussianNLLLoss", "PoissonNLLLoss"):
+        ours = inspect.signature(getattr(nn, name).__init__)
+        theirs = inspect.signature(getattr(torch.nn, name).__init__)
+        assert [(p.name, p.default, p.kind) for p in ours.parameters.values()] == \
+            [(p.name, p.default, p.kind) for p in theirs.parameters.values()], name

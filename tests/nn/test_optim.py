@@ -493,3 +493,69 @@ def test_load_state_dict_checks_group_sizes_and_shapes():
 def test_repr_lists_groups():
     text = repr(optim.SGD([_param()], lr=0.1))
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1\n" in text
+
+
+# ---- Adadelta -----------------------------------------------------------------------------------------
+
+def test_adadelta_first_step():
+    # v = 0.1 g^2 = 0.4; delta = sqrt(eps) / sqrt(0.4 + eps) * g; p -= lr * delta
+    p = _param(1.0)
+    opt = optim.Adadelta([p])
+    _steps(opt, p, 1, grad_of=lambda v: np.array([2.0]))
+    delta = math.sqrt(1e-6) / math.sqrt(0.4 + 1e-6) * 2.0
+    assert p.item() == pytest.approx(1.0 - delta, rel=1e-12)
+    state = opt.state[p]
+    assert state["step"] == 1
+    assert state["acc_delta"][0] == pytest.approx(0.1 * delta * delta, rel=1e-12)
+
+
+def test_adadelta_defaults_and_argument_errors():
+    group = optim.Adadelta([_param()]).param_groups[0]
+    assert (group["lr"], group["rho"], group["eps"], group["weight_decay"], group["maximize"]) == \
+        (1.0, 0.9, 1e-6, 0, False)
+    with pytest.raises(ValueError, match="Invalid rho value: 1.5"):
+        optim.Adadelta([_param()], rho=1.5)
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        optim.Adadelta([_param()], lr=-1)
+    with pytest.raises(ValueError, match="Invalid epsilon value"):
+        optim.Adadelta([_param()], eps=-1e-6)
+    assert mg.optim.Adadelta is optim.Adadelta
+
+
+def test_adadelta_state_dict_round_trip():
+    p_ref = _param(1.0)
+    ref = optim.Adadelta([p_ref], lr=0.5, weight_decay=0.1)
+    _steps(ref, p_ref, 3)
+    state = ref.state_dict()
+    assert sorted(state["state"][0]) == ["acc_delta", "square_avg", "step"]
+    p_copy = _param(p_ref.item())
+    copy = optim.Adadelta([p_copy], lr=0.5, weight_decay=0.1)
+    copy.load_state_dict(state)
+    assert _steps(ref, p_ref, 3) == _steps(copy, p_copy, 3)
+
+
+@pytest.mark.parametrize("options", [{}, dict(lr=0.5, rho=0.8, eps=1e-4), dict(weight_decay=0.1),
+                                     dict(maximize=True, lr=0.3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adadelta_matches_torch_over_many_steps(options, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((3, 4)).astype(dtype)
+    target = rng.standard_normal((3, 4)).astype(dtype)
+    p = nn.Parameter(mg.tensor(start.copy()))
+    tp = torch.nn.Parameter(torch.tensor(start.copy()))
+    opt, topt = optim.Adadelta([p], **options), torch.optim.Adadelta([tp], **options)
+    for _ in range(25):
+        opt.zero_grad()
+        topt.zero_grad()
+        ((p - mg.tensor(target)) ** 4).sum().backward()
+        ((tp - torch.tensor(target)) ** 4).sum().backward()
+        opt.step()
+        topt.step()
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=rtol, atol=rtol)
+    theirs = topt.state_dict()["state"][0]
+    ours = opt.state_dict()["state"][0]
+    assert int(ours["step"]) == int(theirs["step"]) == 25
+    for key in ("square_avg", "acc_delta"):
+        np.testing.assert_allclose(ours[key].numpy(), theirs[key].numpy(), rtol=rtol, atol=rtol)

@@ -1,0 +1,9 @@
+"""``mg.backends``: the switches PyTorch scripts read or set (``mps.is_available()``, ``cudnn.deterministic``).
+
+There is one backend here, NumPy on the CPU: the queries answer False, and the cuDNN flags may be set (a
+script that sets ``cudnn.deterministic = True`` runs) and change nothing, since NumPy's results do not
+depend on them.
+"""
+from . import cudnn, mps
+
+__all__ = ["cudnn", "mps"]
