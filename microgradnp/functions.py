@@ -8,12 +8,14 @@ A function marked ``@tensor_method()`` is also a Tensor method, as in PyTorch (`
 import builtins
 import math
 import operator
+import warnings
 
 import numpy as np
 
 from . import dtypes
 from .autograd.hot_path import apply2, apply3
 from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
+from .ops import einsum as einsum_ops
 from .tensor import Tensor
 
 TENSOR_METHODS = {}
@@ -978,6 +980,426 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._from_op((index[..., None] == np.arange(num_classes)).astype(np.int64), None)
 
 
+# ---- more math: rounding, reciprocals, logit -------------------------------------------------------
+# (floor, ceil, trunc, round, log2, log10, exp2, the hyperbolic and inverse trigonometric functions,
+# atan2 and hypot are primitives: ops/elementwise.py)
+
+@tensor_method()
+def frac(input):
+    """The fractional part, ``input - trunc(input)`` (the sign of the input; gradient 1)."""
+    return input - elementwise.trunc(input)
+
+
+@tensor_method()
+def reciprocal(input):
+    """1 / input."""
+    return 1 / _tensor(input)
+
+
+@tensor_method()
+def logit(input, eps=None):
+    """log(p / (1 - p)), the inverse of sigmoid; with ``eps``, p is first clamped into [eps, 1 - eps] (and the
+    gradient is 0 outside that range, as in PyTorch). Outside [0, 1] without ``eps`` it is NaN."""
+    p = input if eps is None else clamp(input, eps, 1 - eps)
+    # log(p) - log1p(-p) rather than log(p / (1 - p)): its gradient at p = 0 or 1 is inf, as PyTorch's is,
+    # where the quotient's chain rule gives inf * 0 = NaN
+    return elementwise.log(p) - elementwise.log1p(-p)
+
+
+# ---- matrix products with PyTorch's strict shapes ----------------------------------------------------
+
+@tensor_method()
+def mm(input, mat2):
+    """Matrix product of two 2-D tensors: (n, m) @ (m, p) -> (n, p), without broadcasting (``matmul`` has it)."""
+    a, b = np.shape(input), np.shape(mat2)
+    if len(a) != 2 or len(b) != 2:
+        raise ValueError(f"mm: expects two 2-D tensors, got shapes {a} and {b}")
+    if a[1] != b[0]:
+        raise ValueError(f"mm: shapes {a} and {b} cannot be multiplied ({a[0]}x{a[1]} and {b[0]}x{b[1]})")
+    return linalg.matmul(input, mat2)
+
+
+@tensor_method()
+def mv(input, vec):
+    """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
+    a, b = np.shape(input), np.shape(vec)
+    if len(a) != 2 or len(b) != 1:
+        raise ValueError(f"mv: expects a 2-D matrix and a 1-D vector, got shapes {a} and {b}")
+    if a[1] != b[0]:
+        raise ValueError(f"mv: size mismatch, matrix of shape {a} and vector of shape {b}")
+    return linalg.matmul(input, vec)
+
+
+@tensor_method()
+def bmm(input, mat2):
+    """Batched matrix product of two 3-D tensors: (b, n, m) @ (b, m, p) -> (b, n, p), the batch sizes equal
+    (no broadcasting: ``matmul`` has it)."""
+    a, b = np.shape(input), np.shape(mat2)
+    if len(a) != 3 or len(b) != 3:
+        raise ValueError(f"bmm: expects two 3-D tensors, got shapes {a} and {b}")
+    if b[:2] != (a[0], a[2]):
+        raise ValueError(f"bmm: shapes {a} and {b} cannot be multiplied: expected the first two dims of the "
+                         f"second to be {[a[0], a[2]]}, got {list(b[:2])}")
+    return linalg.matmul(input, mat2)
+
+
+# ---- einsum ------------------------------------------------------------------------------------------
+
+def einsum(equation, *operands):
+    """Sum of products over labelled dims, in PyTorch's notation: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
+
+    Labels are letters (a-z, A-Z). Without ``->`` the output holds the labels that appear once, in
+    alphabetical order (upper case first). ``...`` stands for the dims not labelled, which broadcast across
+    operands; a label repeated in one operand takes its diagonal (``"ii->i"``, ``"ii"`` is the trace); a
+    dim of size 1 broadcasts against its label's size elsewhere. The operands may also be given as one
+    list. Every operand gets its gradient.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__} (the sublist "
+                        f"form is not supported)")
+    if not operands:
+        raise ValueError("einsum: must provide at least one operand")
+    operands = [_tensor(x) for x in operands]
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = [_einsum_labels(term, "operand", k) for k, term in enumerate(lhs.split(","))]
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum: the equation {equation!r} names {len(terms)} operand(s), but {len(operands)} "
+                         f"were given")
+    # the dims under each "...", right-aligned across operands as in broadcasting, get labels of their own
+    spans = []
+    for k, (labels, x) in enumerate(zip(terms, operands)):
+        named = builtins.sum(label != "..." for label in labels)
+        if "..." not in labels and named != x.ndim or named > x.ndim:
+            raise ValueError(f"einsum: the {named} subscripts of operand {k} ({lhs.split(',')[k]!r}) do not match "
+                             f"its {x.ndim} dim(s) (shape {x.shape})"
+                             + ("" if "..." in labels else " and no ellipsis was given"))
+        spans.append(x.ndim - named)
+    width = builtins.max(spans)
+    ellipsis = [("...", i) for i in range(width)]
+    terms = [_einsum_expand(labels, ellipsis[width - span:]) for labels, span in zip(terms, spans)]
+    for k, (labels, x) in enumerate(zip(terms, operands)):
+        _einsum_repeats(labels, x, k)
+    # every label's size, broadcast over the operands (1 broadcasts against any size)
+    sizes = {}
+    for k, (labels, x) in enumerate(zip(terms, operands)):
+        for label, n in zip(labels, x.shape):
+            seen = sizes.get(label, 1)
+            if n != seen and 1 not in (n, seen):
+                what = "the ellipsis dims" if label[0] == "..." else f"subscript {label}"
+                raise ValueError(f"einsum: {what} of operand {k} (shape {x.shape}) has size {n}, which does not "
+                                 f"broadcast with the size {seen} seen before")
+            sizes[label] = builtins.max(n, seen) if label in sizes else n
+    if arrow:
+        output = _einsum_expand(_einsum_labels(rhs, "output", None), ellipsis)
+        for label in output:
+            if output.count(label) > 1:
+                raise ValueError(f"einsum: output subscript {label} appears more than once in the output")
+            if label not in sizes:
+                raise ValueError(f"einsum: output subscript {label} does not appear in the equation for any input "
+                                 f"operand")
+    else:
+        counts = {}
+        for labels in terms:
+            for label in labels:
+                counts[label] = counts.get(label, 0) + 1
+        output = ellipsis + sorted(label for label, n in counts.items() if n == 1 and label[0] != "...")
+    # the plain form the primitive takes: a diagonal for each repeated label, broadcasts done, one letter a label
+    letters = {}
+    for label in [label for labels in terms for label in labels]:
+        if label not in letters:
+            if len(letters) == len(_EINSUM_LETTERS):
+                raise ValueError(f"einsum: {equation!r} uses more than {len(_EINSUM_LETTERS)} labels, with the "
+                                 f"ellipsis dims")
+            letters[label] = _EINSUM_LETTERS[len(letters)]
+    plain = []
+    for k, (labels, x) in enumerate(zip(terms, operands)):
+        x, labels = _einsum_diagonal(x, labels, k)
+        full = tuple(sizes[label] for label in labels)
+        operands[k] = x if x.shape == full else broadcast_to(x, full)
+        plain.append("".join(letters[label] for label in labels))
+    subscripts = ",".join(plain) + "->" + "".join(letters[label] for label in output)
+    return einsum_ops.einsum(*operands, subscripts=subscripts)
+
+
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_labels(term, what, k):
+    # a term's labels: one letter each, and "..." once at most
+    labels, i = [], 0
+    while i < len(term):
+        if term.startswith("...", i):
+            if "..." in labels:
+                raise ValueError(f"einsum: more than one ellipsis in {what}{'' if k is None else f' {k}'} ({term!r})")
+            labels.append("...")
+            i += 3
+            continue
+        if term[i] == ".":
+            raise ValueError(f"einsum: found '.' in {what}{'' if k is None else f' {k}'} ({term!r}) that is not part "
+                             f"of an ellipsis")
+        if not ("a" <= term[i] <= "z" or "A" <= term[i] <= "Z"):
+            raise ValueError(f"einsum: invalid subscript {term[i]!r} in {what}{'' if k is None else f' {k}'} "
+                             f"({term!r}); subscripts must be in [a-zA-Z]")
+        labels.append(term[i])
+        i += 1
+    return labels
+
+
+def _einsum_expand(labels, dims):
+    # "..." replaced by the labels of the dims it stands for
+    if "..." not in labels:
+        return list(labels)
+    at = labels.index("...")
+    return labels[:at] + list(dims) + labels[at + 1:]
+
+
+def _einsum_repeats(labels, x, k):
+    """``{label: size}`` of operand k, checking that a repeated label has one size."""
+    sizes = {}
+    for label, n in zip(labels, x.shape):
+        if sizes.setdefault(label, n) != n:
+            raise ValueError(f"einsum: subscript {label} is repeated for operand {k} but the sizes don't match, "
+                             f"{n} != {sizes[label]} (shape {x.shape})")
+    return sizes
+
+
+def _einsum_diagonal(x, labels, k):
+    """(x, labels) with each repeated label's diagonal taken (differentiably: an index for each dim)."""
+    unique = list(dict.fromkeys(labels))
+    if len(unique) == len(labels):
+        return x, labels
+    sizes = _einsum_repeats(labels, x, k)
+    grids = np.ix_(*(np.arange(sizes[label]) for label in unique))
+    return getitem(x, tuple(grids[unique.index(label)] for label in labels)), unique
+
+
+# ---- comparisons with a tolerance (no gradient) ----------------------------------------------------------
+
+@tensor_method()
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` as a bool tensor (equal infinities are close;
+    NaNs are close to each other only with ``equal_nan``)."""
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"isclose: rtol and atol must be >= 0, got rtol={rtol} and atol={atol}")
+    a = input._array if isinstance(input, Tensor) else np.asarray(input)
+    b = other._array if isinstance(other, Tensor) else np.asarray(other)
+    try:
+        shape_ = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"isclose: shapes {a.shape} and {b.shape} do not broadcast together") from None
+    if a.dtype == np.bool_ and b.dtype == np.bool_:
+        return Tensor._from_op(np.broadcast_to(a == b, shape_).copy(), None)
+    return Tensor._from_op(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)), None)
+
+
+@tensor_method()
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of ``input`` is close to ``other`` (``isclose``), as a Python bool."""
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"allclose: rtol and atol must be >= 0, got rtol={rtol} and atol={atol}")
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._array.all())
+
+
+# ---- grids and histograms --------------------------------------------------------------------------
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors: the i-th output holds ``tensors[i]`` along dim i, broadcast over the
+    others (``indexing="ij"``); ``indexing="xy"`` swaps the first two dims, as NumPy's default does. Without
+    ``indexing`` it is ``"ij"`` with PyTorch's warning that it will have to be given. The outputs are
+    broadcast views of the inputs, and differentiable."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the indexing argument "
+                      "(indexing='ij' is used, PyTorch's default)", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = [_tensor(t) for t in tensors]
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shape {t.shape} for tensor {i}")
+    sizes = [math.prod(t.shape) for t in tensors]
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        axes[0], axes[1] = 1, 0
+    shape_ = [0] * len(tensors)
+    for axis, n in zip(axes, sizes):
+        shape_[axis] = n
+    grids = []
+    for axis, t in zip(axes, tensors):
+        line = reshape(t, tuple(-1 if d == axis else 1 for d in range(len(tensors))))
+        grids.append(broadcast_to(line, tuple(shape_)))
+    return tuple(grids)
+
+
+def _floating(name, input):
+    data = input._array if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind != "f":
+        raise TypeError(f"{name}: expects a floating tensor, got dtype {data.dtype}")
+    return data
+
+
+def _torch_linspace(start, end, steps, dtype):
+    # PyTorch's linspace, in dtype: from the start for the first half of the points and from the end for the
+    # second, so that both ends are exact (NumPy's differs from it in the last digit)
+    start, end = np.asarray(start, dtype), np.asarray(end, dtype)
+    if steps == 1:
+        return start.reshape(1)
+    step = (end - start) / np.asarray(steps - 1, dtype)
+    i = np.arange(steps)
+    half = steps // 2
+    return np.where(i < half, start + step * i.astype(dtype), end - step * (steps - 1 - i).astype(dtype)).astype(dtype)
+
+
+def _bins_of(values, edges):
+    """The bin of each value between ``edges`` (the last bin holds its right edge), and which values fall in."""
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    values = values[inside]
+    return np.minimum(np.searchsorted(edges, values, side="right") - 1, len(edges) - 2), inside
+
+
+@tensor_method()
+def histc(input, bins=100, min=0, max=0):
+    """Counts of the elements in ``bins`` equal bins from ``min`` to ``max`` (both 0, or equal: the data's
+    smallest and largest values); elements outside are not counted. Same dtype as the input; no gradient."""
+    data = _floating("histc", input).reshape(-1)
+    bins = _whole_number("histc", "bins must be an int", bins)
+    if bins <= 0:
+        raise ValueError(f"histc: bins must be > 0, got {bins}")
+    low, high = builtins.float(min), builtins.float(max)
+    if low == high and data.size:
+        low, high = builtins.float(data.min()), builtins.float(data.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"histc: range of [{low}, {high}] is not finite")
+    if low > high:
+        raise ValueError(f"histc: max must be larger than min, got min={low} and max={high}")
+    dtype = data.dtype
+    left, right = dtype.type(low), dtype.type(high)
+    inside = (data >= left) & (data <= right)
+    # PyTorch's linear position, in the input's dtype (the last bin holds its right edge)
+    position = ((data[inside] - left) * dtype.type(bins) / (right - left)).astype(np.int64)
+    counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)
+    return Tensor._from_op(counts.astype(dtype), None)
+
+
+class HistogramResult(tuple):
+    """``(hist, bin_edges)`` returned by ``histogram``, as in PyTorch."""
+
+    hist = property(lambda self: self[0])
+    bin_edges = property(lambda self: self[1])
+
+
+@tensor_method()
+def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002 - PyTorch's keyword
+    """``(hist, bin_edges)``: counts (or sums of ``weight``) of the elements in bins, as PyTorch's histogram.
+
+    ``bins`` is a number of equal bins over ``range`` (default: the data's smallest to largest value), or a
+    1-D tensor of increasing edges. Each bin holds its left edge, the last one its right edge too; elements
+    outside are not counted. ``density=True`` divides by the total and the bin widths. No gradient.
+    """
+    data = _floating("histogram", input).reshape(-1)
+    dtype = data.dtype
+    if isinstance(bins, (Tensor, np.ndarray, list, tuple)):
+        edges = np.asarray(bins._array if isinstance(bins, Tensor) else bins, dtype)
+        if edges.ndim != 1 or edges.size < 1:
+            raise ValueError(f"histogram: bins must be a 1-D tensor of edges, got shape {edges.shape}")
+    else:
+        count = _whole_number("histogram", "bins must be an int or a 1-D tensor of edges", bins)
+        if count <= 0:
+            raise ValueError(f"histogram: bins must be > 0, got {count}")
+        if range is not None:
+            low, high = (builtins.float(v) for v in range)
+            if low > high:
+                raise ValueError(f"histogram: min should not exceed max, got range ({low}, {high})")
+        elif data.size:
+            low, high = builtins.float(data.min()), builtins.float(data.max())
+        else:
+            low, high = 0.0, 1.0
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"histogram: the range [{low}, {high}] is not finite")
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        edges = _torch_linspace(low, high, count + 1, dtype)
+    hist = np.zeros(builtins.max(edges.size - 1, 0), dtype)
+    if edges.size >= 2:
+        which, inside = _bins_of(data, edges)
+        if weight is not None:
+            w = weight._array if isinstance(weight, Tensor) else np.asarray(weight)
+            if w.shape != np.shape(input):
+                raise ValueError(f"histogram: weight of shape {w.shape} does not match the input's shape "
+                                 f"{np.shape(input)}")
+            w = w.reshape(-1)[inside]
+        else:
+            w = None
+        hist = np.bincount(which, weights=w, minlength=hist.size).astype(dtype)
+        if density:
+            with np.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as in PyTorch
+                hist = hist / (hist.sum() * np.diff(edges))
+    return HistogramResult((Tensor._from_op(hist.astype(dtype), None), Tensor._from_op(edges, None)))
+
+
+# ---- norms -------------------------------------------------------------------------------------------
+
+@tensor_method()
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over ``dim`` (all elements when None), as ``torch.norm``: ``sum(|x| ** p) ** (1 / p)``.
+
+    ``p`` is a number (``inf`` and ``-inf`` are the largest and smallest ``|x|``; 0 counts the elements that
+    are not 0) or ``"fro"``, the 2-norm over all elements or over at most two dims. Where the norm is 0 the
+    gradient is 0, as in PyTorch. ``dtype`` casts the input first.
+    """
+    input = _tensor(input)
+    if dtype is not None:
+        input = astype(input, dtype)
+    if input.dtype.kind != "f":
+        raise TypeError(f"norm: expects a floating tensor, got dtype {input.dtype}")
+    dims = None if dim is None else (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: p='nuc' (the nuclear norm) needs singular values, which microgradnp "
+                                      "does not compute")
+        if p != "fro":
+            raise ValueError(f"norm: order {p!r} is not supported; give a number, 'fro' or 'nuc'")
+        if dims is not None and len(dims) > 2:
+            raise ValueError(f"norm: p='fro' takes at most 2 dims, got dim={dim}")
+        p = 2
+    if dims is not None:
+        dims = tuple(_dim("norm", d, input.ndim) for d in dims)
+    return _vector_norm(input, builtins.float(p), dims, keepdim)
+
+
+def _vector_norm(x, p, dims, keepdim):
+    if math.isinf(p):
+        if _count(x, dims) == 0:
+            raise ValueError(f"norm: cannot take the {p} norm of an empty tensor (shape {x.shape}): it has no "
+                             f"identity")
+        return (amax if p > 0 else amin)(elementwise.abs(x), dims, keepdim)
+    if p == 0:  # a count: its value does not change with x, so its gradient is 0
+        return sum(where(x._array != 0, 1.0, 0 * x), dims, keepdim)
+    if p == 1:
+        return sum(elementwise.abs(x), dims, keepdim)
+    if p == 2:
+        total = sum(x * x, dims, keepdim)
+    else:
+        size = elementwise.abs(x)
+        zero = size._array == 0
+        safe = where(zero, 1.0, size) ** p  # (|x| ** p's own gradient at 0 would be inf * 0 = NaN)
+        if p < 0:  # an element that is 0 makes the norm 0, with gradient 0 (PyTorch's mask)
+            hit = np.any(zero, axis=dims, keepdims=keepdim)
+            return where(hit, 0.0, sum(safe, dims, keepdim) ** (1 / p))
+        total = sum(where(zero, 0.0, safe), dims, keepdim)  # an element that is 0 adds 0, with gradient 0
+    # the root's gradient is inf where the total is 0, and the total's gradient is 0 there: PyTorch makes
+    # the product 0, and so does taking the root of 1 in place of 0
+    zero = total._array == 0
+    root = where(zero, 1.0, total)
+    return where(zero, 0.0, elementwise.sqrt(root) if p == 2 else root ** (1 / p))
+
 
 # ---- triangles, scans, order -------------------------------------------------------------------------
 
@@ -1498,6 +1920,8 @@ __all__ = [
     "reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "broadcast_to", "expand",
     "sum_to", "astype", "clone", "cat", "concatenate", "concat", "stack", "split", "chunk", "getitem",
     "index_put", "gather", "take_along_dim", "pad", "masked_fill", "one_hot",
+    "frac", "reciprocal", "logit", "mm", "mv", "bmm", "einsum", "isclose", "allclose", "meshgrid", "histc",
+    "histogram", "norm",
     "tril", "triu", "cumsum", "cumprod", "sort", "argsort", "topk", "repeat", "tile", "repeat_interleave", "flip",
     "fliplr", "flipud", "roll", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argwhere",
     "unbind", "narrow", "diagonal", "diag", "trace",
