@@ -145,8 +145,8 @@ DIFFERENCES = [
           avoid=_mixed_float_dtypes, doc=f"{DOC}, item 1",
           how="mixed float dtypes only in elementwise ops between tensors of equal rank class; integers only as "
               "indices and targets (no integer arithmetic)"),
-    Entry("D2", "CPU only", "There is no device argument.", doc=f"{DOC}, item 2",
-          how="no device is ever named"),
+    Entry("D2", "CPU only, and honest about it", "Any device but the CPU raises; mg.device('cpu') == 'cpu'.",
+          doc=f"{DOC}, item 2", how="no device is ever named"),
     Entry("D3", "In-place ops on tensors that require grad rebind their array while recording",
           "microgradnp computes the result out of place and rebinds the tensor, so values saved for backward "
           "stay intact: a backward that PyTorch refuses ('modified by an inplace operation') succeeds; and it "
@@ -193,8 +193,14 @@ DIFFERENCES = [
           "gradient of a ** b is 0 where a <= 0 (PyTorch: nan, or -inf at 0 ** negative); clamp's NaN results "
           "carry no gradient.", doc=f"{DOC}, item 14",
           avoid=lambda ctx: _avoid_f02(ctx) or _avoid_f04_f05(ctx)),
-    Entry("D15", "Not provided: devices, sparse and complex tensors, convolutions, JIT...", "Out of scope.",
+    Entry("D15", "Data loading runs in-process", "DataLoader's worker arguments change nothing.",
           doc=f"{DOC}, item 15", how="not generated"),
+    Entry("D16", "Smaller differences, point by point",
+          "sort/topk always stable and sorted; scatter's repeated indices; kl_div's gradient at target 0; "
+          "inference_mode is no_grad; NumPy's type promotion between float and integer tensors.",
+          doc=f"{DOC}, item 16", how="those ops are not generated; integers only as indices and targets (D1)"),
+    Entry("D17", "Not provided: GPUs, sparse and complex tensors, convolutions, JIT...", "Out of scope.",
+          doc=f"{DOC}, item 17", how="not generated"),
 ]
 
 
