@@ -85,9 +85,12 @@ def check_device(requested, where):
     if isinstance(requested, int) and not isinstance(requested, bool):
         requested = device(requested)
     if not isinstance(requested, (str, device)):
+        requested = str(requested)  # another library's device object (torch.device) names itself so
+    try:
+        chosen = device(requested)
+    except RuntimeError:
         raise TypeError(f"{where}: expected a device (a string such as 'cpu' or mg.device('cpu')), got "
-                        f"{requested!r}")
-    chosen = device(requested)
+                        f"{requested!r}") from None
     if chosen.type != "cpu" or chosen.index not in (None, 0):
         raise RuntimeError(f"{where}: device {str(chosen)!r} is not available: microgradnp computes with NumPy on "
                            f"the CPU, so 'cpu' is its only device (write device='cpu', or pick the device with "

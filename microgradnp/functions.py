@@ -291,7 +291,7 @@ def _extremum(name, input, dim, keepdim, axis, keepdims, pairwise, reduce, locat
     if data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is its one element (all its gradient), as in PyTorch
         return MaxResult((clone(_tensor(input)), locate(input, None, False)))
     if data.shape[axis] == 0:
-        raise IndexError(f"{name}: cannot reduce over dim {axis}, which has size 0 (shape {data.shape})")
+        raise IndexError(f"{name}: cannot reduce over dim {axis}, which has size 0 (shape {tuple(data.shape)})")
     # the values are gathered at the returned indices: the whole gradient goes to the index returned,
     # also among tied extrema, as in PyTorch (amax/amin split it between the ties instead)
     index = locate(input, axis, True)
@@ -333,7 +333,7 @@ def _max_shift(name, input, axis):
         else:  # nothing to take the max of: any shift will do (the sum checks the axis)
             return axis, np.zeros(np.sum(data, axis=axis, keepdims=True).shape, data.dtype)
     except (ValueError, IndexError) as error:  # AxisError
-        raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {data.shape}") from None
+        raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {tuple(data.shape)}") from None
     return axis, np.where(np.isfinite(shift), shift, 0)
 
 
@@ -711,7 +711,7 @@ def _pytorch_layout(name, index, shape_):
                 advanced.append(np.zeros(int(bool(item)), np.intp))
             elif item.dtype == np.bool_:
                 if item.shape != shape_[dim:dim + item.ndim]:
-                    raise IndexError(f"{name}: the mask of shape {item.shape} does not match the shape "
+                    raise IndexError(f"{name}: the mask of shape {tuple(item.shape)} does not match the shape "
                                      f"{shape_[dim:dim + item.ndim]} of the dims it indexes, from dim {dim}")
                 for nonzero in np.nonzero(item):
                     grids.append(("advanced", nonzero))
@@ -835,13 +835,15 @@ def _gather(name, input, dim, index):
         return reshape(_gather(name, reshape(input, (1,)), 0, index.reshape(-1)), index.shape)
     for d, (n, m) in enumerate(zip(index.shape, shape_)):
         if d != dim and n > m and index.size:  # (an empty index reads nothing, and PyTorch lets it be)
-            raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim "
+            raise IndexError(f"{name}: index of shape {tuple(index.shape)} does not fit input of shape {shape_} "
+                             f"along dim "
                              f"{dim}: it is larger than the input at dim {d} ({n} > {m}); only dim {dim} may be larger")
     size = shape_[dim]
     outside = (index < 0) | (index >= size)
     if outside.any():
         valid = f"expected 0 to {size - 1}" if size else f"dim {dim} is empty"
-        raise IndexError(f"{name}: index of shape {index.shape} does not fit input of shape {shape_} along dim {dim}: "
+        raise IndexError(f"{name}: index of shape {tuple(index.shape)} does not fit input of shape {shape_} "
+                         f"along dim {dim}: "
                          f"index {int(index[outside].flat[0])} is out of bounds ({valid}; negative indices do not "
                          f"count from the end)")
     return getitem(input, _along_axis_index(index, dim))
@@ -855,7 +857,7 @@ def gather(input, dim, index):
     index = _integer_index("gather", "index", index)
     if index.ndim != np.ndim(input) and not (np.ndim(input) == 0 and index.ndim == 1):
         raise ValueError(f"gather: index has {index.ndim} dims but input has {np.ndim(input)} "
-                         f"(shapes {index.shape} and {np.shape(input)})")
+                         f"(shapes {tuple(index.shape)} and {np.shape(input)})")
     return _gather("gather", input, _dim("gather", dim, np.ndim(input)), index)
 
 
@@ -870,14 +872,14 @@ def take_along_dim(input, indices, dim=None):
     shape_ = np.shape(input)
     if index.ndim != len(shape_):
         raise ValueError(f"take_along_dim: input and indices must have the same number of dims, got shapes "
-                         f"{shape_} and {index.shape} (dim=None takes from the flattened input)")
+                         f"{shape_} and {tuple(index.shape)} (dim=None takes from the flattened input)")
     if not shape_:
         raise IndexError(f"take_along_dim: dim {dim} was given for a 0-d tensor, which has no dims; use dim=None")
     dim = _dim("take_along_dim", dim, len(shape_))
     try:
         out = np.broadcast_shapes(shape_[:dim] + index.shape[dim:dim + 1] + shape_[dim + 1:], index.shape)
     except ValueError:
-        raise ValueError(f"take_along_dim: indices of shape {index.shape} do not broadcast with input of shape "
+        raise ValueError(f"take_along_dim: indices of shape {tuple(index.shape)} do not broadcast with input of shape "
                          f"{shape_} in the dims other than {dim}") from None
     input = broadcast_to(input, out[:dim] + shape_[dim:dim + 1] + out[dim + 1:])
     return _gather("take_along_dim", input, dim, np.broadcast_to(index, out))
@@ -929,7 +931,7 @@ def masked_fill(input, mask, value):
     try:
         np.broadcast_shapes(mask.shape, np.shape(input))
     except ValueError:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
+        raise ValueError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast to the input's shape "
                          f"{np.shape(input)}") from None
     dtype = input.dtype if isinstance(input, Tensor) else np.result_type(input)
     if isinstance(value, Tensor):
@@ -1074,7 +1076,7 @@ def einsum(equation, *operands):
         named = builtins.sum(label != "..." for label in labels)
         if "..." not in labels and named != x.ndim or named > x.ndim:
             raise ValueError(f"einsum: the {named} subscripts of operand {k} ({lhs.split(',')[k]!r}) do not match "
-                             f"its {x.ndim} dim(s) (shape {x.shape})"
+                             f"its {x.ndim} dim(s) (shape {tuple(x.shape)})"
                              + ("" if "..." in labels else " and no ellipsis was given"))
         spans.append(x.ndim - named)
     width = builtins.max(spans)
@@ -1089,7 +1091,7 @@ def einsum(equation, *operands):
             seen = sizes.get(label, 1)
             if n != seen and 1 not in (n, seen):
                 what = "the ellipsis dims" if label[0] == "..." else f"subscript {label}"
-                raise ValueError(f"einsum: {what} of operand {k} (shape {x.shape}) has size {n}, which does not "
+                raise ValueError(f"einsum: {what} of operand {k} (shape {tuple(x.shape)}) has size {n}, which does not "
                                  f"broadcast with the size {seen} seen before")
             sizes[label] = builtins.max(n, seen) if label in sizes else n
     if arrow:
@@ -1162,7 +1164,7 @@ def _einsum_repeats(labels, x, k):
     for label, n in zip(labels, x.shape):
         if sizes.setdefault(label, n) != n:
             raise ValueError(f"einsum: subscript {label} is repeated for operand {k} but the sizes don't match, "
-                             f"{n} != {sizes[label]} (shape {x.shape})")
+                             f"{n} != {sizes[label]} (shape {tuple(x.shape)})")
     return sizes
 
 
@@ -1189,7 +1191,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     try:
         shape_ = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"isclose: shapes {a.shape} and {b.shape} do not broadcast together") from None
+        raise ValueError(f"isclose: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast together") from None
     if a.dtype == np.bool_ and b.dtype == np.bool_:
         return Tensor._from_op(np.broadcast_to(a == b, shape_).copy(), None)
     return Tensor._from_op(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)), None)
@@ -1221,7 +1223,7 @@ def meshgrid(*tensors, indexing=None):
     tensors = [_tensor(t) for t in tensors]
     for i, t in enumerate(tensors):
         if t.ndim > 1:
-            raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shape {t.shape} for tensor {i}")
+            raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shape {tuple(t.shape)} for tensor {i}")
     sizes = [math.prod(t.shape) for t in tensors]
     axes = list(range(len(tensors)))
     if indexing == "xy" and len(tensors) >= 2:
@@ -1308,7 +1310,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     if isinstance(bins, (Tensor, np.ndarray, list, tuple)):
         edges = np.asarray(bins._array if isinstance(bins, Tensor) else bins, dtype)
         if edges.ndim != 1 or edges.size < 1:
-            raise ValueError(f"histogram: bins must be a 1-D tensor of edges, got shape {edges.shape}")
+            raise ValueError(f"histogram: bins must be a 1-D tensor of edges, got shape {tuple(edges.shape)}")
     else:
         count = _whole_number("histogram", "bins must be an int or a 1-D tensor of edges", bins)
         if count <= 0:
@@ -1332,7 +1334,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
         if weight is not None:
             w = weight._array if isinstance(weight, Tensor) else np.asarray(weight)
             if w.shape != np.shape(input):
-                raise ValueError(f"histogram: weight of shape {w.shape} does not match the input's shape "
+                raise ValueError(f"histogram: weight of shape {tuple(w.shape)} does not match the input's shape "
                                  f"{np.shape(input)}")
             w = w.reshape(-1)[inside]
         else:
@@ -1377,7 +1379,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _vector_norm(x, p, dims, keepdim):
     if math.isinf(p):
         if _count(x, dims) == 0:
-            raise ValueError(f"norm: cannot take the {p} norm of an empty tensor (shape {x.shape}): it has no "
+            raise ValueError(f"norm: cannot take the {p} norm of an empty tensor (shape {tuple(x.shape)}): it has no "
                              f"identity")
         return (amax if p > 0 else amin)(elementwise.abs(x), dims, keepdim)
     if p == 0:  # a count: its value does not change with x, so its gradient is 0
@@ -1406,7 +1408,7 @@ def _vector_norm(x, p, dims, keepdim):
 def _triangle(name, input, diagonal, part):
     input = _tensor(input)
     if input.ndim < 2:
-        raise ValueError(f"{name}: expects a tensor with at least 2 dims, got shape {input.shape}")
+        raise ValueError(f"{name}: expects a tensor with at least 2 dims, got shape {tuple(input.shape)}")
     diagonal = _whole_number(name, "diagonal must be an int", diagonal)
     keep = part(np.ones(input.shape[-2:], dtype=bool), diagonal)
     # the elements outside come from a constant zero: no gradient goes to them
@@ -1545,7 +1547,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         counts = _integer_index("repeat_interleave", "repeats", input)
         if counts.ndim > 1 or (counts < 0).any():
             raise ValueError(f"repeat_interleave: repeats must be a 0-d or 1-D tensor of non-negative counts, got "
-                             f"shape {counts.shape}")
+                             f"shape {tuple(counts.shape)}")
         return Tensor._from_op(np.repeat(np.arange(counts.size, dtype=np.int64), counts.reshape(-1)), None)
     if dim is None:
         input, dim = reshape(input, (-1,)), 0
@@ -1557,7 +1559,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     else:
         counts = _integer_index("repeat_interleave", "repeats", repeats)
     if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
-        raise ValueError(f"repeat_interleave: repeats of shape {counts.shape} must be a number or one count per "
+        raise ValueError(f"repeat_interleave: repeats of shape {tuple(counts.shape)} must be a number or one count per "
                          f"element of dim {dim} (size {n}, tensor of shape {dims})")
     if (counts < 0).any():
         raise ValueError(f"repeat_interleave: repeats must be non-negative, got {counts.tolist()}")
@@ -1640,21 +1642,24 @@ def _scatter_positions(name, input, dim, index, src):
     dims = np.shape(input)
     dim = _dim(name, _whole_number(name, "dim must be an int", dim), len(dims))
     if index.ndim != len(dims):
-        raise ValueError(f"{name}: index has {index.ndim} dims but input has {len(dims)} (shapes {index.shape} and "
+        raise ValueError(f"{name}: index has {index.ndim} dims but input has {len(dims)} (shapes "
+                         f"{tuple(index.shape)} and "
                          f"{dims})")
     if isinstance(src, Tensor):
         if src.ndim != len(dims):
-            raise ValueError(f"{name}: src has {src.ndim} dims but input has {len(dims)} (shapes {src.shape} and "
+            raise ValueError(f"{name}: src has {src.ndim} dims but input has {len(dims)} (shapes "
+                             f"{tuple(src.shape)} and "
                              f"{dims})")
         if src.dtype != np.result_type(input):
             raise TypeError(f"{name}: src has dtype {src.dtype} but input has {np.result_type(input)}; they must "
                             f"be equal")
     for d, k in enumerate(index.shape):
         if isinstance(src, Tensor) and k > src.shape[d]:
-            raise ValueError(f"{name}: index of shape {index.shape} is larger than src of shape {src.shape} at "
+            raise ValueError(f"{name}: index of shape {tuple(index.shape)} is larger than src of shape "
+                             f"{tuple(src.shape)} at "
                              f"dim {d}")
         if d != dim and k > dims[d]:
-            raise ValueError(f"{name}: index of shape {index.shape} is larger than input of shape {dims} at dim "
+            raise ValueError(f"{name}: index of shape {tuple(index.shape)} is larger than input of shape {dims} at dim "
                              f"{d}; only dim {dim} may be larger")
     size = dims[dim]
     outside = (index < 0) | (index >= size)
@@ -1715,7 +1720,7 @@ def index_select(input, dim, index):
     dims = np.shape(input)
     dim = _dim("index_select", _whole_number("index_select", "dim must be an int", dim), len(dims))
     if index.ndim > 1:
-        raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
+        raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {tuple(index.shape)}")
     size = dims[dim] if dims else 1
     outside = (index < 0) | (index >= size)
     if outside.any():
@@ -1737,7 +1742,8 @@ def masked_select(input, mask):
     try:
         common = np.broadcast_shapes(mask.shape, np.shape(input))
     except ValueError:
-        raise ValueError(f"masked_select: mask of shape {mask.shape} and input of shape {np.shape(input)} do not "
+        raise ValueError(f"masked_select: mask of shape {tuple(mask.shape)} and input of shape "
+                         f"{np.shape(input)} do not "
                          f"broadcast together") from None
     if np.shape(input) != common:
         input = broadcast_to(input, common)

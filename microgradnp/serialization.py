@@ -131,7 +131,8 @@ def _header(archive, name):
                               f"{_STRUCTURE!r} entry that mg.save writes (members: {archive.files[:5]})")
     raw = archive[_STRUCTURE]
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise CheckpointError(f"mg.load: {name} has a malformed structure entry (dtype {raw.dtype}, shape {raw.shape})")
+        raise CheckpointError(f"mg.load: {name} has a malformed structure entry (dtype {raw.dtype}, shape "
+                              f"{tuple(raw.shape)})")
     header = json.loads(raw.tobytes().decode("utf-8"))
     if not isinstance(header, dict) or header.get("format") != _FORMAT or "root" not in header:
         raise CheckpointError(f"mg.load: {name} is not a microgradnp checkpoint: unknown structure header")

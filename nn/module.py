@@ -487,7 +487,7 @@ class Module:
             value = state_dict[key]
             array = value.numpy() if isinstance(value, mg.Tensor) else np.asarray(value)
             if array.shape != target.shape and not getattr(target, "_uninitialized", False):
-                mismatched.append(f"size mismatch for {key}: copying a param with shape {array.shape} from "
+                mismatched.append(f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} from "
                                   f"checkpoint, the shape in current model is {tuple(target.shape)}.")
             else:
                 values[key] = array

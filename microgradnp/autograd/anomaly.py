@@ -51,4 +51,4 @@ def check(node, index, gradient):
         kind = "nan" if np.isnan(data).any() else "inf"
         raise RuntimeError(
             f"Function '{node.fn.name}' returned {kind} values in its gradient for input {index} "
-            f"(shape {data.shape}). The op was created at {where_created(node)}")
+            f"(shape {tuple(data.shape)}). The op was created at {where_created(node)}")

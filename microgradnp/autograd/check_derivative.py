@@ -123,7 +123,7 @@ def _call(fn, x, what):
             return fn(x)
     except Exception as error:
         if hasattr(error, "add_note"):
-            error.add_note(f"check_derivative: raised by {what} ({_name(fn)}) on an input of shape {x.shape}")
+            error.add_note(f"check_derivative: raised by {what} ({_name(fn)}) on an input of shape {tuple(x.shape)}")
         raise
 
 

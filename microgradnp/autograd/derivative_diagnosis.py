@@ -27,7 +27,7 @@ def wrong_shape(raw_claimed, x):
     shape = np.shape(raw_claimed)
     if shape == () or shape == x.shape:
         return None
-    return (f"df returned shape {shape} for an input of shape {x.shape}: a derivative of an elementwise "
+    return (f"df returned shape {shape} for an input of shape {tuple(x.shape)}: a derivative of an elementwise "
             f"function has one value per element, i.e. the input's shape")
 
 

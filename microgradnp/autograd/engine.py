@@ -106,7 +106,7 @@ def _root_gradient(t, g, create_graph, caller):
     else:
         g = np.array(g, dtype=t.dtype)
     if g.shape != t._array.shape:
-        raise RuntimeError(f"{caller}: gradient has shape {g.shape} but the output has shape {t._array.shape}")
+        raise RuntimeError(f"{caller}: gradient has shape {tuple(g.shape)} but the output has shape {t._array.shape}")
     return Tensor._from_op(g, None) if create_graph else g
 
 

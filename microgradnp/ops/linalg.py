@@ -14,15 +14,16 @@ def _mT(xp, x):
 
 def _matmul_shapes_check(a, b):
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got {a.shape} @ {b.shape}")
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got {tuple(a.shape)} @ {tuple(b.shape)}")
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
-        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+        raise ValueError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {k_a} and {k_b} differ")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and {b.shape[:-2]} "
+        raise ValueError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions {a.shape[:-2]} and "
+                         f"{b.shape[:-2]} "
                          f"do not broadcast") from None
 
 
@@ -89,7 +90,8 @@ matmul = primitive("matmul", _matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), reads=
 def _linear(x, weight, bias=None):
     """``x @ weight.T + bias``, fused; ``weight`` is ``(out_features, in_features)``."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+        raise ValueError(f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
+                         f"{tuple(weight.shape)} "
                          f"(expected the input's last dimension to be {weight.shape[-1]})")
     out = product(x, weight.T)
     if bias is not None:

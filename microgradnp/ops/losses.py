@@ -51,7 +51,7 @@ def _nearest_to_0_or_1(p, q):
         seen = f"values from {finite.min():.4g} to {finite.max():.4g}" if finite.size else "no finite values"
         nan = " and NaN" if np.isnan(p).any() else ""
         raise ValueError(f"binary_cross_entropy: all input values must be probabilities in [0, 1], got {seen}{nan} "
-                         f"(shape {p.shape}); if these are raw scores (logits), use nn.BCEWithLogitsLoss / "
+                         f"(shape {tuple(p.shape)}); if these are raw scores (logits), use nn.BCEWithLogitsLoss / "
                          f"binary_cross_entropy_with_logits instead")
     return nearest
 

@@ -83,7 +83,7 @@ def _where(node, index, grad):
 def _mul(node, index, grad):
     other = np.asarray(node.args[1 - index])
     if not np.any(other):
-        what = "the constant 0" if other.ndim == 0 else f"0 everywhere (shape {other.shape})"
+        what = "the constant 0" if other.ndim == 0 else f"0 everywhere (shape {tuple(other.shape)})"
         return Cause("zero_factor", f"the other factor of mul is {what}")
     if grad is not None and not np.any((other != 0) & (np.asarray(grad) != 0)):
         return Cause("zero_factor", "the other factor of mul is 0 wherever the incoming gradient is not")

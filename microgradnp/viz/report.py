@@ -82,7 +82,7 @@ class ZeroGradReport:
 
     def __str__(self):
         name = self.param_name
-        shape = "" if self.shape is None else f" (shape {self.shape})"
+        shape = "" if self.shape is None else f" (shape {tuple(self.shape)})"
         lines = [f"Why is the gradient of {name}{shape} zero or None?"]
         if self.status in _HEADLINES:
             lines.append("  " + _HEADLINES[self.status].format(name=name))

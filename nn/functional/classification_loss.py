@@ -239,7 +239,8 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     input1 = floating_input(input1, loss_name)
     input2 = floating_input(input2, loss_name)
     if input2.shape != input1.shape:
-        raise ValueError(f"{loss_name}: input1 shape {input1.shape} and input2 shape {input2.shape} differ; give "
+        raise ValueError(f"{loss_name}: input1 shape {tuple(input1.shape)} and input2 shape "
+                         f"{tuple(input2.shape)} differ; give "
                          f"both rankings the same shape")
     target = matching_target(input1, target, loss_name)
     return loss_checks.reduce(mg.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)

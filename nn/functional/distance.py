@@ -18,7 +18,8 @@ def _pair(x1, x2, name):
     try:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
-        raise ValueError(f"{name}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast to one "
+        raise ValueError(f"{name}: x1 of shape {tuple(x1.shape)} and x2 of shape {tuple(x2.shape)} do not "
+                         f"broadcast to one "
                          f"shape") from None
     dtype = np.result_type(x1.dtype, x2.dtype)
     x1, x2 = (x if x.dtype == dtype else x.to(dtype) for x in (x1, x2))
@@ -118,14 +119,15 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         target = mg.tensor(np.asarray(target))
     if target.ndim > 1:
         raise ValueError(f"{name}: 0D or 1D target tensor expected, multi-target not supported (got a target of "
-                         f"shape {target.shape})")
+                         f"shape {tuple(target.shape)})")
     expected = target.ndim + 1
     if input1.ndim != expected or input2.ndim != expected:
         raise ValueError(f"{name}: a {target.ndim}D target expects {expected}D input tensors, but found inputs of "
-                         f"shapes {input1.shape} and {input2.shape}")
+                         f"shapes {tuple(input1.shape)} and {tuple(input2.shape)}")
     if input1.shape != input2.shape or input1.shape[:-1] != target.shape:
-        raise ValueError(f"{name}: inputs of shapes {input1.shape} and {input2.shape} and a target of shape "
-                         f"{target.shape} do not match (give (N, D), (N, D) and (N,))")
+        raise ValueError(f"{name}: inputs of shapes {tuple(input1.shape)} and {tuple(input2.shape)} and a "
+                         f"target of shape "
+                         f"{tuple(target.shape)} do not match (give (N, D), (N, D) and (N,))")
     dim = target.ndim
     products = mg.sum(input1 * input2, dim=dim)
     squares1 = mg.sum(input1 * input1, dim=dim) + _EPSILON

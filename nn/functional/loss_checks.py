@@ -84,7 +84,7 @@ def as_constant(value, dtype, loss, what, shape=None):
         value = value.numpy()
     array = np.asarray(value, dtype=dtype)
     if shape is not None and array.shape != shape:
-        raise ValueError(f"{loss}: {what} must have shape {shape}, got {array.shape}")
+        raise ValueError(f"{loss}: {what} must have shape {shape}, got {tuple(array.shape)}")
     return array
 
 
@@ -138,11 +138,11 @@ def index_target(input, target, class_dim, ignore_index, loss):
     index = target.numpy() if isinstance(target, mg.Tensor) else np.asarray(target)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
-                        f"{index.shape} (use target.long()); probability targets must have the input's shape "
+                        f"{tuple(index.shape)} (use target.long()); probability targets must have the input's shape "
                         f"{tuple(input.shape)}")
     if index.shape != expected:
         raise ValueError(f"{loss}: input of shape {shape} ({classes} classes along dim {class_dim}) needs a "
-                         f"target of class indices of shape {expected}, got {index.shape}")
+                         f"target of class indices of shape {expected}, got {tuple(index.shape)}")
     # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
     unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
     if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:

@@ -95,8 +95,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             var = mg.unsqueeze(var, -1)
         elif not (var.ndim == input.ndim
                   and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
-            raise ValueError(f"{loss_name}: var is of incorrect size: shape {var.shape} for an input of shape "
-                             f"{input.shape} (give the input's shape, that shape without its last dim, or size 1 "
+            raise ValueError(f"{loss_name}: var is of incorrect size: shape {tuple(var.shape)} for an input of shape "
+                             f"{tuple(input.shape)} (give the input's shape, that shape without its last dim, "
+                             f"or size 1 "
                              f"in one dim)")
     low = var.numpy() < eps
     if low.any():

@@ -204,7 +204,7 @@ def _restore(value, param, index, key, name):
     if not isinstance(value, np.ndarray):
         return value
     if value.shape != param.shape:
-        raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {value.shape}, "
+        raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {tuple(value.shape)}, "
                          f"the parameter has shape {tuple(param.shape)}")
     dtype = param.dtype if np.issubdtype(value.dtype, np.floating) else value.dtype
     return np.array(value, dtype=dtype, copy=True)

@@ -57,7 +57,8 @@ def add_scaled_(param, update, alpha):
     shapes raise ``ShapeMismatch``.
     """
     if update.shape != param.shape:
-        raise ShapeMismatch(f"add_scaled_: an update of shape {update.shape} for an array of shape {param.shape}")
+        raise ShapeMismatch(f"add_scaled_: an update of shape {tuple(update.shape)} for an array of shape "
+                            f"{tuple(param.shape)}")
     axpy = (_axpy_of_dtype if _axpy_of_dtype is not None else _axpy_table()).get(param.dtype)
     if axpy is not None and update.dtype is param.dtype:
         # the checks are inline and cheapest first: this runs for every parameter at every step
