@@ -30,6 +30,8 @@ PRIMITIVES = {}
 """Every primitive declared with ``primitive()``, by name; the test suite gradchecks each one."""
 
 
+_NAMED = object()  # the first input was not given by position (mg.matmul(input=a, other=b))
+
 class Primitive:
     """A NumPy forward function and its VJP rules, applied to Tensors by calling it.
 
@@ -72,13 +74,15 @@ class Primitive:
         self.joint_vjp = vjp
         return self
 
-    def __call__(self, x, *more, **kwargs):
+    def __call__(self, x=_NAMED, *more, **kwargs):
         # the first input named: one and two inputs, the everyday calls, skip building an argument tuple
         if not kwargs:
             if not more:
                 return apply1(self, x)
             if len(more) == 1:
                 return apply2(self, x, more[0])
+        elif "input" in kwargs or "other" in kwargs:  # PyTorch's names: mg.matmul(input=a, other=b)
+            return self(*_named_inputs(self, x, more, kwargs), **kwargs)
         elif "out" in kwargs:  # (only calls with keywords get here: the plain calls above are untouched)
             return write_out(self, (x,) + more, kwargs)
         if self.ufunc_inputs is not None:  # the check off the everyday paths above, which call with less
@@ -89,6 +93,18 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+def _named_inputs(prim, x, more, kwargs):
+    # the inputs given as PyTorch names them (input=, other=) after those given by position; the names are
+    # taken out of kwargs, which keeps the rest (out=...)
+    inputs = [] if x is _NAMED else [x, *more]
+    for position, name in enumerate(("input", "other")):
+        if name in kwargs:
+            if len(inputs) != position:
+                raise TypeError(f"{prim.name}() got multiple values for argument {name!r}")
+            inputs.append(kwargs.pop(name))
+    return inputs
 
 
 class UnaryPrimitive(Primitive):
