@@ -1298,7 +1298,7 @@ class HistogramResult(tuple):
 
 
 @tensor_method()
-def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002 - PyTorch's keyword
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002 - PyTorch's keyword
     """``(hist, bin_edges)``: counts (or sums of ``weight``) of the elements in bins, as PyTorch's histogram.
 
     ``bins`` is a number of equal bins over ``range`` (default: the data's smallest to largest value), or a

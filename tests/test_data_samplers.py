@@ -195,3 +195,15 @@ def test_collate_with_an_own_type_table():
     table[float] = lambda batch, *, collate_fn_map: sum(batch)
     assert data.collate([(1.5, 1), (2.0, 2)], collate_fn_map=table)[0] == 3.5
     assert data.collate([(1.5, 1), (2.0, 2)], collate_fn_map=table)[1].tolist() == [1, 2]
+
+
+def test_random_sampler_with_replacement_draws_lazily_like_pytorchs():
+    # makemore's "infinite" loader: RandomSampler(dataset, replacement=True, num_samples=int(1e10))
+    from microgradnp.utils.data import RandomSampler
+
+    sampler = RandomSampler(range(10), replacement=True, num_samples=int(1e10), generator=0)
+    first = iter(sampler)
+    drawn = [next(first) for _ in range(100)]
+    assert len(sampler) == int(1e10) and set(drawn) <= set(range(10)) and len(set(drawn)) == 10
+    assert [next(iter(RandomSampler(range(10), True, 5, generator=1))) for _ in range(2)] == \
+        [next(iter(RandomSampler(range(10), True, 5, generator=1)))] * 2

@@ -425,3 +425,9 @@ def test_norm_without_torch():
         mg.norm(x, 2, 5)
     with pytest.raises(ValueError, match="cannot take the inf norm of an empty tensor"):
         mg.norm(mg.zeros(0, 3), math.inf)
+
+
+def test_histogram_takes_pytorchs_default_of_100_bins():
+    values = mg.tensor(np.linspace(0.0, 1.0, 1000))
+    result = mg.histogram(values)
+    assert result.hist.shape == (100,) and result.bin_edges.shape == (101,) and float(result.hist.sum()) == 1000

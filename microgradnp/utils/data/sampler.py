@@ -18,6 +18,8 @@ def _source(generator):
     return generator
 
 
+_CHUNK = 32  # indices drawn at a time by RandomSampler with replacement
+
 class Sampler:
     """Base class of samplers: a subclass defines ``__iter__`` (indices, or lists of indices for a batch
     sampler) and, for ``len(DataLoader)``, ``__len__``."""
@@ -69,7 +71,9 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = get_generator(self._rng)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            # drawn in chunks, as PyTorch does: num_samples may be huge (an "infinite" sampler)
+            for start in range(0, self.num_samples, _CHUNK):
+                yield from rng.integers(0, n, size=min(_CHUNK, self.num_samples - start)).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()
