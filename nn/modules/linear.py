@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of
 
 from .. import init
 from ..functional.loss_checks import warn_if_float64_input
@@ -74,7 +75,7 @@ class Linear(Module):
             raise
         # the output has the weight's dtype unless the input brought another (float64 data into a float32
         # model): one identity test of two dtypes on the everyday step, the check itself only on a mismatch
-        if out.dtype is not weight.dtype:
+        if array_of(out).dtype is not array_of(weight).dtype:
             warn_if_float64_input(input, weight, "nn.Linear")
         return out
 

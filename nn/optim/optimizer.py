@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import increment_version
+from microgradnp.autograd.graph import array_of, increment_version
 
 
 class _Required:
@@ -122,15 +122,15 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.numpy()
-                if grad.shape != p.shape:
+                grad = array_of(p.grad)
+                if grad.shape != array_of(p).shape:
                     raise grad_shape_error(self, p, grad)
                 if maximize:
                     grad = -grad
                 state = states.get(p)
                 if state is None:
                     state = states[p] = {}
-                update(p.numpy(), grad, group, state)
+                update(array_of(p), grad, group, state)
                 updated.append(p)
         finally:
             # the data changed in place: a graph that saved the old values must refuse to backward. One call

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
-from microgradnp.autograd.graph import increment_version
+from microgradnp.autograd.graph import array_of, increment_version
 
 from .optimizer import Optimizer, check_hyper, grad_shape_error
 from .scaled_add import ShapeMismatch, add_scaled_, plus_scaled
@@ -41,7 +41,7 @@ class SGD(Optimizer):
                     continue
                 # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
                 try:
-                    add_scaled_(p.numpy(), grad.numpy(), alpha)
+                    add_scaled_(array_of(p), array_of(grad), alpha)
                 except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
                     raise grad_shape_error(self, p, grad.numpy()) from None
                 updated.append(p)
