@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of
 
 from . import loss_checks
 from .loss_checks import (
@@ -82,7 +83,7 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
         per_sample_weight = valid.astype(dtype)
         mask = picked.astype(dtype)
     else:
-        weight_data = weight.numpy() if isinstance(weight, mg.Tensor) else weight
+        weight_data = array_of(weight) if isinstance(weight, mg.Tensor) else weight
         mask = picked * weight_data
         per_sample_weight = mask.sum(axis=class_dim)
     loss = -mg.sum(log_probs * mask, dim=class_dim)

@@ -18,6 +18,7 @@ import weakref
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -33,7 +34,7 @@ def check_reduction(reduction, loss):
 def reduce(loss, reduction):
     """Apply the reduction to per-element losses (the mean of none is NaN, as in PyTorch)."""
     if reduction == "mean":
-        if not loss.numel():  # NaN as a constant factor: 0 / 0 would warn, here and in the backward pass
+        if not array_of(loss).size:  # NaN as a constant factor: 0 / 0 would warn, here and in the backward pass
             return mg.sum(loss) * np.nan
         return mg.mean(loss)
     if reduction == "sum":
@@ -45,7 +46,7 @@ def floating_input(input, loss):
     """``input`` as a floating-point Tensor (ndarrays are wrapped), or a TypeError naming the loss."""
     if not isinstance(input, mg.Tensor):
         input = mg.Tensor(np.asarray(input))
-    if input.dtype.kind != "f":
+    if array_of(input).dtype.kind != "f":
         raise TypeError(f"{loss}: input must be a floating point tensor (predictions), got dtype {input.dtype} "
                         f"and shape {tuple(input.shape)}")
     return input
@@ -59,7 +60,7 @@ def matching_target(input, target, loss):
     """
     if not isinstance(target, mg.Tensor):
         target = mg.Tensor(np.asarray(target))
-    if target.shape != input.shape:
+    if array_of(target).shape != array_of(input).shape:
         try:
             combined = f" (broadcasting would make them {np.broadcast_shapes(input.shape, target.shape)}, "\
                        f"a different loss)"
@@ -81,7 +82,7 @@ def as_constant(value, dtype, loss, what, shape=None):
     if isinstance(value, mg.Tensor):
         if value.requires_grad:
             return value.to(dtype)
-        value = value.numpy()
+        value = array_of(value)
     array = np.asarray(value, dtype=dtype)
     if shape is not None and array.shape != shape:
         raise ValueError(f"{loss}: {what} must have shape {shape}, got {tuple(array.shape)}")
@@ -110,7 +111,7 @@ def class_scores(input, reduction, loss, advice):
 
 
 def _class_dim(input, loss):
-    ndim = input.ndim
+    ndim = array_of(input).ndim
     if ndim == 0:
         raise ValueError(f"{loss}: input must have a class dimension, got a 0-d tensor")
     return 0 if ndim == 1 else 1
@@ -135,7 +136,7 @@ def index_target(input, target, class_dim, ignore_index, loss):
     shape = tuple(input.shape)
     classes = shape[class_dim]
     expected = shape[:class_dim] + shape[class_dim + 1:]
-    index = target.numpy() if isinstance(target, mg.Tensor) else np.asarray(target)
+    index = array_of(target) if isinstance(target, mg.Tensor) else np.asarray(target)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {index.dtype} and shape "
                         f"{tuple(index.shape)} (use target.long()); probability targets must have the input's shape "
@@ -229,7 +230,7 @@ def warn_if_sigmoid_output(input, loss):
 def warn_if_softmax_rows(input, loss):
     """Flag binary cross-entropy on (N, C) rows that each sum to 1: a softmax over exclusive classes (seed 003)."""
     # the [0, 1] range itself is checked by the binary_cross_entropy op, which computes 1 - p anyway
-    if input.ndim == 2 and looks_like_probabilities(input.numpy(), 1):
+    if array_of(input).ndim == 2 and looks_like_probabilities(array_of(input), 1):
         warn(f"{loss}: each row of the input (shape {tuple(input.shape)}) sums to 1, so it looks like a softmax over "
              f"{input.shape[1]} classes. Binary cross-entropy scores every column as an independent yes/no "
              f"probability, which is wrong for mutually exclusive classes. Feed the raw scores (logits, no "
@@ -238,7 +239,7 @@ def warn_if_softmax_rows(input, loss):
 
 
 def _warn_if_probabilities(input, class_dim, loss, advice):
-    if looks_like_probabilities(input.numpy(), class_dim):
+    if looks_like_probabilities(array_of(input), class_dim):
         warn(f"{loss}: the input (shape {tuple(input.shape)}) looks like probabilities (every value in [0, 1] and each "
              f"slice along dim {class_dim} sums to 1), but {advice}")
 
