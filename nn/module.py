@@ -243,23 +243,20 @@ class Module:
 
     def get_parameter(self, target):
         """The parameter at dotted path ``target`` (``'encoder.0.weight'``)."""
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}` (looking up {target!r})")
-        if name not in module._parameters:
-            raise AttributeError(f"`{name}` is not an nn.Parameter (looking up {target!r})")
-        return module._parameters[name]
+        return self._get_member(target, "_parameters", "an nn.Parameter")
 
     def get_buffer(self, target):
         """The buffer at dotted path ``target`` (``'bn.running_mean'``)."""
+        return self._get_member(target, "_buffers", "a buffer")
+
+    def _get_member(self, target, registry, what):
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if not hasattr(module, name):
             raise AttributeError(f"{module._get_name()} has no attribute `{name}` (looking up {target!r})")
-        if name not in module._buffers:
-            raise AttributeError(f"`{name}` is not a buffer (looking up {target!r})")
-        return module._buffers[name]
+        if name not in getattr(module, registry):
+            raise AttributeError(f"`{name}` is not {what} (looking up {target!r})")
+        return getattr(module, registry)[name]
 
     # ---- traversal ----------------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
