@@ -68,6 +68,19 @@ UNARY = {  # name: (expression, smooth)
     "softplus": ("F.softplus({x}, beta=2.0, threshold=3.0)", False),
     "softplus_smooth": ("F.softplus({x})", True),
     "sigmoid_method": ("{x}.sigmoid()", True),
+    "sinh": ("M.sinh({x})", True),
+    "cosh": ("{x}.cosh()", True),
+    "asinh": ("M.asinh({x})", True),
+    "atan": ("M.atan({x})", True),
+    "exp2": ("M.exp2({x})", True),
+    "log2_pos": ("M.log2({x} * {x} + 0.5)", True),
+    "log10_pos": ("{x}.mul({x}).add(0.5).log10()", True),
+    "reciprocal_pos": ("M.reciprocal({x} * {x} + 0.5)", True),
+    "floor": ("M.floor({x})", False),
+    "silu": ("F.silu({x})", True),
+    "mish": ("F.mish({x})", True),
+    "logsigmoid": ("F.logsigmoid({x})", True),
+    "hardtanh": ("F.hardtanh({x}, -0.5, 0.5)", False),
 }
 
 
@@ -209,6 +222,8 @@ def reduction(name):
         if x is None:
             return
         t = b.tensor(x)
+        if name in ("amax", "amin") and _computed_tie(t):
+            return
         dim = _dims_arg(b, t.ndim)
         keep = b.flag(0.4) and dim is not None   # PyTorch's overloads take keepdim only with a dim
         keep_arg = "keepdim=True" if keep else ""
@@ -234,9 +249,25 @@ def reduction(name):
     return gen
 
 
+def _computed_tie(t):
+    """Whether ``t`` was computed (not a leaf of constants) and its largest or smallest value is shared, up to
+    rounding, by several elements: which of them is the maximum is then rounding noise (PyTorch's vectorised
+    and scalar loops can round one element of a tie differently), and so is where the gradient goes."""
+    if t.grad_fn is None or t.numel() < 2:
+        return False
+    x = t.detach().double().flatten()
+    x = x[~x.isnan()]
+    if x.numel() < 2:
+        return False
+    for extreme in (x.max(), x.min()):
+        if int(((x - extreme).abs() <= 1e-6 * (extreme.abs() + 1)).sum()) >= 2:
+            return True
+    return False
+
+
 def gen_max_all(b):
     x = b.floating()
-    if x is not None:
+    if x is not None and not _computed_tie(b.tensor(x)):
         b.op("max_all", f"{x}.{b.choice(['max', 'min'])}()", (x,))
 
 
@@ -245,6 +276,8 @@ def gen_max_dim(b):
     if x is None:
         return
     t = b.tensor(x)
+    if _computed_tie(t):
+        return
     which = b.choice(["max", "min"])
     dim = b.dim(t.ndim)
     keep = b.flag(0.4)
@@ -257,12 +290,38 @@ def gen_argmax(b):
     if x is None:
         return
     t = b.tensor(x)
+    if _computed_tie(t):
+        return
     which = b.choice(["argmax", "argmin"])
     if b.flag(0.3):
         b.op("argmax", f"{x}.{which}()", (x,), {"dim": None})
     else:
         dim = b.dim(t.ndim)
         b.op("argmax", f"{x}.{which}(dim={dim}{', keepdim=True' if b.flag(0.3) else ''})", (x,), {"dim": dim})
+
+
+def along_dim(name):
+    """cumsum, cumprod, flip, roll, tril and triu: one input and a dim (or two, for the triangles)."""
+    def gen(b):
+        x = b.floating()
+        if x is None:
+            return
+        t = b.tensor(x)
+        if name in ("tril", "triu"):
+            if t.ndim < 2:
+                return
+            b.op(name, f"M.{name}({x}, diagonal={b.choice([-1, 0, 1])})", (x,))
+            return
+        if t.ndim == 0:
+            return
+        dim = b.dim(t.ndim)
+        if name == "roll" and not t.numel() and not -t.ndim <= dim < t.ndim:
+            return  # PyTorch's roll returns an empty input before it checks dims; microgradnp checks them
+        call = {"cumsum": f"M.cumsum({x}, dim={dim})", "cumprod": f"{x}.cumprod(dim={dim})",
+                "flip": f"M.flip({x}, dims=({dim},))",
+                "roll": f"M.roll({x}, shifts={b.choice([-1, 1, 2])}, dims={dim})"}
+        b.op(name, call[name], (x,), {"dim": dim})
+    return gen
 
 
 # ---- shapes -----------------------------------------------------------------------------------------
@@ -928,6 +987,8 @@ for _name in ("sum", "mean", "amax", "amin", "logsumexp", "var", "std"):
     OPS[_name] = (reduction(_name), _name in ("sum", "mean", "logsumexp", "var"))
 for _name in ("softmax", "log_softmax"):
     OPS[_name] = (softmax_like(_name), True)
+for _name in ("cumsum", "cumprod", "flip", "roll", "tril", "triu"):
+    OPS[_name] = (along_dim(_name), True)
 for _name in ("mse_loss", "l1_loss", "huber_loss"):
     OPS[_name] = (regression_loss(_name), _name == "mse_loss")
 OPS.update({

@@ -259,6 +259,7 @@ LENIENT_INPUTS = {
     "huber_loss": lambda x: F.huber_loss(x, mg.ones((2, 2))), "nll_loss": lambda x: F.nll_loss(x, mg.tensor([0, 1])),
     "LayerNorm": lambda x: F.layer_norm(x, (2,)),
     "BatchNorm1d": lambda x: F.batch_norm(x, mg.zeros(2), mg.ones(2)),
+    "hardtanh": lambda x: F.hardtanh(x, -0.5, 0.5),
 }
 LENIENT_OUTPUTS = {"logsumexp": lambda x: mg.logsumexp(x, 0), "log_softmax": lambda x: mg.log_softmax(x, 0),
                    "std": lambda x: x.std(0)}
