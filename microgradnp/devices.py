@@ -8,6 +8,7 @@
 A device other than the CPU can be *named* (``mg.device('cuda')``, as in PyTorch without a GPU), but
 putting a tensor or a module there raises a ``RuntimeError`` that says where microgradnp computes.
 """
+import numpy as np
 
 
 class device:
@@ -96,6 +97,49 @@ def check_device(requested, where):
                            f"the CPU, so 'cpu' is its only device (write device='cpu', or pick the device with "
                            f"`'cuda' if mg.cuda.is_available() else 'cpu'`, which gives 'cpu' here)")
     return CPU
+
+
+def to_arguments(args, kwargs, where):
+    """``(device, dtype, copy)`` from the arguments of PyTorch's ``to``, for ``Tensor.to`` and ``Module.to``.
+
+    The forms are ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` and ``to(tensor)`` (its dtype), each
+    optionally followed by ``non_blocking`` and ``copy``, with the keywords ``device``, ``dtype``,
+    ``non_blocking``, ``copy`` and ``memory_format``. The device is checked (``check_device``).
+    """
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format", "copy"}
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r} (it takes device, "
+                        f"dtype, non_blocking and memory_format)")
+    requested, dtype, copy = kwargs.get("device"), kwargs.get("dtype"), kwargs.get("copy", False)
+    positional = list(args)
+    if positional and _is_tensor(positional[0]):
+        dtype = positional.pop(0).dtype
+    elif positional and _is_dtype(positional[0]):
+        dtype = positional.pop(0)
+    elif positional:
+        requested = positional.pop(0)
+        if positional and _is_dtype(positional[0]):
+            dtype = positional.pop(0)
+    flags = []  # non_blocking (meaningless on the CPU), then copy
+    while positional and isinstance(positional[0], bool) and len(flags) < 2:
+        flags.append(positional.pop(0))
+    if positional:
+        raise TypeError(f"to() received an invalid combination of arguments: {args!r} (expected a dtype, a "
+                        f"device, a device and a dtype, or a tensor)")
+    if len(flags) == 2:
+        copy = flags[1]
+    check_device(requested, where)
+    return requested, dtype, copy
+
+
+def _is_dtype(value):
+    # a NumPy dtype (microgradnp's dtypes are NumPy's) or a NumPy scalar type such as np.float32
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
+def _is_tensor(value):
+    # a tensor (this library's or another's) stands for its dtype; dtypes and devices have no shape
+    return hasattr(value, "dtype") and hasattr(value, "shape") and not isinstance(value, type)
 
 
 def set_default_device(requested):

@@ -319,27 +319,14 @@ class TensorMethods:
         return numpy_dispatch.array_function(func, args, kwargs)
 
     # ---- conversions -------------------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+    def to(self, *args, **kwargs):
         """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``.
 
         A cast between floating dtypes is differentiable. The device must be the CPU (``'cpu'`` or
         ``mg.device('cpu')``): any other raises, since microgradnp computes with NumPy on the CPU. As in
         PyTorch, the tensor itself is returned when nothing changes, unless ``copy=True``.
         """
-        flags = []
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, devices.device) or (
-                    isinstance(arg, str) and arg.partition(":")[0] in devices.KNOWN_TYPES):
-                device = arg
-            elif isinstance(arg, bool):  # to(dtype, non_blocking, copy), positionally
-                flags.append(arg)
-            else:
-                dtype = arg
-        if len(flags) > 1:
-            copy = flags[1]
-        devices.check_device(device, "Tensor.to")
+        _, dtype, copy = devices.to_arguments(args, kwargs, "Tensor.to")
         if dtype is not None and np.dtype(dtype) != self.dtype:
             return functions.astype(self, dtype)
         return functions.clone(self) if copy else self

@@ -371,26 +371,7 @@ class Module:
         the CPU with NumPy: the device ``'cpu'`` (or an object whose ``str()`` is ``'cpu'``) is accepted and
         changes nothing; any other device is an error.
         """
-        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format", "copy"}
-        if unknown:
-            raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r} (it takes device, "
-                            f"dtype, non_blocking and memory_format)")
-        device, dtype = kwargs.get("device"), kwargs.get("dtype")
-        positional = list(args)
-        if positional and isinstance(positional[0], mg.Tensor):
-            dtype = positional.pop(0).dtype
-        elif positional and _is_dtype(positional[0]):
-            dtype = positional.pop(0)
-        elif positional:
-            device = positional.pop(0)
-            if positional and _is_dtype(positional[0]):
-                dtype = positional.pop(0)
-        if positional and isinstance(positional[0], bool):  # non_blocking, meaningless on the CPU
-            positional.pop(0)
-        if positional:
-            raise TypeError(f"to() received an invalid combination of arguments: {args!r} (expected a dtype, a "
-                            f"device, a device and a dtype, or a tensor)")
-        mg.devices.check_device(device, f"{type(self).__name__}.to")
+        _, dtype, _ = mg.devices.to_arguments(args, kwargs, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -529,11 +510,6 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
-
-
-def _is_dtype(value):
-    # a NumPy dtype (microgradnp's dtypes are NumPy's) or a NumPy scalar type such as np.float32
-    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
 
 
 def _indent(text, spaces):
