@@ -18,6 +18,7 @@ import sys
 
 from . import autograd, functions
 from .autograd.primitive import public_primitives
+from .convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .devices import device, get_default_device, set_default_device
 from .dtypes import (
     bool,
@@ -70,6 +71,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .pooling import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d
 from .random import (
     Generator,
     default_generator,
@@ -101,7 +103,8 @@ __all__ = (
      "double", "long", "get_default_dtype", "set_default_dtype",
      "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
      "is_inference_mode_enabled",
-     "autograd"]
+     "autograd", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d"]
     + functions.__all__
     + sorted(public_primitives())
 )

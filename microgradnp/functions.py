@@ -885,11 +885,16 @@ def take_along_dim(input, indices, dim=None):
     return _gather("take_along_dim", input, dim, np.broadcast_to(index, out))
 
 
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # PyTorch's name: NumPy's
+
+
 def pad(input, pad, mode="constant", value=0):
-    """Constant padding. ``pad`` is PyTorch's flat (left, right, top, bottom, ...) from the last dim back,
-    or NumPy's ((before, after), ...) per dimension. A negative width crops, as in PyTorch."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    """Pad with ``value`` (``mode='constant'``), or by reflecting, repeating the edge or wrapping around
+    (``'reflect'``, ``'replicate'``, ``'circular'``). ``pad`` is PyTorch's flat (left, right, top, bottom,
+    ...) from the last dim back, or NumPy's ((before, after), ...) per dimension. A negative constant
+    width crops, as in PyTorch."""
+    if mode != "constant" and mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     dims = np.shape(input)
     ndim = len(dims)
     if pad and isinstance(pad[0], (tuple, list)):
@@ -905,6 +910,8 @@ def pad(input, pad, mode="constant", value=0):
         raise ValueError(f"pad: {len(widths)} (before, after) pairs for a tensor with {ndim} dims")
     if not any(a or b for a, b in widths):
         return clone(_tensor(input))  # (NumPy's pad fails on a 0-d array, even with nothing to add)
+    if mode != "constant":
+        return _pad_by_index(input, widths, mode)
     if any(a < 0 or b < 0 for a, b in widths):
         for d, ((a, b), n) in enumerate(zip(widths, dims)):
             if n + builtins.min(a, 0) + builtins.min(b, 0) < 0:
@@ -916,6 +923,28 @@ def pad(input, pad, mode="constant", value=0):
         if not any(a or b for a, b in widths):
             return input
     return shape.pad(input, pad_width=widths, value=value)
+
+
+def _pad_by_index(input, widths, mode):
+    # each padded dim as a selection of the input's positions (reflected, repeated or wrapped): the
+    # gradient of the padding comes from index_select
+    out = _tensor(input)
+    for d, ((before, after), n) in enumerate(zip(widths, np.shape(input))):
+        if not (before or after):
+            continue
+        if before < 0 or after < 0:
+            raise ValueError(f"pad: mode {mode!r} needs non-negative padding, got ({before}, {after}) for dim {d}")
+        if mode == "reflect" and (before >= n or after >= n):
+            raise ValueError(f"pad: padding ({before}, {after}) of dim {d} should be less than the dim's size {n} "
+                             "for mode 'reflect'")
+        if mode == "circular" and (before > n or after > n):
+            raise ValueError(f"pad: padding ({before}, {after}) of dim {d} should be at most the dim's size {n} "
+                             "for mode 'circular'")
+        if n == 0:
+            raise ValueError(f"pad: mode {mode!r} cannot pad dim {d}, which is empty")
+        positions = np.pad(np.arange(n), (before, after), mode=_PAD_MODES[mode])
+        out = index_select(out, d, positions)
+    return out
 
 
 @tensor_method()

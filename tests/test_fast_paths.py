@@ -145,7 +145,32 @@ def test_erf_with_and_without_scipy_agree(dtype, shape, monkeypatch):
 
 def test_ops_exact_when_their_inputs_share_a_dtype_are_marked():
     # the check below must not pass by finding nothing to check
-    assert [name for name, p in PRIMITIVES.items() if p.grads_in_input_shapes] == ["linear"]
+    assert [name for name, p in PRIMITIVES.items() if p.grads_in_input_shapes] == ["linear", "unfold", "fold",
+                                                                                   "window_max"]
+
+
+_WINDOW_CALLS = {
+    "unfold": lambda x: mg.nn.functional.unfold(x, 2, padding=1),
+    "fold": lambda x: mg.nn.functional.fold(x.reshape(2, 12, 3), (2, 4), 2),
+    "window_max": lambda x: mg.max_pool2d(x, 2, stride=1),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("name", sorted(_WINDOW_CALLS))
+def test_window_gradients_come_in_their_inputs_shape_and_dtype(name, create_graph, dtype):
+    # marked grads_in_input_shapes: the engine takes their gradients as they come
+    x = mg.tensor(rng.standard_normal((2, 3, 3, 4)).astype(dtype), requires_grad=True)
+    out = _WINDOW_CALLS[name](x)
+    names, stack = set(), [out.grad_fn]
+    while stack:  # the call must really record the primitive it is named after
+        node = stack.pop()
+        names.add(node.name)
+        stack.extend(edge for edge in node.edges if isinstance(edge, mg.autograd.graph.Node))
+    assert name in names
+    (grad,) = mg.autograd.grad((out * out).sum(), [x], create_graph=create_graph)
+    assert grad.shape == x.shape and grad.dtype == x.dtype
 
 
 # (a bias of shape (1, 3) with a 1-D input would add a dimension to the output: linear refuses that)

@@ -2,6 +2,6 @@
 
 Importing this package declares all primitives, in ``microgradnp.autograd.primitive.PRIMITIVES``.
 """
-from . import arithmetic, einsum, elementwise, linalg, losses, reductions, shape
+from . import arithmetic, einsum, elementwise, linalg, losses, reductions, shape, windows
 
-__all__ = ["arithmetic", "einsum", "elementwise", "linalg", "losses", "reductions", "shape"]
+__all__ = ["arithmetic", "einsum", "elementwise", "linalg", "losses", "reductions", "shape", "windows"]
