@@ -19,15 +19,28 @@ from .modules import (
     ELU,
     GELU,
     SELU,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
     BCELoss,
     BCEWithLogitsLoss,
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
     CosineEmbeddingLoss,
     CosineSimilarity,
     CrossEntropyLoss,
     Dropout,
+    Dropout1d,
+    Dropout2d,
     Embedding,
     Flatten,
+    Fold,
     GaussianNLLLoss,
     Hardsigmoid,
     Hardswish,
@@ -43,6 +56,8 @@ from .modules import (
     LogSigmoid,
     LogSoftmax,
     MarginRankingLoss,
+    MaxPool1d,
+    MaxPool2d,
     Mish,
     MSELoss,
     NLLLoss,
@@ -60,7 +75,11 @@ from .modules import (
     Softplus,
     Softsign,
     Tanh,
+    Unfold,
     UninitializedParameter,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from .parameter import Parameter
 
@@ -73,6 +92,10 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identit
 __all__ += ["ModuleDict", "ParameterList", "ParameterDict", "LazyLinear", "UninitializedParameter"]
 __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
             "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
+
+__all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+            "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",
+            "UpsamplingNearest2d", "Dropout1d", "Dropout2d", "BatchNorm2d", "BatchNorm3d"]
 
 
 def __getattr__(name):

@@ -25,10 +25,10 @@ def message(obj, name):
 def test_module_names_pytorch_has():
     assert message(mg, "stft") == ("module 'microgradnp' has no attribute 'stft': torch.stft has no microgradnp "
                                    "counterpart yet")
-    assert message(nn, "Conv2d") == ("module 'microgradnp.nn' has no attribute 'Conv2d': torch.nn.Conv2d has no "
-                                     "microgradnp counterpart yet")
-    assert message(F, "conv2d") == ("module 'microgradnp.nn.functional' has no attribute 'conv2d': "
-                                    "torch.nn.functional.conv2d has no microgradnp counterpart yet")
+    assert message(nn, "Transformer") == ("module 'microgradnp.nn' has no attribute 'Transformer': "
+                                          "torch.nn.Transformer has no microgradnp counterpart yet")
+    assert message(F, "grid_sample") == ("module 'microgradnp.nn.functional' has no attribute 'grid_sample': "
+                                         "torch.nn.functional.grid_sample has no microgradnp counterpart yet")
     assert message(nn.optim, "LBFGS").endswith("torch.optim.LBFGS has no microgradnp counterpart yet")
     assert message(nn.utils, "spectral_norm").endswith("torch.nn.utils.spectral_norm has no microgradnp "
                                                        "counterpart yet")
@@ -51,7 +51,7 @@ def test_names_pytorch_lacks_keep_the_plain_message():
 
 def test_hasattr_stays_false_and_dir_leaves_them_out():
     x = mg.tensor([1.0])
-    for obj, name in [(mg, "stft"), (nn, "Conv2d"), (F, "conv2d"), (x, "stft"), (x, "no_such_method")]:
+    for obj, name in [(mg, "stft"), (nn, "Transformer"), (F, "grid_sample"), (x, "stft"), (x, "no_such_method")]:
         assert not hasattr(obj, name)
         assert getattr(obj, name, None) is None
     assert "stft" not in dir(x) and "sum" in dir(x)
@@ -59,8 +59,8 @@ def test_hasattr_stays_false_and_dir_leaves_them_out():
 
 
 def test_the_public_helper():
-    error = mg.utils.missing_attribute("microgradnp.nn", "Conv2d")
-    assert isinstance(error, AttributeError) and "torch.nn.Conv2d has no microgradnp counterpart" in str(error)
+    error = mg.utils.missing_attribute("microgradnp.nn", "Transformer")
+    assert isinstance(error, AttributeError) and "torch.nn.Transformer has no microgradnp counterpart" in str(error)
     assert str(mg.utils.missing_attribute("microgradnp", "_private")) == (
         "module 'microgradnp' has no attribute '_private'")
 

@@ -33,6 +33,34 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
 
 
+def _dropout_channels(name, input, p, training, dims):
+    # whole channels zeroed: one draw per (sample, channel), broadcast over the spatial dims
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{name}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) input, got shape "
+                         f"{tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * np.zeros(input.shape, dtype=input.dtype)
+    channels = tuple(input.shape[:input.ndim - dims]) + (1,) * dims
+    keep = mg.random.get_generator(None).random(channels) >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of ``(N, C, L)`` (or ``(C, L)``) with probability ``p``, scaling the rest by
+    1 / (1 - p): neighbouring positions of a channel are dropped together."""
+    return _dropout_channels("dropout1d", input, p, training, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (feature maps) of ``(N, C, H, W)`` (or ``(C, H, W)``) with probability ``p``,
+    scaling the rest by 1 / (1 - p)."""
+    return _dropout_channels("dropout2d", input, p, training, 2)
+
+
 def _channel_shape(ndim, channels):
     return (1, channels) + (1,) * (ndim - 2)
 

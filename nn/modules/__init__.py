@@ -22,10 +22,12 @@ from .activation import (
            Softsign,
            Tanh,
 )
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten
+from .fold import Fold, Unfold
 from .linear import Identity, LazyLinear, Linear, UninitializedParameter
 from .loss import (
     BCELoss,
@@ -43,7 +45,9 @@ from .loss import (
     SmoothL1Loss,
     SoftMarginLoss,
 )
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
+from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax",
            "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "MSELoss", "L1Loss", "HuberLoss",
@@ -53,3 +57,6 @@ __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
 __all__ += ["LazyLinear", "UninitializedParameter"]
 __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
             "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
+__all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+            "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",
+            "UpsamplingNearest2d", "Dropout1d", "Dropout2d", "BatchNorm2d", "BatchNorm3d"]

@@ -1,4 +1,5 @@
-"""``Dropout``: inverted dropout during training, the identity in evaluation mode."""
+"""``Dropout`` (elements) and ``Dropout1d``/``Dropout2d`` (whole channels): inverted dropout in training,
+the identity in evaluation mode."""
 from .. import functional as F
 from ..module import Module
 
@@ -20,3 +21,20 @@ class Dropout(Module):
     def extra_repr(self):
         """The settings shown inside the parentheses of ``repr``."""
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of ``(N, C, L)`` with probability ``p`` in training, scaling the rest by 1 / (1 - p)."""
+
+    def forward(self, input):
+        """Drop channels when training; return ``input`` unchanged in eval mode."""
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole feature maps of ``(N, C, H, W)`` with probability ``p`` in training, scaling the rest by
+    1 / (1 - p) (neighbouring pixels are correlated, so dropping single ones regularises little)."""
+
+    def forward(self, input):
+        """Drop channels when training; return ``input`` unchanged in eval mode."""
+        return F.dropout2d(input, self.p, self.training)

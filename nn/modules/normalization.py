@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d`` (per channel, over the batch) and ``LayerNorm`` (per sample)."""
+"""Normalisation layers: ``BatchNorm1d``/``2d``/``3d`` (per channel, over the batch) and ``LayerNorm`` (per
+sample)."""
 import numpy as np
 
 import microgradnp as mg
@@ -8,8 +9,8 @@ from ..module import Module
 from ..parameter import Parameter
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation of (N, C) or (N, C, L) inputs over the batch (and length) for each channel.
+class _BatchNorm(Module):
+    """Batch normalisation over the batch (and the spatial dims) for each channel (dim 1).
 
     Training uses the batch statistics (biased variance) and updates ``running_mean`` and ``running_var``
     (unbiased variance) with ``momentum`` (``None``: a cumulative average); eval mode uses the running
@@ -48,9 +49,9 @@ class BatchNorm1d(Module):
 
     def forward(self, input):
         """Normalise ``input`` (see the class docstring for which statistics are used)."""
-        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected an input of shape (N, {self.num_features}) "
-                             f"or (N, {self.num_features}, L), got {tuple(input.shape)}")
+        if input.ndim not in self.input_dims or input.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected an input of shape "
+                             f"{self.expected.format(c=self.num_features)}, got {tuple(input.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.numpy() + 1)
@@ -65,6 +66,29 @@ class BatchNorm1d(Module):
         """The settings shown inside the parentheses of ``repr``."""
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs over the batch (and length) for each channel;
+    see ``_BatchNorm`` for the statistics it uses."""
+
+    input_dims = (2, 3)
+    expected = "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images over the batch and the pixels of each channel, the
+    normalisation of convolutional networks; the statistics are those of ``BatchNorm1d``."""
+
+    input_dims = (4,)
+    expected = "(N, {c}, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) volumes over the batch and the voxels of each channel."""
+
+    input_dims = (5,)
+    expected = "(N, {c}, D, H, W)"
 
 
 class LayerNorm(Module):
