@@ -25,10 +25,10 @@ class Summary:
         values = self.values(implementation, metric)
         return statistics.median(values) if values else None
 
-    def ratios(self, implementation, metric):
-        """Per-repeat ratios to the baseline's value in the same repeat."""
+    def ratios(self, implementation, metric, other=BASELINE):
+        """Per-repeat ratios to ``other``'s value (the baseline's by default) in the same repeat."""
         mine = self.values(implementation, metric)
-        base = self.values(BASELINE, metric)
+        base = self.values(other, metric)
         return [a / b for a, b in zip(mine, base) if b]
 
     def ratio(self, implementation, metric):
