@@ -237,3 +237,32 @@ def test_a_small_cnn_learns_to_tell_two_patterns_apart():
     assert losses[-1] < 0.1 * losses[0]
     model.eval()
     assert (model(mg.tensor(images)).argmax(1).numpy() == labels.numpy()).all()
+
+
+def _grads(fn, array):
+    x = mg.tensor(array, requires_grad=True)
+    out = fn(x)
+    (out * mg.tensor(np.linspace(-1, 1, out.numel()).reshape(out.shape))).sum().backward()
+    return out.numpy(), x.grad.numpy()
+
+
+def test_window_max_equals_the_composite_of_reshape_and_amax():
+    # on data without ties the first maximum is the only one: amax's gradient (split between ties) agrees
+    x = RNG.permutation(np.linspace(-3, 3, 2 * 3 * 6 * 8)).reshape(2, 3, 6, 8)
+    ours = _grads(lambda t: F.max_pool2d(t, 2), x)
+    composite = _grads(lambda t: mg.amax(t.reshape(2, 3, 3, 2, 4, 2), dim=(3, 5)), x)
+    for a, b in zip(ours, composite):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unfold_equals_the_composite_of_slices_and_stack():
+    x = RNG.standard_normal((2, 3, 5, 6))
+
+    def by_slices(t):
+        # each kernel offset's shifted view of the image, stacked: (N, C, kh, kw, OH, OW)
+        shifted = [t[:, :, i:i + 4, j:j + 4] for i in range(2) for j in range(3)]
+        return mg.stack(shifted, dim=2).reshape(2, 3 * 6, 16)
+
+    ours, composite = _grads(lambda t: F.unfold(t, (2, 3)), x), _grads(by_slices, x)
+    np.testing.assert_array_equal(ours[0], composite[0])
+    np.testing.assert_allclose(ours[1], composite[1], rtol=1e-12)
