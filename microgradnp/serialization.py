@@ -1,5 +1,9 @@
 """``mg.save`` / ``mg.load``: checkpoints that can never run code when loaded.
 
+A path ending in ``.safetensors`` (or ``format="safetensors"``) is a safetensors file, the format PyTorch
+and the model hubs share, for a flat state dict (``safetensors_file.py``). Anything else is a
+checkpoint of microgradnp's own, which keeps any structure (an optimizer's state, nested dicts).
+
 A checkpoint is a NumPy ``.npz`` archive: every array (tensor data, optimizer state) is one member, and one
 more member holds a JSON description of the saved structure (dicts, lists, tuples, numbers, strings,
 None, and which member each tensor is). It is read with ``np.load(allow_pickle=False)``, so a file that
@@ -11,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from .safetensors_file import is_safetensors, load_safetensors, save_safetensors
 from .tensor import Tensor
 
 _FORMAT = "microgradnp-checkpoint"
@@ -24,13 +29,20 @@ class CheckpointError(ValueError):
 
 # ---- saving -------------------------------------------------------------------------------------------
 
-def save(obj, f):
+def save(obj, f, format=None):
     """Write ``obj`` (e.g. ``model.state_dict()``, ``optimizer.state_dict()`` or a dict of both) to ``f``.
 
+    To a path ending in ``.safetensors`` (or with ``format="safetensors"``), ``obj`` is a flat state dict
+    and the file is safetensors, which PyTorch loads with ``safetensors.torch.load_file``. Otherwise
     ``obj`` may nest dicts (str or int keys), lists and tuples of tensors, ndarrays, NumPy scalars, Python
-    numbers, strings, bools and None. ``f`` is a path (written atomically, under exactly that name) or a
-    binary file object.
+    numbers, strings, bools and None, in microgradnp's checkpoint format. ``f`` is a path (written
+    atomically, under exactly that name) or a binary file object.
     """
+    if is_safetensors(f, format):
+        if not isinstance(f, (str, os.PathLike)):
+            raise TypeError("mg.save: a .safetensors file is written to a path, not to a file object")
+        save_safetensors(obj, f)
+        return
     arrays = {}
     root = _encode(obj, arrays, "obj")
     header = {"format": _FORMAT, "version": _VERSION, "root": root}
@@ -88,13 +100,17 @@ def _encode(obj, arrays, where):
 
 # ---- loading ------------------------------------------------------------------------------------------
 
-def load(f, map_location=None, weights_only=True):
-    """Read a checkpoint written by ``mg.save``; tensors come back as tensors, arrays as arrays.
+def load(f, map_location=None, weights_only=True, format=None):
+    """Read a file written by ``mg.save`` (or a safetensors file, e.g. from ``safetensors.torch.save_file``);
+    tensors come back as tensors, arrays as arrays.
 
-    Never unpickles: a file holding pickled objects raises ``CheckpointError`` (a ValueError) and so does
-    anything that is not a complete microgradnp checkpoint. ``map_location`` and ``weights_only`` are
-    accepted for PyTorch compatibility (everything loads on the CPU, and only data is ever loaded).
+    Never unpickles: a file holding pickled objects (a PyTorch ``.pt`` file from ``torch.save`` among them)
+    raises ``CheckpointError`` (a ValueError), saying how to convert it, and so does anything that is not a
+    complete checkpoint. ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility
+    (everything loads on the CPU, and only data is ever loaded).
     """
+    if is_safetensors(f, format):
+        return load_safetensors(f)
     name = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else "the file"
     try:
         archive = np.load(f, allow_pickle=False)
@@ -115,17 +131,26 @@ def load(f, map_location=None, weights_only=True):
             raise _refusal(name, error) from None
 
 
+_CONVERT = ("To use PyTorch weights, convert them in PyTorch to safetensors, which holds only data: "
+            "`from safetensors.torch import save_file; save_file(torch.load(path, weights_only=True), "
+            "'model.safetensors')`, then `model.load_state_dict(mg.load('model.safetensors'))`")
+
+
 def _refusal(name, error):
     text = str(error)
     if "pickle" in text.lower():
         return CheckpointError(f"mg.load: {name} contains pickled Python objects; refusing to load it, because "
                                f"unpickling can run arbitrary code. microgradnp checkpoints hold only arrays and a "
-                               f"JSON structure (write them with mg.save)")
+                               f"JSON structure (write them with mg.save). {_CONVERT}")
     return CheckpointError(f"mg.load: {name} is not a microgradnp checkpoint (or it is truncated or corrupted): "
                            f"{type(error).__name__}: {text}")
 
 
 def _header(archive, name):
+    if any(member == "data.pkl" or member.endswith("/data.pkl") for member in archive.zip.namelist()):
+        raise CheckpointError(f"mg.load: {name} is a PyTorch checkpoint written by torch.save: it holds pickled "
+                              f"Python objects, and microgradnp never unpickles (it can run arbitrary code). "
+                              f"{_CONVERT}")
     if _STRUCTURE not in archive.files:
         raise CheckpointError(f"mg.load: {name} is not a microgradnp checkpoint: it is an .npz archive without the "
                               f"{_STRUCTURE!r} entry that mg.save writes (members: {archive.files[:5]})")

@@ -12,8 +12,17 @@ from . import hooks as _hooks
 from .functional.loss_checks import warn
 from .parameter import Parameter
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-"""What ``load_state_dict(strict=False)`` returns: the keys it could not match."""
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it could not match (shown as PyTorch shows it when all
+    matched)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 _calls = threading.local()  # stack of (module, scope name) while graph recording is on
 
