@@ -99,15 +99,16 @@ def describe_ratio(hand, derived):
     return f"hand / derived ranges from {ratio.min():.3g} to {ratio.max():.3g}"
 
 
-def write_graph(roots, out_dir, name, params=None):
+def write_graph(roots, out_dir, name, params=None, **draw_options):
     """Draw the graph behind ``roots`` with ``mg.viz`` and write ``<out_dir>/<name>.svg``.
 
     Call it before ``backward()`` frees the graph, so the drawing can show every intermediate gradient.
+    ``draw_options`` go to ``mg.viz.draw_graph`` (``names=``, ``max_depth=``...).
     When SVG rendering is unavailable (no ``dot`` and no in-process Graphviz) the DOT source is written
     instead, and the message says how to render it. Returns the path written.
     """
     roots = roots if isinstance(roots, (list, tuple)) else [roots]
-    graph = mg.viz.draw_graph(*roots, params=params)
+    graph = mg.viz.draw_graph(*roots, params=params, **draw_options)
     stem = os.path.join(out_dir, name)
     try:
         path = os.fspath(mg.viz.render(graph, stem + ".svg", format="svg"))

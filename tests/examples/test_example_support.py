@@ -61,6 +61,23 @@ def test_without_a_renderer_the_dot_source_is_written(support, tmp_path, monkeyp
     assert "wrote the DOT source" in capsys.readouterr().out
 
 
+def test_drawing_options_reach_draw_graph(support, tmp_path, monkeypatch):
+    import microgradnp as mg
+    from microgradnp import nn
+
+    def no_renderer(*args, **kwargs):
+        raise mg.viz.RenderBackendMissing("no dot here")
+
+    monkeypatch.setattr(mg.viz, "render", no_renderer)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    with mg.autograd.graph.record():
+        loss = model(mg.randn(4, 2)).sum()
+    support.write_graph(loss, str(tmp_path), "g", params=model, max_depth=0)
+    # max_depth=0 folds the whole Sequential into one box
+    text = (tmp_path / "g.dot").read_text()
+    assert "box3d" in text and "Sequential" in text
+
+
 def test_without_matplotlib_the_plots_are_skipped_with_a_note(support, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
     assert support.plot_curves(str(tmp_path / "p.png"), {"a": [1, 2]}, "t") is None
