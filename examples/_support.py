@@ -13,9 +13,15 @@ import numpy as np
 import microgradnp as mg
 
 
-def parse_args(argv, description, name, epochs, seed=0):
-    """Parse ``--epochs``, ``--seed`` and ``--out`` (default ``out/<name>``) and create the output folder."""
-    parser = argparse.ArgumentParser(description=description)
+def description(doc):
+    """The first paragraph of a script's docstring, as one line: what ``--help`` shows above the options."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def parse_args(argv, doc, name, epochs, seed=0):
+    """Parse ``--epochs``, ``--seed`` and ``--out`` (default ``out/<name>``) and create the output folder;
+    ``--help`` shows the first paragraph of ``doc``, the script's docstring."""
+    parser = argparse.ArgumentParser(description=description(doc))
     parser.add_argument("--epochs", type=int, default=epochs,
                         help=f"training epochs for the networks in this example (default {epochs})")
     parser.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")

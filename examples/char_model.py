@@ -83,7 +83,7 @@ def sample(model, itos, count, generator):
 
 def main(argv=None):
     """Train, sample, report; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "char_model", epochs=4000)
+    args = parse_args(argv, __doc__, "char_model", epochs=4000)
     words = read_words()
     chars = sorted(set("".join(words)))
     stoi = {ch: i + 1 for i, ch in enumerate(chars)}

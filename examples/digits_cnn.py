@@ -92,7 +92,7 @@ def draw_step(loss, model, out_dir):
 
 def main(argv=None):
     """Train and test the CNN; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "digits_cnn", epochs=10)
+    args = parse_args(argv, __doc__, "digits_cnn", epochs=10)
     if load_digits is None:
         raise SystemExit(NEEDS_SKLEARN)
     X_train, y_train, X_test, y_test = load_data(args.seed)

@@ -1,4 +1,4 @@
-"""Seed 004: "my network adds two numbers; with ReLU the error sometimes never goes down."
+"""Post 004: "my network adds two numbers; with ReLU the error sometimes never goes down."
 
 The post's network is Dense(2, 4) ReLU Dense(4, 4) ReLU Dense(4, 1) ReLU, trained on six (a, b) -> a + b
 pairs with the squared error, one sample at a time, learning rate 0.01, 5000 epochs. Its layers carry
@@ -313,7 +313,7 @@ def train_fixed(epochs, seed):
 
 def main(argv=None):
     """Run both parts; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "dying_relu_output", epochs=5000)
+    args = parse_args(argv, __doc__, "dying_relu_output", epochs=5000)
     print("Six (a, b) -> a + b pairs; the post's network Dense(2,4) ReLU Dense(4,4) ReLU Dense(4,1) ReLU.")
 
     banner("WHAT WENT WRONG")

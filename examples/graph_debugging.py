@@ -1,6 +1,6 @@
-"""Debugging a network by looking at its graph: a healthy network next to seed 004's broken one.
+"""Debugging a network by looking at its graph: a healthy network next to post 004's broken one.
 
-Seed 004's network adds two numbers: Linear(2, 4) ReLU Linear(4, 4) ReLU Linear(4, 1) ReLU, trained with
+Post 004's network adds two numbers: Linear(2, 4) ReLU Linear(4, 4) ReLU Linear(4, 1) ReLU, trained with
 the squared error. "Sometimes the error never goes down": when the last ReLU's input is negative for
 every sample, the network outputs 0, the ReLU passes no gradient back, and no weight ever moves.
 
@@ -15,7 +15,7 @@ broken one adds the output ReLU), then draws each one's graph with ``mg.viz.draw
 
 and prints what the drawing shows, plus ``mg.viz.explain_zero_grad`` for the first layer's weight.
 
-    python examples/graph_debugging.py [--out out] [--seed 10] [--epochs 300]
+    python examples/graph_debugging.py [--out out/graph_debugging] [--seed 10] [--epochs 300]
 
 With the default seed 10 the output ReLU starts dead (so it does for about half of all seeds with
 PyTorch's Linear initialisation), while the healthy network trains with no dead unit at all. Other
@@ -31,6 +31,8 @@ import warnings
 import microgradnp as mg
 from microgradnp import nn
 
+from _support import description
+
 X = [[0.1, 0.2], [0.5, 0.3], [0.2, 0.4], [0.3, 0.7], [0.5, 0.5], [0.4, 0.3]]
 Y = [[0.3], [0.8], [0.6], [1.0], [1.0], [0.7]]
 LEARNING_RATE = 0.1
@@ -38,8 +40,9 @@ LEARNING_RATE = 0.1
 
 def parse_args(argv):
     """--out, --seed and --epochs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the SVG drawings (default ./out)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--out", default=os.path.join("out", "graph_debugging"),
+                        help="folder for the SVG drawings (default out/graph_debugging)")
     parser.add_argument("--seed", type=int, default=10, help="seed for both networks' weights (default 10)")
     parser.add_argument("--epochs", type=int, default=300, help="full-batch SGD epochs (default 300)")
     args = parser.parse_args(argv)
@@ -49,7 +52,7 @@ def parse_args(argv):
 
 
 def build(seed, output_relu):
-    """Seed 004's network; ``output_relu`` adds the ReLU after the last Linear layer (the bug)."""
+    """Post 004's network; ``output_relu`` adds the ReLU after the last Linear layer (the bug)."""
     mg.manual_seed(seed)
     layers = [nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1)]
     return nn.Sequential(*layers, *([nn.ReLU()] if output_relu else []))

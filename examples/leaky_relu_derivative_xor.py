@@ -1,4 +1,4 @@
-"""Seed 001: "my XOR network works with the logistic function and tanh, but not with a leaky ReLU."
+"""Post 001: "my XOR network works with the logistic function and tanh, but not with a leaky ReLU."
 
 The post's leaky ReLU is ``np.maximum(epsilon * data, data)`` with epsilon = 0.1, trained with SGD and
 back-propagation on XOR. Its first derivative ``relu_prime`` returns one number for the whole array; the
@@ -209,7 +209,7 @@ def train_fixed(seed, epochs):
 
 def main(argv=None):
     """Run both parts; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "leaky_relu_derivative_xor", epochs=2000)
+    args = parse_args(argv, __doc__, "leaky_relu_derivative_xor", epochs=2000)
     print(f"XOR with a leaky ReLU (epsilon 0.1) hidden layer, seed {args.seed}.")
 
     banner("WHAT WENT WRONG")

@@ -1,4 +1,4 @@
-"""Seed 000: "my 1-layer network works with a sigmoid; with a leaky ReLU it fails. Can the output layer
+"""Post 000: "my 1-layer network works with a sigmoid; with a leaky ReLU it fails. Can the output layer
 not be a ReLU?"
 
 The post's network is a single layer: 3 inputs (the third is a constant 1) -> 1 output, targets 0/1,
@@ -196,7 +196,7 @@ def train_fixed(seed, epochs):
 
 def main(argv=None):
     """Run both parts; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "leaky_relu_output_layer", epochs=200)
+    args = parse_args(argv, __doc__, "leaky_relu_output_layer", epochs=200)
     print(f"The post's data: 4 samples, 3 inputs (the last a constant 1), 0/1 targets; seed {args.seed}.")
 
     banner("WHAT WENT WRONG")

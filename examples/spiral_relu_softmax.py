@@ -1,4 +1,4 @@
-"""Seed 003: "I switched my hidden layer from sigmoid to ReLU and accuracy fell from 90% to 30-40%."
+"""Post 003: "I switched my hidden layer from sigmoid to ReLU and accuracy fell from 90% to 30-40%."
 
 The post's network has one hidden layer, a softmax output and a hand-written backward pass; its author
 swapped the sigmoid for a (leaky) ReLU after a cs231n lecture. The post gives no data, so this script
@@ -305,7 +305,7 @@ def plot_boundary(path, model, data, labels):
 
 def main(argv=None):
     """Run both parts; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "spiral_relu_softmax", epochs=2000)
+    args = parse_args(argv, __doc__, "spiral_relu_softmax", epochs=2000)
     data, labels = spiral_data(seed=args.seed)
     print(f"Spiral data: {len(data)} points, 3 classes, 2-D (seed {args.seed}).")
 

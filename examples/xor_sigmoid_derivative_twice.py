@@ -1,4 +1,4 @@
-"""Seed 002: "my XOR network (ReLU hidden layer, sigmoid output, binary cross-entropy) outputs about 0.5
+"""Post 002: "my XOR network (ReLU hidden layer, sigmoid output, binary cross-entropy) outputs about 0.5
 for every input."
 
 The post's network: 2 inputs, one ReLU hidden layer, a sigmoid output, the binary cross-entropy, plain
@@ -229,7 +229,7 @@ def train_fixed(epochs, seed):
 
 def main(argv=None):
     """Run both parts; returns the numbers the printout shows, for tests and notebooks."""
-    args = parse_args(argv, __doc__.splitlines()[0], "xor_sigmoid_derivative_twice", epochs=2000)
+    args = parse_args(argv, __doc__, "xor_sigmoid_derivative_twice", epochs=2000)
     print(f"XOR, the post's network with {HIDDEN} hidden units, seed {args.seed}.")
 
     banner("WHAT WENT WRONG")

@@ -1,4 +1,6 @@
 """Functions that make new tensors."""
+import warnings
+
 import numpy as np
 
 from . import dtypes
@@ -20,10 +22,31 @@ def _made(array, dtype, requires_grad):
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
-    """A new tensor (a copy of ``data``): Python floats become the default dtype, arrays keep theirs."""
+    """A new tensor (a copy of ``data``): Python floats become the default dtype, arrays keep theirs.
+
+    The copy records no graph: a list holding tensors that require grad is refused (``mg.stack`` joins
+    them and keeps their gradients), and copying such a tensor warns, as in PyTorch.
+    """
     check_device(device, "tensor")
+    if isinstance(data, (list, tuple)):
+        _refuse_tensors_with_graph(data)
+    elif isinstance(data, Tensor) and data.requires_grad:
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
+                      "or sourceTensor.clone().detach().requires_grad_(True), rather than mg.tensor(sourceTensor); "
+                      "the copy does not record the graph", UserWarning, stacklevel=2)
     array = np.array(as_array(data, dtype), copy=True)
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _refuse_tensors_with_graph(items):
+    for item in items:
+        if isinstance(item, Tensor):
+            if item.requires_grad:
+                raise TypeError("tensor: the list holds tensors that require grad, and mg.tensor(...) copies values "
+                                "without the graph, so no gradient would reach them; use mg.stack([...]) (or "
+                                "mg.cat) to join tensors and keep their gradients, or detach() them first")
+        elif isinstance(item, (list, tuple)):
+            _refuse_tensors_with_graph(item)
 
 
 def from_numpy(array):

@@ -7,6 +7,7 @@ those (``detach``, ``requires_grad_``, ``retain_grad``, ``register_hook``). What
 bound onto this class once when microgradnp is imported: those need the ops and the engine, which sit
 above this file.
 """
+import warnings
 import weakref
 
 import numpy as np
@@ -108,13 +109,13 @@ class Tensor:
     # None, or the list, shared by every tensor whose array shares this one's memory (its views, its
     # detach(), what it is a view of), of weak references to them: a write through any of them moves the
     # version of all of them, as PyTorch's views share one version counter
-    __slots__ = ("_array", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_aliases", "__weakref__")
+    __slots__ = ("_array", "_grad", "requires_grad", "grad_fn", "_version", "_hooks", "_aliases", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash, as in PyTorch (== is elementwise)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._array = as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._version = 0
         self._hooks = None
@@ -139,7 +140,7 @@ class Tensor:
         """
         t = _new(Tensor)
         t._array = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = node is not None
         t.grad_fn = node
         t._version = 0
@@ -307,6 +308,23 @@ class Tensor:
             raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring grad; use .detach()")
         self.requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def grad(self):
+        """The gradient a backward pass accumulated here (None until one has): a leaf's, or a non-leaf's
+        after ``retain_grad()``. Reading it on a non-leaf that does not retain it warns, as in PyTorch."""
+        grad = self._grad
+        if grad is None and self.grad_fn is not None and self.grad_fn.info("retained") is None:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during backward(). If you indeed want the .grad field to "
+                          "be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                          "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.",
+                          UserWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves keep theirs anyway)."""

@@ -22,6 +22,14 @@ def test_readme_first_screen_has_a_demo_and_a_test_command():
     assert "pytest" in tests and "pip install" in tests
 
 
+def test_readme_commands_each_make_their_own_fresh_environment():
+    # run in the same folder one after the other, the second must not reuse the first one's venv
+    demo, tests = _readme_commands()
+    folders = [re.search(r"python3 -m venv (\S+)", command).group(1) for command in (demo, tests)]
+    assert folders[0] != folders[1], folders
+    assert all(f". {folder}/bin/activate" in command for folder, command in zip(folders, (demo, tests)))
+
+
 def test_ci_runs_the_readme_install_step_and_test_command():
     _, tests = _readme_commands()
     steps = [s.strip() for s in tests.split("&&")]

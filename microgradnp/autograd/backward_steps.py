@@ -118,11 +118,11 @@ def finish_leaves(leaf_grads, create_graph):
         if leaf._hooks:
             g = run_hooks(leaf._hooks, g, False)
         shared = type(g) is not np.ndarray or g.base is not None
-        if not shared and leaf.grad is None and leaf._array.dtype.kind == "f":
+        if not shared and leaf._grad is None and leaf._array.dtype.kind == "f":
             key = id(g)
             if key not in handed_out:
                 handed_out.add(key)
-                leaf.grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
+                leaf._grad = Tensor._from_op(g, None)  # the common first gradient, kept by reference
                 continue
             shared = True
         accumulate_into(leaf, g, False, copy=shared)
@@ -146,11 +146,11 @@ def accumulate_into(t, g, create_graph, copy=False):
         raise RuntimeError(f"backward: a tensor of dtype {t.dtype} (shape {t._array.shape}) requires grad; only "
                            f"floating point tensors can have gradients")
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
-    if t.grad is None:
-        t.grad = Tensor._from_op(np.array(g, dtype=t.dtype, copy=True) if copy else np.asarray(g), None)
-    elif t.grad._array.flags.writeable and t.grad._array.shape == np.shape(g):
-        np.add(t.grad._array, g, out=t.grad._array, casting="unsafe")
+    if t._grad is None:
+        t._grad = Tensor._from_op(np.array(g, dtype=t.dtype, copy=True) if copy else np.asarray(g), None)
+    elif t._grad._array.flags.writeable and t._grad._array.shape == np.shape(g):
+        np.add(t._grad._array, g, out=t._grad._array, casting="unsafe")
     else:
-        t.grad = Tensor._from_op(t.grad._array + g, None)
+        t._grad = Tensor._from_op(t._grad._array + g, None)

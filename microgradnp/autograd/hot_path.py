@@ -46,7 +46,7 @@ def apply1(prim, x, *extra, **kwargs):
         out = np.asarray(out)
     t = _new(Tensor)
     t._array = out
-    t.grad = None
+    t._grad = None
     t._version = 0
     t._hooks = None
     t._aliases = None
@@ -98,7 +98,7 @@ def apply2(prim, a, b):
         out = np.asarray(out)
     t = _new(Tensor)
     t._array = out
-    t.grad = None
+    t._grad = None
     t._version = 0
     t._hooks = None
     t._aliases = None
@@ -187,7 +187,7 @@ def apply3(prim, a, b, c):
         out = np.asarray(out)
     t = _new(Tensor)
     t._array = out
-    t.grad = None
+    t._grad = None
     t._version = 0
     t._hooks = None
     t._aliases = None
@@ -375,16 +375,16 @@ def finish_leaves(leaf_grads):
         if leaf._hooks:
             g = backward_steps.run_hooks(leaf._hooks, g, False)
         shared = type(g) is not np.ndarray or g.base is not None
-        if not shared and leaf.grad is None and leaf._array.dtype.kind == "f":
+        if not shared and leaf._grad is None and leaf._array.dtype.kind == "f":
             key = id(g)
             if key not in handed_out:
                 handed_out.add(key)
                 grad = _new(Tensor)
                 grad._array = g
-                grad.grad = grad.grad_fn = grad._hooks = grad._aliases = None
+                grad._grad = grad.grad_fn = grad._hooks = grad._aliases = None
                 grad.requires_grad = False
                 grad._version = 0
-                leaf.grad = grad
+                leaf._grad = grad
                 continue
             shared = True
         backward_steps.accumulate_into(leaf, g, False, copy=shared)

@@ -43,7 +43,7 @@ class Analysis:
 def _leaf_grad(tensor, computed):
     if computed is not None:
         return computed.get(id(tensor))
-    return None if tensor.grad is None else np.asarray(tensor.grad._array)
+    return None if tensor._grad is None else np.asarray(tensor._grad._array)
 
 
 def _where(vertex):

@@ -25,7 +25,7 @@ def _retained_tensors(nodes):
         ref = node.info("retained")
         tensor = ref() if ref is not None else None
         if tensor is not None:
-            out.append((tensor, tensor.grad))
+            out.append((tensor, tensor._grad))
     return out
 
 
@@ -50,7 +50,7 @@ def output_gradients(roots, nodes, leaves, grad_outputs=None):
                               retain_graph=True, allow_unused=True)
     finally:
         for tensor, grad in saved:
-            tensor.grad = grad
+            tensor._grad = grad
     grads = {}
     for node, g in zip(nodes, results[:len(nodes)]):
         grads[node] = None if g is None else g._array

@@ -2,6 +2,7 @@
 import importlib.util
 import pathlib
 import shutil
+import sys
 
 import pytest
 
@@ -9,9 +10,14 @@ EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "graph_debu
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("graph_debugging", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # examples/ on the path, as when the script runs: it imports its helper module by name
+    sys.path.insert(0, str(EXAMPLE.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("graph_debugging", EXAMPLE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXAMPLE.parent))
     return module
 
 
