@@ -123,7 +123,7 @@ def write_graph(roots, out_dir, name, params=None, **draw_options):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(graph.source)
         print(f"  SVG rendering is unavailable ({type(error).__name__}: {error}); wrote the DOT source to "
-              f"{path} instead: install the render extra (pip install 'microgradnp[render]') or run "
+              f"{path} instead: reinstall microgradnp (its dependencies include the in-process renderer) or run "
               f"`dot -Tsvg {path} -o {stem}.svg`")
         return path
     findings = getattr(graph, "findings", None)

