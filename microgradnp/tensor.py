@@ -309,23 +309,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    @property
-    def grad(self):
-        """The gradient a backward pass accumulated here (None until one has): a leaf's, or a non-leaf's
-        after ``retain_grad()``. Reading it on a non-leaf that does not retain it warns, as in PyTorch."""
-        grad = self._grad
-        if grad is None and self.grad_fn is not None and self.grad_fn.info("retained") is None:
-            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
-                          "attribute won't be populated during backward(). If you indeed want the .grad field to "
-                          "be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
-                          "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.",
-                          UserWarning, stacklevel=2)
-        return grad
-
-    @grad.setter
-    def grad(self, value):
-        self._grad = value
-
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves keep theirs anyway)."""
         if not self.requires_grad:
@@ -419,3 +402,21 @@ def _format(t):
         suffix.append("requires_grad=True")
     body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
     return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+
+
+def _read_grad(tensor):
+    grad = tensor._grad
+    if grad is None and tensor.grad_fn is not None and tensor.grad_fn.info("retained") is None:
+        warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                      "attribute won't be populated during backward(). If you indeed want the .grad field to be "
+                      "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access "
+                      "the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.",
+                      UserWarning, stacklevel=2)
+    return grad
+
+
+# .grad is read through a property, so that reading a non-leaf's warns as PyTorch's does, and written by
+# the slot's own setter (C code, no Python call): optimizers clear every parameter's .grad on every step
+Tensor.grad = property(_read_grad, Tensor._grad.__set__, doc=(
+    "The gradient a backward pass accumulated here (None until one has): a leaf's, or a non-leaf's after "
+    "``retain_grad()``. Reading it on a non-leaf that does not retain it warns, as in PyTorch."))

@@ -5,9 +5,12 @@
     loss.grad_fn                           # a Node: .name, .edges (.next_functions), .info("trace")
     mg.autograd.graph.increment_version(p) # after writing into p.numpy() directly
     array_of(p)                            # p.numpy(), without a Python call: for optimizers' loops
+    grad_of(p)                             # p.grad, the same, without the property
+    clear_grads(params)                    # p.grad = None for each, in one call: zero_grad()
 
 ``array_of`` is ``operator.attrgetter`` of the tensor's array: the same ndarray as ``t.numpy()``, read at
-the cost of an attribute, for loops that run once per parameter per step.
+the cost of an attribute, for loops that run once per parameter per step. ``grad_of`` is the same for
+``.grad`` (the property warns when a non-leaf's is read; ``grad_of`` never does).
 
 The pieces live where they are made: ``Node`` and the recording in ``node.py``, ``Primitive`` and the
 table of primitives in ``primitive.py``, the version counter in ``tensor.py``.
@@ -19,6 +22,15 @@ from .node import ONE_INPUT, Node, current_scope, is_recording, record, scope, u
 from .primitive import PRIMITIVES, Primitive, primitive
 
 __all__ = ["Node", "ONE_INPUT", "record", "scope", "current_scope", "is_recording", "user_frame",
-           "PRIMITIVES", "Primitive", "primitive", "increment_version", "array_of"]
+           "PRIMITIVES", "Primitive", "primitive", "increment_version", "array_of",
+           "grad_of", "clear_grads"]
 
 array_of = operator.attrgetter("_array")
+grad_of = operator.attrgetter("_grad")
+
+
+def clear_grads(tensors):
+    """Set the ``.grad`` of every tensor in ``tensors`` to None, as ``optimizer.zero_grad()`` does each step
+    (one call for a whole parameter group, not a property assignment per parameter)."""
+    for tensor in tensors:
+        tensor._grad = None

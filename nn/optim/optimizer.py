@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import array_of, increment_version
+from microgradnp.autograd.graph import array_of, clear_grads, grad_of, increment_version
 
 
 class _Required:
@@ -94,13 +94,13 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Clear the gradients of all optimized parameters (to None by default, or to zeros in place)."""
         for group in self.param_groups:
+            if set_to_none:
+                clear_grads(group["params"])
+                continue
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.numpy()[...] = 0
+                grad = grad_of(p)
+                if grad is not None:
+                    grad.numpy()[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` (re-evaluating the loss) is called first."""
@@ -120,9 +120,10 @@ class Optimizer:
         updated = []
         try:
             for p in group["params"]:
-                if p.grad is None:
+                grad = grad_of(p)
+                if grad is None:
                     continue
-                grad = array_of(p.grad)
+                grad = array_of(grad)
                 if grad.shape != array_of(p).shape:
                     raise grad_shape_error(self, p, grad)
                 if maximize:

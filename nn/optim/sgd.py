@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
-from microgradnp.autograd.graph import array_of, increment_version
+from microgradnp.autograd.graph import array_of, grad_of, increment_version
 
 from .optimizer import Optimizer, check_hyper, grad_shape_error
 from .scaled_add import ShapeMismatch, add_scaled_, plus_scaled
@@ -36,7 +36,7 @@ class SGD(Optimizer):
         updated = []
         try:
             for p in group["params"]:
-                grad = p.grad
+                grad = grad_of(p)
                 if grad is None:
                     continue
                 # p += -lr * grad, fused as PyTorch fuses it; .grad itself does not change
