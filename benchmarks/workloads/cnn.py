@@ -9,7 +9,7 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, as_float, import_torch, time_steps, tutorial_step
+from .common import SEED, Metric, import_torch, train_over_batches, tutorial_step
 
 TITLE = "LeNet-5 CNN, 28x28, float32, batch 64: one training step"
 BATCH = 64
@@ -201,13 +201,7 @@ class TorchCNN:
 
 
 def _train(reset, step, batches):
-    reset()
-    first = step(*batches[0])
-    for i in range(1, WARMUP):
-        step(*batches[i % len(batches)])
-    seconds, _, last = time_steps(lambda i: step(*batches[i % len(batches)]), WARMUP, STEPS, BLOCK)
-    return {"metrics": {"step_us": seconds * 1e6},
-            "check": {"loss at step 1": as_float(first), f"loss at step {WARMUP + STEPS}": as_float(last)}}
+    return train_over_batches(reset, step, batches, WARMUP, STEPS, BLOCK)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN, "torch": TorchCNN}

@@ -120,6 +120,18 @@ def time_steps(step, first, count, block):
     return statistics.median(blocks) / block, first_result, result
 
 
+def train_over_batches(reset, step, batches, warmup, steps, block):
+    """Restore the starting weights, run ``warmup`` steps, then time ``steps`` more in blocks of ``block``,
+    cycling through ``batches``; returns the repeat's result (time per step, first and last loss)."""
+    reset()
+    first = step(*batches[0])
+    for i in range(1, warmup):
+        step(*batches[i % len(batches)])
+    seconds, _, last = time_steps(lambda i: step(*batches[i % len(batches)]), warmup, steps, block)
+    return {"metrics": {"step_us": seconds * 1e6},
+            "check": {"loss at step 1": as_float(first), f"loss at step {warmup + steps}": as_float(last)}}
+
+
 def as_float(value):
     """A loss as a Python float, whichever library computed it."""
     return float(value.item() if hasattr(value, "item") else value)

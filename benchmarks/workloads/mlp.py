@@ -7,7 +7,15 @@ the time per step is their median.
 """
 import numpy as np
 
-from .common import SEED, Metric, as_float, import_torch, sequential_state, start_weights, time_steps, tutorial_step
+from .common import (
+    SEED,
+    Metric,
+    import_torch,
+    sequential_state,
+    start_weights,
+    train_over_batches,
+    tutorial_step,
+)
 
 TITLE = "MLP 784-256-128-10, float32, batch 128: one training step"
 SIZES = (784, 256, 128, 10)
@@ -152,13 +160,7 @@ class TorchMLP:
 
 
 def _train(reset, step, batches):
-    reset()
-    first = step(*batches[0])
-    for i in range(1, WARMUP):
-        step(*batches[i % len(batches)])
-    seconds, _, last = time_steps(lambda i: step(*batches[i % len(batches)]), WARMUP, STEPS, 1)
-    return {"metrics": {"step_us": seconds * 1e6},
-            "check": {"loss at step 1": as_float(first), f"loss at step {WARMUP + STEPS}": as_float(last)}}
+    return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyMLP, "microgradnp": MicrogradnpMLP, "torch": TorchMLP}
