@@ -18,6 +18,9 @@ from .modules import (
     CELU,
     ELU,
     GELU,
+    GRU,
+    LSTM,
+    RNN,
     SELU,
     BatchNorm1d,
     BCELoss,
@@ -29,6 +32,7 @@ from .modules import (
     Embedding,
     Flatten,
     GaussianNLLLoss,
+    GRUCell,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -42,6 +46,7 @@ from .modules import (
     Linear,
     LogSigmoid,
     LogSoftmax,
+    LSTMCell,
     MarginRankingLoss,
     Mish,
     MSELoss,
@@ -51,6 +56,9 @@ from .modules import (
     PReLU,
     ReLU,
     ReLU6,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
     Sigmoid,
     SiLU,
     SmoothL1Loss,
@@ -73,6 +81,7 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identit
 __all__ += ["ModuleDict", "ParameterList", "ParameterDict", "LazyLinear", "UninitializedParameter"]
 __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
             "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 def __getattr__(name):

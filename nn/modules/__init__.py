@@ -44,6 +44,7 @@ from .loss import (
     SoftMarginLoss,
 )
 from .normalization import BatchNorm1d, LayerNorm
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax",
            "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "MSELoss", "L1Loss", "HuberLoss",
@@ -53,3 +54,4 @@ __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
 __all__ += ["LazyLinear", "UninitializedParameter"]
 __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
             "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
