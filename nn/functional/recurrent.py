@@ -36,7 +36,7 @@ _SPLIT_LEAF = 8  # from this many steps down, a sequence that needs a gradient i
 
 
 @functools.lru_cache(maxsize=64)
-def gate_constants(mode, hidden_size, dtype):
+def _gate_constants(mode, hidden_size, dtype):
     """``(scale, shift)``: read-only arrays of shape (gates * hidden_size,) in ``dtype`` (a NumPy dtype).
 
     ``scale`` is 1/2 on the rows of the sigmoid gates (LSTM i, f, o; GRU r, z) and 1 elsewhere; ``shift``
@@ -59,20 +59,20 @@ def gate_constants(mode, hidden_size, dtype):
 
 # ---- one step, from the pre-activations -------------------------------------------------------------
 
-def lstm_update(pre, c, hidden_size):
+def _lstm_update(pre, c, hidden_size):
     """``(h', c')`` from the gate pre-activations ``pre`` (rows i, f, g, o; the sigmoid rows halved).
 
     c' = f * c + i * g and h' = o * tanh(c'), with i, f, o the sigmoid gates and g the tanh one.
     """
     h = hidden_size
-    scale, shift = gate_constants("LSTM", h, np.dtype(pre.dtype))
+    scale, shift = _gate_constants("LSTM", h, np.dtype(pre.dtype))
     act = mg.tanh(pre) * scale + shift
     i, f, g, o = act[..., :h], act[..., h:2 * h], act[..., 2 * h:3 * h], act[..., 3 * h:]
     c = f * c + i * g
     return o * mg.tanh(c), c
 
 
-def gru_update(gi, gh, hx, hidden_size):
+def _gru_update(gi, gh, hx, hidden_size):
     """h' from the input and hidden projections ``gi``, ``gh`` (rows r, z, n; the r and z rows halved).
 
     r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z), n = tanh(gi_n + r * gh_n) (``gh_n`` holds
@@ -111,16 +111,16 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     h, c = hx
     pre = _projections(input, h, w_ih, w_hh, b_ih, b_hh)
-    scale, _ = gate_constants("LSTM", h.shape[-1], np.dtype(pre.dtype))
-    return lstm_update(pre * scale, c, h.shape[-1])
+    scale, _ = _gate_constants("LSTM", h.shape[-1], np.dtype(pre.dtype))
+    return _lstm_update(pre * scale, c, h.shape[-1])
 
 
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step, returns h'; gate rows r, z, n as in PyTorch, with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
-    scale, _ = gate_constants("GRU", hx.shape[-1], np.dtype(w_ih.dtype))
+    scale, _ = _gate_constants("GRU", hx.shape[-1], np.dtype(w_ih.dtype))
     gi = mg.linear(input, w_ih, b_ih) * scale
     gh = mg.linear(hx, w_hh, b_hh) * scale
-    return gru_update(gi, gh, hx, hx.shape[-1])
+    return _gru_update(gi, gh, hx, hx.shape[-1])
 
 
 # ---- whole sequences ------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def _direction(mode, steps, hx, weights, hidden_size, reverse):
     """
     w_ih, w_hh, b_ih, b_hh = weights
     dtype = np.dtype(w_ih.dtype)
-    scale = None if mode in ("RNN_TANH", "RNN_RELU") else gate_constants(mode, hidden_size, dtype)[0]
+    scale = None if mode in ("RNN_TANH", "RNN_RELU") else _gate_constants(mode, hidden_size, dtype)[0]
     w_ih, w_hh = _scaled(w_ih, scale), _scaled(w_hh, scale)
     if mode == "GRU":  # b_hn stays apart from b_in: it is multiplied by r
         b_ih, b_hh = _scaled(b_ih, scale), _scaled(b_hh, scale)
@@ -163,9 +163,9 @@ def _direction(mode, steps, hx, weights, hidden_size, reverse):
     order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
     for t in order:
         if mode == "LSTM":
-            h, c = lstm_update(mg.linear(h, w_hh, mg.linear(steps[t], w_ih, b_ih)), c, hidden_size)
+            h, c = _lstm_update(mg.linear(h, w_hh, mg.linear(steps[t], w_ih, b_ih)), c, hidden_size)
         elif mode == "GRU":
-            h = gru_update(mg.linear(steps[t], w_ih, b_ih), mg.linear(h, w_hh, b_hh), h, hidden_size)
+            h = _gru_update(mg.linear(steps[t], w_ih, b_ih), mg.linear(h, w_hh, b_hh), h, hidden_size)
         else:
             pre = mg.linear(h, w_hh, mg.linear(steps[t], w_ih, b_ih))
             h = mg.tanh(pre) if mode == "RNN_TANH" else mg.relu(pre)
@@ -173,7 +173,7 @@ def _direction(mode, steps, hx, weights, hidden_size, reverse):
     return outputs, h, c
 
 
-def dropout_masks(shape, p, dtype):
+def _dropout_masks(shape, p, dtype):
     """Inverted-dropout multipliers of ``shape``: 0 with probability ``p``, else 1 / (1 - p), drawn from the
     global generator (``mg.manual_seed``)."""
     if p >= 1:
@@ -204,7 +204,7 @@ def run_layers(mode, steps, hx, weights, hidden_size, num_layers, bidirectional,
             else:
                 steps = outputs[0]
             if dropout > 0:
-                masks = dropout_masks((len(steps),) + tuple(steps[0].shape), dropout, np.dtype(steps[0].dtype))
+                masks = _dropout_masks((len(steps),) + tuple(steps[0].shape), dropout, np.dtype(steps[0].dtype))
                 steps = [x * mask for x, mask in zip(steps, masks)]
         outputs = []
         for direction in range(directions):
