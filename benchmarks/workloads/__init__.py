@@ -9,9 +9,10 @@
   for peak-memory measurements);
 - ``targets(summary)``: ``[(target text, measured text, met)]`` from the medians.
 """
-from . import deep, memory, mlp, online, ops, xor
+from . import deep, lstm, memory, mlp, online, ops, xor
 from .common import Skip
 
 __all__ = ["WORKLOADS", "Skip"]
 
 WORKLOADS = {"xor": xor, "mlp": mlp, "online": online, "ops": ops, "deep": deep, "memory": memory}
+WORKLOADS["lstm"] = lstm
