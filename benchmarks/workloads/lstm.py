@@ -226,6 +226,15 @@ class TorchLSTM:
         return _train(self.reset, self.step, self.batches)
 
 
+class TorchLSTMNoOneDNN(TorchLSTM):
+    """PyTorch with its oneDNN (mkldnn) kernels switched off: the LSTM then runs as a loop of ATen ops per step,
+    as microgradnp's does, which shows what PyTorch's fused kernel is worth."""
+
+    def __init__(self):
+        super().__init__()
+        self.torch.backends.mkldnn.enabled = False
+
+
 def _train(reset, step, batches):
     reset()
     first = step(*batches[0])
@@ -236,7 +245,8 @@ def _train(reset, step, batches):
             "check": {"loss at step 1": as_float(first), f"loss at step {WARMUP + STEPS}": as_float(last)}}
 
 
-IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM, "torch": TorchLSTM}
+IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM, "torch": TorchLSTM,
+                   "torch no oneDNN": TorchLSTMNoOneDNN}
 
 
 def targets(summary):
