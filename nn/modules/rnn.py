@@ -258,7 +258,7 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """A long short-term memory network over a sequence, with PyTorch's gates, in PyTorch's row order i, f, g, o::
+    """A long short-term memory network over a sequence, with PyTorch's gates, in PyTorch's row order i, f, g, o:
 
         i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_t @ W_ih.T + b_ih + h_(t-1) @ W_hh.T + b_hh)
         c_t = f * c_(t-1) + i * g
@@ -278,7 +278,7 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    """A gated recurrent unit network over a sequence, with PyTorch's gates, in PyTorch's row order r, z, n::
+    """A gated recurrent unit network over a sequence, with PyTorch's gates, in PyTorch's row order r, z, n:
 
         r = sigmoid(x_t @ W_ir.T + b_ir + h_(t-1) @ W_hr.T + b_hr)
         z = sigmoid(x_t @ W_iz.T + b_iz + h_(t-1) @ W_hz.T + b_hz)
