@@ -18,6 +18,9 @@ from .modules import (
     CELU,
     ELU,
     GELU,
+    GRU,
+    LSTM,
+    RNN,
     SELU,
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -42,6 +45,7 @@ from .modules import (
     Flatten,
     Fold,
     GaussianNLLLoss,
+    GRUCell,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -55,6 +59,7 @@ from .modules import (
     Linear,
     LogSigmoid,
     LogSoftmax,
+    LSTMCell,
     MarginRankingLoss,
     MaxPool1d,
     MaxPool2d,
@@ -66,6 +71,9 @@ from .modules import (
     PReLU,
     ReLU,
     ReLU6,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
     Sigmoid,
     SiLU,
     SmoothL1Loss,
@@ -92,6 +100,7 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identit
 __all__ += ["ModuleDict", "ParameterList", "ParameterDict", "LazyLinear", "UninitializedParameter"]
 __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d",
             "LogSigmoid", "Softsign", "Hardswish", "Hardsigmoid", "SELU", "CELU"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
             "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",

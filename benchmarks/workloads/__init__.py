@@ -9,9 +9,11 @@
   for peak-memory measurements);
 - ``targets(summary)``: ``[(target text, measured text, met)]`` from the medians.
 """
-from . import cnn, deep, memory, mlp, online, ops, xor
+from . import cnn, deep, lstm, memory, mlp, online, ops, xor
 from .common import Skip
 
 __all__ = ["WORKLOADS", "Skip"]
 
-WORKLOADS = {"xor": xor, "mlp": mlp, "online": online, "ops": ops, "deep": deep, "memory": memory, "cnn": cnn}
+WORKLOADS = {"xor": xor, "mlp": mlp, "online": online, "ops": ops, "deep": deep, "memory": memory, "cnn": cnn,
+             "lstm": lstm}
+

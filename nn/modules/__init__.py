@@ -30,23 +30,24 @@ from .flatten import Flatten
 from .fold import Fold, Unfold
 from .linear import Identity, LazyLinear, Linear, UninitializedParameter
 from .loss import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CosineEmbeddingLoss,
-    CrossEntropyLoss,
-    GaussianNLLLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MarginRankingLoss,
-    MSELoss,
-    NLLLoss,
-    PoissonNLLLoss,
-    SmoothL1Loss,
-    SoftMarginLoss,
+           BCELoss,
+           BCEWithLogitsLoss,
+           CosineEmbeddingLoss,
+           CrossEntropyLoss,
+           GaussianNLLLoss,
+           HuberLoss,
+           KLDivLoss,
+           L1Loss,
+           MarginRankingLoss,
+           MSELoss,
+           NLLLoss,
+           PoissonNLLLoss,
+           SmoothL1Loss,
+           SoftMarginLoss,
 )
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "Softmax", "LogSoftmax",
@@ -60,3 +61,4 @@ __all__ += ["Softplus", "SiLU", "Mish", "Hardtanh", "ReLU6", "PReLU", "Softmax2d
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
             "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",
             "UpsamplingNearest2d", "Dropout1d", "Dropout2d", "BatchNorm2d", "BatchNorm3d"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
