@@ -16,11 +16,15 @@ def _models(m, **dtype):
                               m.Linear(24, 8, **dtype), m.BatchNorm1d(8, **dtype))
     conv = m.Sequential(m.Conv2d(3, 4, 3, padding=1, **dtype), m.BatchNorm2d(4, **dtype), m.ReLU(),
                         m.MaxPool2d(2), m.ConvTranspose2d(4, 2, 2, stride=2, **dtype))
-    return {"mlp": mlp, "normalised": normalised, "conv": conv}
+    recurrent = m.ModuleDict({"lstm": m.LSTM(5, 6, num_layers=2, bidirectional=True, **dtype),
+                              "gru": m.GRU(5, 4, batch_first=True, **dtype), "cell": m.RNNCell(3, 2, **dtype)})
+    return {"mlp": mlp, "normalised": normalised, "conv": conv, "recurrent": recurrent}
 
 
 def _run(model, name, framework):
     # one training-mode forward pass, so the BatchNorm buffers move and count a batch
+    if name == "recurrent":  # no buffers: the state dict is the parameters as initialised
+        return
     rng = np.random.default_rng(0)
     data = {"mlp": rng.standard_normal((4, 10)), "normalised": rng.integers(0, 7, (5, 4)),
             "conv": rng.standard_normal((2, 3, 6, 6))}[name]
@@ -29,7 +33,7 @@ def _run(model, name, framework):
     model(framework.tensor(data))
 
 
-@pytest.mark.parametrize("name", ["mlp", "normalised", "conv"])
+@pytest.mark.parametrize("name", ["mlp", "normalised", "conv", "recurrent"])
 def test_a_microgradnp_state_dict_loads_in_pytorch_bit_for_bit(tmp_path, name):
     mg.manual_seed(0)
     ours, theirs = _models(nn)[name], _models(torch.nn)[name]
@@ -44,7 +48,7 @@ def test_a_microgradnp_state_dict_loads_in_pytorch_bit_for_bit(tmp_path, name):
         np.testing.assert_array_equal(theirs_value.numpy(), value.numpy(), err_msg=key)
 
 
-@pytest.mark.parametrize("name", ["mlp", "normalised", "conv"])
+@pytest.mark.parametrize("name", ["mlp", "normalised", "conv", "recurrent"])
 def test_a_pytorch_state_dict_loads_here_bit_for_bit(tmp_path, name):
     torch.manual_seed(0)
     ours, theirs = _models(nn)[name], _models(torch.nn)[name]
