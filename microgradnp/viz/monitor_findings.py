@@ -14,7 +14,7 @@ class MonitorThresholds:
     ``saturated_fraction`` (0.3): a hidden Tanh or Sigmoid layer is reported when more than this fraction
     of its outputs is saturated at half or more of the recorded steps (the output layer is not: a
     confident classifier saturates its output on purpose).
-    ``dead_fraction`` (0.5): a ReLU-family layer is reported when at least this fraction of its units
+    ``dead_fraction`` (0.5): a ReLU-family layer is reported when more than this fraction of its units
     gives no positive output for any sample of the batch, from some step to the last recorded one; an
     output ReLU is reported when all its units are dead.
     ``update_high`` (-1.0): a parameter whose update-to-data ratio, log10(std(change) / std(param)), is
@@ -225,10 +225,9 @@ def _dead(records, order, thresholds):
                   if name in r.modules and r.modules[name].dead is not None]
         if not series or series[-1][0] != records[-1].step:
             continue
-        limit = 1.0 if name == output else thresholds.dead_fraction
         run = []
         for step, dead in reversed(series):
-            if dead < limit:
+            if (dead < 1.0) if name == output else (dead <= thresholds.dead_fraction):
                 break
             run.append((step, dead))
         if not run:
