@@ -5,21 +5,25 @@
 Each round times ``--steps`` steps without a monitor, then with ``Monitor(every=1)``, then with
 ``Monitor(every=10)``, in a rotating order so that drifting machine load hits the three alike; it prints
 the median time per step of each, the median of the per-round ratios to the bare step and their
-quartiles. Never run by the tests: timings belong here, not in CI.
+quartiles. Times are CPU times of this process (BLAS on one thread), so other work on a shared machine
+moves them less than wall-clock times. Never run by the tests: timings belong here, not in CI.
 """
 import argparse
 import os
 import sys
 import time
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one thread, so that CPU time measures this process's work alone
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from workloads.mlp import MicrogradnpMLP
+from workloads.mlp import MicrogradnpMLP  # noqa: E402
 
-import microgradnp as mg
+import microgradnp as mg  # noqa: E402
 
 
 def time_steps(workload, steps, monitor_every):
@@ -28,10 +32,10 @@ def time_steps(workload, steps, monitor_every):
     if monitor is not None:
         monitor.attach()
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         for i in range(steps):
             workload.step(*batches[i % len(batches)])
-        return (time.perf_counter() - start) / steps
+        return (time.process_time() - start) / steps
     finally:
         if monitor is not None:
             monitor.detach()

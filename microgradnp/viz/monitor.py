@@ -9,16 +9,17 @@
     print(monitor)                              # the findings
     monitor.plot("figures")                     # PNG and SVG figures; monitor.report("run.html") one page
 
-How it sees a step without touching the loop: a forward pre-hook on the model starts a step (a forward
-under ``no_grad`` does not count); forward hooks on the leaf modules record their outputs; a tensor hook
-on each parameter records its gradient during ``backward`` and, on recorded steps, keeps a copy of its
-values; at the next step's forward (or ``Monitor.step``, or on exit) the values are compared with that
-copy: the difference is the change the optimizer made. The loss is the output of ``backward``, seen
-through ``autograd.engine.backward_listeners``. The model is duck-typed: it needs ``named_modules()``,
-``named_parameters()`` and the modules' ``register_forward_hook`` / ``register_forward_pre_hook``.
+How it sees a step without touching the loop: each ``backward`` (seen through
+``autograd.engine.backward_listeners``, which also gives the loss) ends a step. Only for a recorded step
+are hooks registered: forward hooks on the leaf modules for its forward, and a tensor hook on each
+parameter for its backward, which records the gradient and keeps a copy of the values; at the next
+``backward`` (or ``Monitor.step``, or on exit) the values are compared with that copy: the difference
+is the change the optimizer made. On other steps nothing but the listener is registered, so the modules
+keep their fast call path. The model is duck-typed: it needs ``named_modules()``, ``named_parameters()``,
+the modules' ``register_forward_hook`` and the parameters' ``register_hook``.
 
 Steps are numbered from 1; with ``every=k`` steps 1, 1 + k, 1 + 2k... are recorded (the loss is read at
-every step: one float). On other steps every hook returns at once.
+every step: one float).
 """
 import math
 
@@ -41,7 +42,7 @@ class Monitor:
     def __init__(self, model, every=1, thresholds=None, histogram_steps=None):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"Monitor: every must be a positive integer, got {every!r}")
-        for method in ("named_modules", "named_parameters", "register_forward_hook", "register_forward_pre_hook"):
+        for method in ("named_modules", "named_parameters", "register_forward_hook"):
             if not callable(getattr(model, method, None)):
                 raise TypeError(f"Monitor: the model needs a {method}() method (an nn.Module has it); got "
                                 f"{type(model).__name__}")
@@ -56,41 +57,30 @@ class Monitor:
         self.param_order = [name for name, _ in model.named_parameters()]
         self.weights = [name for name, p in model.named_parameters() if len(getattr(p, "shape", ())) >= 2]
         self.last_loss = None    # the loss tensor of the last recorded step, for the graph drawing
-        self._step = 0
-        self._recording = False
+        self._step = 0           # automatic steps: the number of backward calls seen
         self._explicit = False
-        self._current = None
         self._snapshots = {}     # parameter name -> (its values after backward, the step)
-        self._handles = []
+        self._module_handles = []
+        self._param_handles = []
         self._attached = False
 
     # ---- attaching ---------------------------------------------------------------------------------
     def attach(self):
-        """Register the hooks and the backward listener (``with monitor:`` does this); returns self."""
+        """Start watching (``with monitor:`` does this); returns self."""
         if self._attached:
             return self
-        model = self.model
-        self._handles.append(model.register_forward_pre_hook(self._begin))
-        params = dict(model.named_parameters())
-        for name, module in model.named_modules():
-            if any(True for _ in _children(module)):
-                continue  # a container: its last child's output is its own
-            self._handles.append(module.register_forward_hook(self._output_hook(name or "model")))
-        for name, param in params.items():
-            if getattr(param, "requires_grad", False):
-                self._handles.append(param.register_hook(self._grad_hook(name, param)))
         engine.backward_listeners.append(self._on_backward)
         self._attached = True
+        self._set_module_hooks(self._is_recorded(self._step + 1))
         return self
 
     def detach(self):
-        """Remove every hook and the listener, and finish the last step's update ratios."""
+        """Stop watching: remove every hook and the listener, and finish the last step's update ratios."""
         if not self._attached:
             return
         self._finish_updates()
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+        self._set_module_hooks(False)
+        self._set_param_hooks(False)
         if self._on_backward in engine.backward_listeners:
             engine.backward_listeners.remove(self._on_backward)
         self._attached = False
@@ -101,67 +91,97 @@ class Monitor:
     def __exit__(self, *exc_info):
         self.detach()
 
+    def _is_recorded(self, step):
+        return (step - 1) % self.every == 0
+
+    def _set_module_hooks(self, live):
+        # forward hooks on the leaf modules, registered only for the forward of a recorded step: on other
+        # steps no hook is live, so the modules keep their fast call path
+        if live and not self._module_handles:
+            for name, module in self.model.named_modules():
+                if not any(True for _ in _children(module)):  # a container's output is its last child's
+                    self._module_handles.append(module.register_forward_hook(self._output_hook(name or "model")))
+        elif not live and self._module_handles:
+            for handle in self._module_handles:
+                handle.remove()
+            self._module_handles = []
+
+    def _set_param_hooks(self, live):
+        if live and not self._param_handles:
+            for name, param in self.model.named_parameters():
+                if getattr(param, "requires_grad", False):
+                    self._param_handles.append(param.register_hook(self._grad_hook(name, param)))
+        elif not live and self._param_handles:
+            for handle in self._param_handles:
+                handle.remove()
+            self._param_handles = []
+
     # ---- the step ----------------------------------------------------------------------------------
     def step(self, loss=None):
         """Mark the end of a step (call it after ``optimizer.step()``), with its loss if given.
 
-        Once called, steps are counted by these calls instead of by the model's forwards, so a step may
-        run the model several times.
+        Once called, steps are counted by these calls instead of by ``backward`` calls, so a step may run
+        the model and ``backward`` several times.
         """
         if not self._explicit and self._step > 1:
             self._merge_into_first_step()
+        if self._step == 0:
+            self._step = 1
         if loss is not None:
             value = float(loss.item() if isinstance(loss, Tensor) else loss)
-            self.losses[max(self._step, 1)] = value
-            if self._recording:
-                self._record().loss = value
+            self.losses[self._step] = value
+            if self._is_recorded(self._step):
+                self._record(self._step).loss = value
         self._explicit = True
         self._finish_updates()
-        self._next_step()
+        self._step += 1
+        if self._attached:
+            recorded = self._is_recorded(self._step)
+            self._set_module_hooks(recorded)
+            self._set_param_hooks(recorded)
 
     def _merge_into_first_step(self):
-        # the first call of step(): the forwards before it, counted as steps, were one step
+        # the first call of step(): the backward calls before it, counted as steps, were one step
         merged = monitor_records.StepRecord(1)
         for record in self.records:
             merged.loss = record.loss if record.loss is not None else merged.loss
             merged.modules.update(record.modules)
             merged.params.update(record.params)
         self.records = [merged] if self.records else []
-        self._current = merged if self.records else None
         last = [v for _, v in sorted(self.losses.items())]
         self.losses = {1: last[-1]} if last else {}
         self.samples = {1: self.samples[max(self.samples)]} if self.samples else {}
         self._snapshots = {name: (values, 1) for name, (values, _) in self._snapshots.items()}
-        self._step, self._recording = 1, True
+        self._step = 1
 
-    def _next_step(self):
-        self._step += 1
-        self._recording = (self._step - 1) % self.every == 0
-        self._current = None
+    def _on_backward(self, outputs):
+        # automatic steps: each backward ends the step whose forward just ran; in explicit mode step() does
+        if not self._explicit:
+            self._finish_updates()  # the optimizer has run since the last backward
+            self._step += 1
+        step = self._step
+        recorded = self._is_recorded(step)
+        if len(outputs) == 1 and outputs[0]._array.size == 1:
+            value = float(outputs[0]._array)
+            self.losses[step] = value
+            if recorded:
+                self._record(step).loss = value
+                self.last_loss = outputs[0]
+        self._set_param_hooks(recorded)  # they fire during this backward
+        if not self._explicit:
+            self._set_module_hooks(self._is_recorded(step + 1))  # for the next step's forward
 
-    def _begin(self, module, args):
-        if self._explicit or not grad_mode.is_grad_enabled():
-            return None
-        if self._snapshots:
-            self._finish_updates()
-        self._next_step()
-        return None
-
-    def _record(self):
-        if self._current is None:
-            if self._step == 0:
-                self._next_step()
-            self._current = monitor_records.StepRecord(self._step)
-            self.records.append(self._current)
-        return self._current
+    def _record(self, step):
+        if not self.records or self.records[-1].step != step:
+            self.records.append(monitor_records.StepRecord(step))
+        return self.records[-1]
 
     def _keep_sample(self, step):
         if self.histogram_steps is not None:
             return step in self.histogram_steps
         return True  # the first recorded step is kept, and the latest replaces the one before it
 
-    def _sample_slot(self):
-        step = self._step
+    def _sample_slot(self, step):
         slot = self.samples.get(step)
         if slot is None:
             if self.histogram_steps is None:
@@ -173,8 +193,8 @@ class Monitor:
 
     def _output_hook(self, name):
         def hook(module, args, output):
-            if not self._recording:
-                return None
+            if not grad_mode.is_grad_enabled():
+                return None  # an evaluation under no_grad is not the training step
             if not isinstance(output, Tensor):
                 output = next((o for o in output if isinstance(o, Tensor)), None) if isinstance(
                     output, (tuple, list)) else None
@@ -185,36 +205,24 @@ class Monitor:
                 return None
             if name not in self.order:
                 self.order.append(name)
-            self._record().modules[name] = monitor_records.module_record(
+            step = self._step if self._explicit else self._step + 1  # its backward has not run yet
+            self._record(step).modules[name] = monitor_records.module_record(
                 type(module).__name__, a, self.thresholds.saturation)
-            if self._keep_sample(self._step):
-                self._sample_slot()["outputs"][name] = monitor_records.sample(a)
+            if self._keep_sample(step):
+                self._sample_slot(step)["outputs"][name] = monitor_records.sample(a)
             return None
         return hook
 
     def _grad_hook(self, name, param):
         def hook(grad):
-            if not self._recording:
-                return None
+            step = self._step
             g, p = grad._array, param._array
-            self._record().params[name] = monitor_records.param_record(g, p)
-            self._snapshots[name] = (p.copy(), self._step)
-            if self._keep_sample(self._step):
-                self._sample_slot()["grads"][name] = monitor_records.sample(g)
+            self._record(step).params[name] = monitor_records.param_record(g, p)
+            self._snapshots[name] = (p.copy(), step)
+            if self._keep_sample(step):
+                self._sample_slot(step)["grads"][name] = monitor_records.sample(g)
             return None
         return hook
-
-    def _on_backward(self, outputs):
-        if len(outputs) != 1 or outputs[0]._array.size != 1:
-            return
-        loss = outputs[0]
-        if self._step == 0:
-            self._next_step()
-        value = float(loss._array)
-        self.losses[self._step] = value
-        if self._recording:
-            self._record().loss = value
-            self.last_loss = loss
 
     def _finish_updates(self):
         if not self._snapshots:
@@ -224,7 +232,8 @@ class Monitor:
         for name, (before, step) in self._snapshots.items():
             record = by_step.get(step)
             if record is not None and name in record.params and name in params:
-                record.params[name].update_data = monitor_records.update_ratio(before, params[name]._array)
+                entry = record.params[name]
+                entry.update_data = monitor_records.update_ratio(before, params[name]._array, entry.param_std)
         self._snapshots = {}
 
     # ---- results -----------------------------------------------------------------------------------
