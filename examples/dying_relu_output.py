@@ -286,14 +286,31 @@ def show_dead_output(seed, out_dir):
     for warning in caught:
         print(f"  nn.MSELoss warned ({type(warning.message).__name__}): {warning.message}")
     graph = write_graph(loss, out_dir, "dead_output_graph", params=network)
-    return report, graph, [str(w.message) for w in caught]
+    return report, graph, [str(w.message) for w in caught], network
+
+
+def monitor_dead_output(network, steps=100):
+    """Train the dead network for a few steps under ``mg.viz.Monitor``: it names the dead output ReLU."""
+    x, y = mg.tensor(X[:, :, 0], dtype=mg.float32), mg.tensor(Y[:, :, 0], dtype=mg.float32)
+    optimizer = nn.optim.SGD(network.parameters(), lr=LEARNING_RATE)
+    loss_fn = nn.MSELoss(reduction="sum")
+    with warnings.catch_warnings(), mg.viz.Monitor(network) as monitor:
+        warnings.simplefilter("ignore")  # nn.MSELoss's warning about a ReLU output, shown above
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss_fn(network(x), y).backward()
+            optimizer.step()
+    print(f"\n  The same network trained for {steps} steps under mg.viz.Monitor:")
+    print("    " + monitor.findings_text().replace("\n", "\n    "))
+    return monitor
 
 
 # ---- the fix -----------------------------------------------------------------------------------------------
 
 def train_fixed(epochs, seed):
     """The post's layers with a linear output, SGD(lr=0.01), derived gradients. Each epoch is one step on
-    the summed squared error: the post's six per-sample steps added up at one point, at a sixth of the cost."""
+    the summed squared error: the post's six per-sample steps added up at one point, at a sixth of the cost.
+    ``mg.viz.Monitor`` watches every 10th step."""
     mg.manual_seed(seed)
     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
     optimizer = nn.optim.SGD(model.parameters(), lr=LEARNING_RATE)
@@ -301,14 +318,15 @@ def train_fixed(epochs, seed):
     x, y = mg.tensor(X[:, :, 0], dtype=mg.float32), mg.tensor(Y[:, :, 0], dtype=mg.float32)
     progress = Progress(epochs)
     history = []
-    for epoch in range(1, epochs + 1):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        history.append(loss.item() / len(X))
-        progress(epoch, mean_squared_error=history[-1])
-    return model, history
+    with mg.viz.Monitor(model, every=10) as monitor:
+        for epoch in range(1, epochs + 1):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            history.append(loss.item() / len(X))
+            progress(epoch, mean_squared_error=history[-1])
+    return model, history, monitor
 
 
 def main(argv=None):
@@ -322,10 +340,12 @@ def main(argv=None):
     print("\n2. The ReLU on the output dies")
     seeds, outcomes = show_success_rate(args.epochs, args.seed)
     dead_seeds = [s for s, dead in zip(seeds, outcomes["ReLU, post init"]["output_dead"]) if dead]
-    report, dead_graph, misuse = (show_dead_output(dead_seeds[0], args.out) if dead_seeds else (None, None, []))
+    report, dead_graph, misuse, dead_network = (show_dead_output(dead_seeds[0], args.out) if dead_seeds
+                                                else (None, None, [], None))
+    dead_monitor = None if dead_network is None else monitor_dead_output(dead_network)
 
     banner("THE FIX: the same layers in microgradnp, linear output, gradients derived")
-    model, history = train_fixed(args.epochs, args.seed)
+    model, history, monitor = train_fixed(args.epochs, args.seed)
     with mg.no_grad():
         test = model(mg.tensor([[0.1, 0.5]])).item()
         fitted = model(mg.tensor(X[:, :, 0], dtype=mg.float32)).numpy().ravel()
@@ -333,6 +353,7 @@ def main(argv=None):
     for (a, b), prediction in zip(X[:, :, 0], fitted):
         print(f"  {a:.1f} + {b:.1f} = {a + b:.1f}   predicted {prediction:.4f}")
     print(f"  the post's test: 0.1 + 0.5 -> {test:.4f}")
+    print("  " + monitor.findings_text())
 
     x, y = mg.tensor(X[:, :, 0], dtype=mg.float32), mg.tensor(Y[:, :, 0], dtype=mg.float32)
     graph = write_graph(nn.MSELoss()(model(x), y), args.out, "fixed_graph", params=model)
@@ -352,6 +373,8 @@ def main(argv=None):
         "solved_linear_output_nn_init": int(nn_init["solved"].sum()),
         "dead_output_explanation": None if report is None else report.kinds,
         "misuse_warnings": misuse,
+        "dead_monitor_findings": [] if dead_monitor is None else dead_monitor.findings,
+        "fixed_monitor_findings": monitor.findings,
         "final_error": history[-1],
         "test_prediction": test,
         "predictions": fitted.tolist(),

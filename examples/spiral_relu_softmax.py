@@ -252,10 +252,41 @@ def show_learning_rate_and_softmax(data, labels, epochs, seed):
     return before, after
 
 
+class PostSoftmax(nn.Module):
+    """The post's softmax as a layer: it subtracts the *global* maximum of the logits, not each row's."""
+
+    def forward(self, logits):
+        """exp(logits - max(logits)), each row divided by its sum."""
+        e = mg.exp(logits - logits.max())
+        return e / e.sum(dim=1, keepdim=True)
+
+
+def monitor_post_learning_rate(data, labels, seed, steps=30):
+    """The post's network in microgradnp's nn (2 -> 100 ReLU -> 3, the post's softmax, the log of its
+    output as the loss) under the step size tuned for the sigmoid, watched by ``mg.viz.Monitor``."""
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 3), PostSoftmax())
+    optimizer = nn.optim.SGD(model.parameters(), lr=ALPHA_SIGMOID, weight_decay=LAMB)
+    x, y = mg.tensor(data, dtype=mg.float32), mg.tensor(labels)
+    with warnings.catch_warnings(), np.errstate(all="ignore"), mg.viz.Monitor(model) as monitor:
+        warnings.simplefilter("ignore")  # the NaNs are what the monitor is for
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = nn.functional.nll_loss(mg.log(model(x)), y)
+            loss.backward()
+            optimizer.step()
+    print(f"\n4. The same network in microgradnp's nn (the post's softmax as a layer, `3`), SGD lr = "
+          f"{ALPHA_SIGMOID:g},")
+    print(f"   {steps} steps under mg.viz.Monitor:")
+    print("   " + monitor.findings_text().replace("\n", "\n   "))
+    return monitor
+
+
 # ---- the fix -----------------------------------------------------------------------------------------
 
 def train_fixed(data, labels, epochs, seed):
-    """2 -> 100 ReLU -> 3 with derived gradients, nn.CrossEntropyLoss and SGD(lr=1.0, weight_decay=1e-3)."""
+    """2 -> 100 ReLU -> 3 with derived gradients, nn.CrossEntropyLoss and SGD(lr=1.0, weight_decay=1e-3),
+    ``mg.viz.Monitor`` watching every 10th step."""
     mg.manual_seed(seed)
     model = nn.Sequential(nn.Linear(2, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 3))
     loss_fn = nn.CrossEntropyLoss()
@@ -265,17 +296,18 @@ def train_fixed(data, labels, epochs, seed):
     x, y = mg.tensor(data, dtype=mg.float32), mg.tensor(labels)
     progress = Progress(epochs)
     losses = []
-    for epoch in range(1, epochs + 1):
-        optimizer.zero_grad()
-        logits = model(x)
-        loss = loss_fn(logits, y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        progress(epoch, loss=losses[-1], accuracy=float((logits.argmax(dim=1).numpy() == labels).mean()))
+    with mg.viz.Monitor(model, every=10) as monitor:
+        for epoch in range(1, epochs + 1):
+            optimizer.zero_grad()
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            progress(epoch, loss=losses[-1], accuracy=float((logits.argmax(dim=1).numpy() == labels).mean()))
     with mg.no_grad():
         predictions = model(x).argmax(dim=1).numpy()
-    return model, losses, float((predictions == labels).mean())
+    return model, losses, float((predictions == labels).mean()), monitor
 
 
 def plot_boundary(path, model, data, labels):
@@ -313,11 +345,13 @@ def main(argv=None):
     report = show_in_place_relu_grad()
     binary_match, categorical_match, bce_warnings = show_cost_and_gradient_disagree(data, labels, args.seed)
     before, after = show_learning_rate_and_softmax(data, labels, args.epochs, args.seed)
+    post_monitor = monitor_post_learning_rate(data, labels, args.seed)
 
     banner("THE FIX: the same network in microgradnp, gradients derived")
-    model, losses, accuracy = train_fixed(data, labels, args.epochs, args.seed)
+    model, losses, accuracy, monitor = train_fixed(data, labels, args.epochs, args.seed)
     print(f"  final loss {losses[-1]:.4f}, training accuracy {accuracy:.1%} "
           f"(the post's ReLU version: {after['accuracy']:.1%})")
+    print("  " + monitor.findings_text())
 
     x, y = mg.tensor(data, dtype=mg.float32), mg.tensor(labels)
     loss = nn.CrossEntropyLoss()(model(x), y)
@@ -339,6 +373,9 @@ def main(argv=None):
         "post_relu_nan_step": after["nan_step"],
         "post_softmax_nan_rows": after.get("nan_rows"),
         "mg_softmax_nan_rows": after.get("mg_nan_rows"),
+        "post_monitor_findings": post_monitor.findings,
+        "post_monitor_nan_step": next((s for s, v in sorted(post_monitor.losses.items()) if not np.isfinite(v)), None),
+        "fixed_monitor_findings": monitor.findings,
         "final_loss": losses[-1],
         "accuracy": accuracy,
         "graph": graph,

@@ -863,3 +863,18 @@ def test_a_second_backward_pass_started_inside_the_first_over_the_same_graph_is_
     out = doubled.sum() + h.sum()  # h has two consumers
     with pytest.raises(RuntimeError, match="another backward pass went through 'exp'"):
         out.backward(retain_graph=True)
+
+
+def test_the_backward_listener_sees_the_loss_and_is_free_when_empty():
+    seen = []
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    mg.autograd.engine.backward_listeners.append(seen.append)
+    try:
+        loss = (x * x).sum()
+        loss.backward()
+        mg.autograd.grad((x * 3).sum(), x)  # grad() is not training: no call
+    finally:
+        mg.autograd.engine.backward_listeners.remove(seen.append)
+    assert len(seen) == 1 and seen[0][0] is loss
+    (x * x).sum().backward()
+    assert len(seen) == 1

@@ -27,10 +27,20 @@ from . import anomaly, backward_steps, hot_path
 from .namespaces import NUMPY, TENSOR
 from .node import Node
 
+backward_listeners = []
+"""Callables run at the start of every ``backward`` with one argument, the tuple of its output tensors
+(for ``loss.backward()``, ``(loss,)``). Empty, it costs ``backward`` one truth test. ``mg.viz.Monitor``
+adds its listener while it watches and removes it on exit; a listener must not raise or change the
+tensors. ``autograd.grad`` does not call them: they follow the gradients that training accumulates."""
+
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
     roots = _roots(tensors, grad_tensors, create_graph, "backward")
+    if backward_listeners:
+        outputs = tuple(t for t, _ in roots)
+        for listener in tuple(backward_listeners):
+            listener(outputs)
     retain_graph = create_graph if retain_graph is None else retain_graph
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)

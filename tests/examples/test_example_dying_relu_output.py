@@ -42,3 +42,17 @@ def test_the_fix_adds(run):
 def test_graphs_and_plots_are_written(run):
     result, _, out_dir = run
     assert_outputs_written(result, out_dir)
+
+
+def test_the_monitor_names_the_dead_output_relu(run):
+    result, out, _ = run
+    dead = [f for f in result["dead_monitor_findings"] if f.kind == "dead_output"]
+    assert len(dead) == 1 and dead[0].where == "5" and dead[0].first_step == 1
+    assert "remove the ReLU on the output" in dead[0].advice
+    assert "the output ReLU (`5`) has been dead for every sample since step 1" in out
+
+
+def test_the_monitor_finds_no_problem_in_the_fix(run):
+    result, out, _ = run
+    assert result["fixed_monitor_findings"] == []
+    assert "Monitor: no problem found in 1500 steps" in out

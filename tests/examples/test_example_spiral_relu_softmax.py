@@ -43,3 +43,23 @@ def test_the_fix_reaches_95_percent(run):
 def test_graph_and_plots_are_written(run):
     result, _, out_dir = run
     assert_outputs_written(result, out_dir)
+
+
+def test_the_monitor_names_the_learning_rate_and_the_exploding_logits_before_the_nan(run):
+    result, out, _ = run
+    findings = {f.kind: f for f in result["post_monitor_findings"]}
+    nan_step = result["post_monitor_nan_step"]
+    assert nan_step is not None and nan_step <= 5
+    update = findings["update_too_large"]
+    assert update.where == "2.weight" and update.first_step == 1 and update.last_step < nan_step
+    nan = findings["loss_nonfinite"]
+    assert nan.first_step == nan_step
+    assert nan.numbers["largest_output_layer"] == "2" and nan.numbers["largest_output"] > 50
+    assert "the learning rate is far too large" in nan.advice
+    assert "4. The same network in microgradnp's nn" in out
+
+
+def test_the_monitor_finds_no_problem_in_the_fix(run):
+    result, out, _ = run
+    assert result["fixed_monitor_findings"] == []
+    assert "Monitor: no problem found in 1000 steps" in out
