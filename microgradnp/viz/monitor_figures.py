@@ -68,8 +68,10 @@ def _histograms(monitor, plt, key, title):
             values = None if values is None else _finite(values)
             if values is None or not values.size:
                 continue
-            ax.hist(values, bins=50, histtype="step", color=colors[i % len(colors)], label=f"step {step}",
-                    density=True)
+            # each step's histogram scaled to its own peak: a wide early one stays visible beside a narrow
+            # late spike, which at a shared scale would flatten it to the axis
+            counts, edges = np.histogram(values, bins=50)
+            ax.stairs(counts / max(counts.max(), 1), edges, color=colors[i % len(colors)], label=f"step {step}")
         label = f"{name} ({kinds[name]})" if name in kinds else name
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
@@ -78,7 +80,7 @@ def _histograms(monitor, plt, key, title):
         axes[0][0].text(0.5, 0.5, "nothing recorded", ha="center", transform=axes[0][0].transAxes)
     else:
         axes[0][0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(f"{title} (each step's histogram scaled to its own peak)", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -263,3 +263,79 @@ def test_figures_without_matplotlib_say_how_to_get_it(small_run, tmp_path, monke
     with pytest.raises(ImportError, match="pip install matplotlib"):
         small_run.plot(tmp_path)
     assert "pip install matplotlib" in small_run._repr_html_()
+
+
+def test_an_exploding_output_is_named():
+    mg.manual_seed(0)
+    x, y = regression_data()
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    with mg.no_grad():
+        model[2].weight.mul_(1e5)
+    monitor = train(model, x, y, steps=3, lr=0.0)
+    exploding = next(f for f in monitor.findings if f.kind == "exploding_output")
+    assert exploding.where == "2" and exploding.first_step == 1 and exploding.numbers["absmax"] > 1e4
+
+
+def test_dead_hidden_units_are_named():
+    mg.manual_seed(0)
+    x, y = regression_data()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    with mg.no_grad():
+        model[0].bias.fill_(-50.0)
+    monitor = train(model, x, y, steps=5)
+    dead = next(f for f in monitor.findings if f.kind == "dead_units")
+    assert (dead.where, dead.first_step, dead.last_step) == ("1", 1, 5) and dead.numbers["dead"] == 1.0
+
+
+class _SqrtOfZero(nn.Module):
+    """x + sqrt(0 * x): the output is x, finite, but the backward pass multiplies inf by 0."""
+
+    def forward(self, x):
+        return x + mg.sqrt(x * 0.0)
+
+
+def test_a_nan_gradient_behind_finite_outputs_is_named():
+    mg.manual_seed(0)
+    x, y = regression_data()
+    model = nn.Sequential(nn.Linear(4, 1), _SqrtOfZero())
+    monitor = train(model, x, y, steps=2, lr=0.0)
+    finding = monitor.findings[0]
+    assert finding.kind == "grad_nonfinite" and finding.where == "0.weight" and finding.first_step == 1
+    assert "detect_anomaly" in finding.advice
+
+
+def test_an_exploding_gradient_is_named():
+    mg.manual_seed(0)
+    x, y = regression_data()
+    model = nn.Sequential(nn.Linear(4, 16), nn.Linear(16, 1))
+    with mg.no_grad():
+        model[0].weight.mul_(1e-4)
+        model[0].bias.mul_(1e-4)
+        model[1].weight.mul_(1e3)
+    monitor = train(model, x, y, steps=2, lr=0.0)
+    exploding = next(f for f in monitor.findings if f.kind == "exploding_gradient")
+    assert exploding.where == "0.weight" and exploding.numbers["ratio"] > 1e4
+
+
+class _HookSpy(nn.Module):
+    """Notes, at each forward pass, whether any module of the model has a forward hook."""
+
+    def __init__(self, model_modules):
+        super().__init__()
+        self.model_modules, self.seen = model_modules, []
+
+    def forward(self, x):
+        self.seen.append(any(m._forward_hooks for m in self.model_modules()))
+        return x
+
+
+def test_hooks_are_registered_only_for_the_recorded_steps():
+    mg.manual_seed(0)
+    x, y = regression_data()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    spy = _HookSpy(lambda: list(model.modules()))
+    model.append(spy)
+    monitor = train(model, x, y, steps=7, every=3)
+    assert [r.step for r in monitor.records] == [1, 4, 7]
+    assert spy.seen == [True, False, False, True, False, False, True]
+    assert not any(m._forward_hooks for m in model.modules())
