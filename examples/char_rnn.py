@@ -149,4 +149,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # glibc keeps the memory one training step frees for the next (a whole-process setting: only when run
+    # as a script, never when imported)
+    mg.backends.cpu.keep_freed_memory()
     main()

@@ -204,14 +204,29 @@ def _train(reset, step, batches):
     return train_over_batches(reset, step, batches, WARMUP, STEPS, BLOCK)
 
 
-IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN, "torch": TorchCNN}
+class MicrogradnpCNNKeptMemory(MicrogradnpCNN):
+    """The same, in a process that called ``mg.backends.cpu.keep_freed_memory()``: glibc keeps the memory one
+    step frees for the next, instead of giving it back and faulting it in again."""
+
+    def __init__(self):
+        import microgradnp as mg
+
+        mg.backends.cpu.keep_freed_memory()
+        super().__init__()
+
+
+IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN,
+                   "microgradnp kept memory": MicrogradnpCNNKeptMemory, "torch": TorchCNN}
 
 
 def targets(summary):
-    """The issue's target: microgradnp's step within 1.5x of PyTorch's (CPU eager, one thread)."""
-    ratios = summary.ratios("microgradnp", "step_us", other="torch")
-    if not ratios:
-        return []
-    ratio = statistics.median(ratios)
-    return [("cnn step <= 1.5x PyTorch CPU eager", f"{ratio:.2f}x ({min(ratios):.2f}..{max(ratios):.2f})",
-             ratio <= 1.5)]
+    """The issue's target: microgradnp's step within 1.5x of PyTorch's (CPU eager, one thread), as the median
+    of the per-repeat ratios; the same for the process that keeps freed memory."""
+    found = []
+    for name in ("microgradnp", "microgradnp kept memory"):
+        ratios = summary.ratios(name, "step_us", other="torch")
+        if ratios:
+            ratio = statistics.median(ratios)
+            found.append((f"{name}: cnn step <= 1.5x PyTorch CPU eager",
+                          f"{ratio:.2f}x ({min(ratios):.2f}..{max(ratios):.2f})", ratio <= 1.5))
+    return found

@@ -10,7 +10,7 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, as_float, import_torch, start_weights, time_steps, tutorial_step
+from .common import SEED, Metric, import_torch, start_weights, train_over_batches, tutorial_step
 
 TITLE = "LSTM 2 x 128, 50 steps, batch 32, float32, head 128-10: one training step"
 INPUT, HIDDEN, LAYERS, CLASSES = 128, 128, 2, 10
@@ -236,25 +236,33 @@ class TorchLSTMNoOneDNN(TorchLSTM):
 
 
 def _train(reset, step, batches):
-    reset()
-    first = step(*batches[0])
-    for i in range(1, WARMUP):
-        step(*batches[i % len(batches)])
-    seconds, _, last = time_steps(lambda i: step(*batches[i % len(batches)]), WARMUP, STEPS, 1)
-    return {"metrics": {"step_us": seconds * 1e6},
-            "check": {"loss at step 1": as_float(first), f"loss at step {WARMUP + STEPS}": as_float(last)}}
+    return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
-IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM, "torch": TorchLSTM,
+class MicrogradnpLSTMKeptMemory(MicrogradnpLSTM):
+    """The same, in a process that called ``mg.backends.cpu.keep_freed_memory()``: glibc keeps the memory one
+    step frees for the next, instead of giving it back and faulting it in again."""
+
+    def __init__(self):
+        import microgradnp as mg
+
+        mg.backends.cpu.keep_freed_memory()
+        super().__init__()
+
+
+IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM,
+                   "microgradnp kept memory": MicrogradnpLSTMKeptMemory, "torch": TorchLSTM,
                    "torch no oneDNN": TorchLSTMNoOneDNN}
 
 
 def targets(summary):
     """The issue's target for this workload: microgradnp's step at most 2x PyTorch's (CPU eager, one thread),
-    as the median of the per-repeat ratios."""
-    ours, theirs = summary.values("microgradnp", "step_us"), summary.values("torch", "step_us")
-    ratios = [a / b for a, b in zip(ours, theirs) if b]
-    if not ratios:
-        return []
-    ratio = statistics.median(ratios)
-    return [("lstm step <= 2x PyTorch (one thread)", f"{ratio:.2f}x", ratio <= 2.0)]
+    as the median of the per-repeat ratios; the same for the process that keeps freed memory."""
+    found = []
+    for name in ("microgradnp", "microgradnp kept memory"):
+        ratios = summary.ratios(name, "step_us", other="torch")
+        if ratios:
+            ratio = statistics.median(ratios)
+            found.append((f"{name}: lstm step <= 2x PyTorch (one thread)",
+                          f"{ratio:.2f}x ({min(ratios):.2f}..{max(ratios):.2f})", ratio <= 2.0))
+    return found
