@@ -9,7 +9,7 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, import_torch, train_over_batches, tutorial_step
+from .common import SEED, Metric, import_torch, train_over_batches, tutorial_step, with_kept_memory
 
 TITLE = "LeNet-5 CNN, 28x28, float32, batch 64: one training step"
 BATCH = 64
@@ -204,19 +204,8 @@ def _train(reset, step, batches):
     return train_over_batches(reset, step, batches, WARMUP, STEPS, BLOCK)
 
 
-class MicrogradnpCNNKeptMemory(MicrogradnpCNN):
-    """The same, in a process that called ``mg.backends.cpu.keep_freed_memory()``: glibc keeps the memory one
-    step frees for the next, instead of giving it back and faulting it in again."""
-
-    def __init__(self):
-        import microgradnp as mg
-
-        mg.backends.cpu.keep_freed_memory()
-        super().__init__()
-
-
 IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN,
-                   "microgradnp kept memory": MicrogradnpCNNKeptMemory, "torch": TorchCNN}
+                   "microgradnp kept memory": with_kept_memory(MicrogradnpCNN), "torch": TorchCNN}
 
 
 def targets(summary):

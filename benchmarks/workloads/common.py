@@ -132,6 +132,22 @@ def train_over_batches(reset, step, batches, warmup, steps, block):
             "check": {"loss at step 1": as_float(first), f"loss at step {warmup + steps}": as_float(last)}}
 
 
+def with_kept_memory(implementation):
+    """``implementation`` in a process that calls ``mg.backends.cpu.keep_freed_memory()`` before setting up:
+    glibc then keeps the memory one step frees for the next, instead of giving it back and faulting it in."""
+
+    class KeptMemory(implementation):
+        __doc__ = f"{implementation.__name__}, with the memory a step frees kept for the next one."
+
+        def __init__(self):
+            import microgradnp as mg
+
+            mg.backends.cpu.keep_freed_memory()
+            super().__init__()
+
+    return KeptMemory
+
+
 def as_float(value):
     """A loss as a Python float, whichever library computed it."""
     return float(value.item() if hasattr(value, "item") else value)

@@ -10,7 +10,7 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, import_torch, start_weights, train_over_batches, tutorial_step
+from .common import SEED, Metric, import_torch, start_weights, train_over_batches, tutorial_step, with_kept_memory
 
 TITLE = "LSTM 2 x 128, 50 steps, batch 32, float32, head 128-10: one training step"
 INPUT, HIDDEN, LAYERS, CLASSES = 128, 128, 2, 10
@@ -155,6 +155,21 @@ class NumpyLSTM:
         return _train(self.reset, self.step, self.batches)
 
 
+def _tagger(nn):
+    # the same model in either library: the LSTM, then the head on every step's output
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(INPUT, HIDDEN, LAYERS)
+            self.head = nn.Linear(HIDDEN, CLASSES)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out).reshape(-1, CLASSES)
+
+    return Tagger()
+
+
 class MicrogradnpLSTM:
     """microgradnp as a user writes it: nn.LSTM, nn.Linear, nn.CrossEntropyLoss, nn.optim.SGD."""
 
@@ -162,17 +177,7 @@ class MicrogradnpLSTM:
         import microgradnp as mg
         from microgradnp import nn
 
-        class Tagger(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(INPUT, HIDDEN, LAYERS)
-                self.head = nn.Linear(HIDDEN, CLASSES)
-
-            def forward(self, x):
-                out, _ = self.lstm(x)
-                return self.head(out).reshape(-1, CLASSES)
-
-        self.model = Tagger()
+        self.model = _tagger(nn)
         self.loss_fn = nn.CrossEntropyLoss()
         self.optimizer = nn.optim.SGD(self.model.parameters(), lr=LR)
         self.batches = [(mg.tensor(x), mg.tensor(y.reshape(-1))) for x, y in synthetic_batches()]
@@ -198,17 +203,7 @@ class TorchLSTM:
         torch = self.torch = import_torch()
         nn = torch.nn
 
-        class Tagger(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(INPUT, HIDDEN, LAYERS)
-                self.head = nn.Linear(HIDDEN, CLASSES)
-
-            def forward(self, x):
-                out, _ = self.lstm(x)
-                return self.head(out).reshape(-1, CLASSES)
-
-        self.model = Tagger()
+        self.model = _tagger(nn)
         self.loss_fn = nn.CrossEntropyLoss()
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
         self.batches = [(torch.from_numpy(x), torch.from_numpy(y.reshape(-1))) for x, y in synthetic_batches()]
@@ -239,19 +234,8 @@ def _train(reset, step, batches):
     return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
-class MicrogradnpLSTMKeptMemory(MicrogradnpLSTM):
-    """The same, in a process that called ``mg.backends.cpu.keep_freed_memory()``: glibc keeps the memory one
-    step frees for the next, instead of giving it back and faulting it in again."""
-
-    def __init__(self):
-        import microgradnp as mg
-
-        mg.backends.cpu.keep_freed_memory()
-        super().__init__()
-
-
 IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM,
-                   "microgradnp kept memory": MicrogradnpLSTMKeptMemory, "torch": TorchLSTM,
+                   "microgradnp kept memory": with_kept_memory(MicrogradnpLSTM), "torch": TorchLSTM,
                    "torch no oneDNN": TorchLSTMNoOneDNN}
 
 
