@@ -1,0 +1,547 @@
+"""PROTOTYPE of ``mg.compile`` (issue 22): capture one eager training step, replay it without Tensors or Nodes.
+
+Not exported (not in ``mg.__all__``); the design, its measurements and what is missing are in the
+session notes (``compile_design.md``). What it does:
+
+- **Capture** (the first call for a signature): the step runs eagerly, with three taps.
+  Forward: each registered primitive's ``forward`` is swapped, for the length of the capture only, for
+  a recorder (the real design puts one global check in ``apply``/``apply1..3`` instead).
+  Backward: a ``engine.backward_listeners`` entry runs, before the real pass, a copy of
+  ``hot_path.run``'s traversal (same order, same sums) that calls the same VJPs and records them.
+  Library NumPy: ``graph.replayable(fn, *args)`` (optimizer step and zero_grad, LeakyReLU's slopes)
+  records ``fn`` itself as one step.
+- **Tape to code**: the recorded calls become one straight-line Python function (``exec``), every
+  array a local variable, every function and constant a global of that function; steps whose results
+  nothing uses are dropped.
+- **Replay**: the later calls of that signature call the generated function on the inputs' arrays.
+  The same functions run on the same values in the same order, so the results equal eager bit for bit.
+- ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
+  raise on any bit of difference.
+"""
+import builtins
+import collections
+import operator
+
+import numpy as np
+
+from . import grad_mode
+from .autograd import backward_steps, engine
+from .autograd.graph import set_capture
+from .autograd.namespaces import NUMPY
+from .autograd.node import Node
+from .autograd.primitive import PRIMITIVES
+from .ops import linalg
+from .ops.constant_arrays import ZERO, zeros_view
+from .ops.elementwise import _VECTOR_MIN
+from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
+from .tensor import Tensor
+
+__all__ = ["compile", "CompileError"]
+
+_INTO = {}  # an eager function -> its out= variant; filled below
+
+
+class CompileError(RuntimeError):
+    """A step that cannot be captured or whose replay differs from eager."""
+
+
+def _bits_equal(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+class _Tape:
+    """What one capture records: calls on slots (arrays by identity) and constants."""
+
+    def __init__(self, input_arrays):
+        self.slot_of = {}     # id(array) -> local name
+        self.keep = []        # every array seen, so that ids stay unique while capturing
+        self.consts = {}      # global name -> object
+        self.const_of = {}    # id(object) -> global name
+        self.lines = []       # (targets, expression, names read, side effect)
+        self.inputs = []
+        for i, a in enumerate(input_arrays):
+            name = f"a{i}"
+            self.slot_of[id(a)] = name
+            self.keep.append(a)
+            self.inputs.append(name)
+        self.n = 0
+        self.wrapped = set()
+        self.backward_seen = 0
+        self.leaf_checks = []   # (leaf, array computed by the recorded traversal)
+        self.into = {}     # line index -> (fn, args, the outputs at capture): a step that may write into buffers
+        self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
+        self.specializations = []  # (line index, factory of a faster function for that line's call)
+        self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
+
+    # ---- names ---------------------------------------------------------------------------------------
+    def const(self, obj):
+        key = id(obj)
+        name = self.const_of.get(key)
+        if name is None:
+            name = self.const_of[key] = f"c{len(self.consts)}"
+            self.consts[name] = obj
+            self.keep.append(obj)
+        return name
+
+    def ref(self, value):
+        """The name to read ``value`` by: its slot if a recorded step or an input made it, else a constant."""
+        if type(value) is np.ndarray:
+            name = self.slot_of.get(id(value))
+            if name is not None:
+                return name
+        if value is None or type(value) in (int, bool, str) or type(value) is float and np.isfinite(value):
+            return repr(value)
+        return self.const(value)
+
+    def new_slot(self, value):
+        self.n += 1
+        name = f"s{self.n}"
+        self.slot_of[id(value)] = name
+        self.keep.append(value)
+        return name
+
+    def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None):
+        if outs is not None and fn in _INTO and not kwargs:
+            self.into[len(self.lines)] = (fn, args, outs)
+        refs = [self.ref(a) for a in args]
+        kw = [f"{k}={self.ref(v)}" for k, v in (kwargs or {}).items()]
+        expr = f"{self.const(fn)}({', '.join(refs + kw)})"
+        self.lines.append((targets, expr, refs + [k.split('=', 1)[1] for k in kw], effect))
+
+    # ---- taps ----------------------------------------------------------------------------------------
+    def record_call(self, fn, args, out, specialize=None):
+        """``graph.replayable``: ``fn(*args)`` ran and gave ``out``; ``specialize()`` may give a faster ``fn``."""
+        if specialize is not None:
+            self.specializations.append((len(self.lines), specialize))
+        owner = getattr(fn, "__self__", None)
+        if getattr(fn, "__name__", "") == "_zero_grad" and args == (True,) and owner is not None:
+            # (prototype: the real API lets the optimizer say which gradients it clears)
+            self.cleared.update(id(p) for group in owner.param_groups for p in group["params"])
+        if out is None:
+            self.emit([], fn, args, effect=True)
+        elif type(out) is np.ndarray:
+            self.emit([self.new_slot(out)], fn, args, effect=True)
+        else:
+            raise CompileError(f"compile: replayable {fn!r} returned a {type(out).__name__}, not an array or None")
+
+    def wrap_forward(self, prim):
+        forward = prim.forward
+        tape = self
+
+        def recording_forward(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            if prim.returns_saved:
+                value, saved = out
+                converted = value if type(value) is np.ndarray else np.asarray(value)
+                targets = [tape.new_slot(converted), tape.new_slot(saved) if type(saved) is np.ndarray else "_"]
+                conv = tape.const(_pair_asarray) if converted is not value else None
+                tape.emit(targets, forward, args, kwargs)
+                if conv:  # apply converts the output; the replay must hold the same array
+                    t, e, r, f = tape.lines[-1]
+                    tape.lines[-1] = (t, f"{conv}({e})", r, f)
+                return converted, saved
+            converted = out if type(out) is np.ndarray else np.asarray(out)
+            tape.emit([tape.new_slot(converted)], forward, args, kwargs, outs=(converted,))
+            if converted is not out:
+                t, e, r, f = tape.lines[-1]
+                tape.lines[-1] = (t, f"{tape.const(np.asarray)}({e})", r, f)
+            return converted
+
+        return forward, recording_forward
+
+    def on_backward(self, outputs):
+        """``engine.backward_listeners``: record ``hot_path.run``'s traversal for these outputs."""
+        self.backward_seen += 1
+        if len(outputs) != 1 or outputs[0]._array.size != 1:
+            raise CompileError("compile (prototype): only loss.backward() of one scalar loss is captured")
+        loss = outputs[0]
+        data = loss._array
+        g = np.array(1, dtype=data.dtype)
+        if data.ndim:
+            g = g.reshape(data.shape)
+        name = self.new_slot(g)
+        self.lines.append(([name], f"{self.const(_root_grad)}({self.const(data.dtype)}, {data.shape!r})", [], False))
+        previous = grad_mode.set_enabled(False)
+        try:
+            self._traverse(loss, g)
+        finally:
+            grad_mode.set_enabled(previous)
+
+    def _add(self, a, b):
+        out = a + b
+        self.emit([self.new_slot(out)], operator.add, (a, b))
+        return out
+
+    def _traverse(self, root, root_g):
+        """``hot_path.run`` for one root, with dict counts instead of ``pending`` (same order, same sums)."""
+        leaf_grads = {}
+        node = root.grad_fn
+        grads = {node: root_g}
+        counts = engine.count_consumers([node])
+        ready = [(node, grads.pop(node))] if counts[node] == 0 else []
+        after = after_g = None
+        while True:
+            if after is not None:
+                node, g = after, after_g
+                after = after_g = None
+            elif ready:
+                node, g = ready.pop()
+            else:
+                break
+            if node.fn not in self.wrapped:
+                raise CompileError(f"compile: '{node.fn.name}' is not a registered primitive; its forward was not "
+                                   f"recorded (custom ops are not captured yet)")
+            extra = node.extra
+            if extra is not None and (extra.get("hooks") or extra.get("retained") or extra.get("modified_by")):
+                raise CompileError(f"compile (prototype): hooks and retain_grad ('{node.fn.name}') are not captured")
+            args, kwargs, ans, fn = node.args, node.kwargs, node.out, node.fn
+            if args is None:
+                raise CompileError("compile: the graph was freed before backward")
+            edges = node.edges
+            if fn.joint_vjp is not None:
+                marks = tuple(None if e is None else True for e in edges)
+                joint = fn.joint_vjp(NUMPY, g, ans, edges, *args, **kwargs)
+                jname = f"j{len(self.lines)}"
+                self.emit([jname], fn.joint_vjp, (NUMPY, g, ans, marks) + tuple(args), kwargs, outs=joint)
+            for i, edge in enumerate(edges):
+                if edge is None:
+                    continue
+                if fn.joint_vjp is None:
+                    gi = fn.vjps[i](NUMPY, g, ans, *args, **kwargs)
+                    self.emit([self.new_slot(gi)], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,))
+                else:
+                    gi = joint[i]
+                    if gi is None:
+                        continue
+                    self.lines.append(([self.new_slot(gi)], f"{jname}[{i}]", [jname], False))
+                if not node.exact_grads:
+                    target = args[i]
+                    if gi.shape != target.shape:
+                        out = NUMPY.sum_to(gi, shape=target.shape)
+                        self.emit([self.new_slot(out)], NUMPY.sum_to, (gi,), {"shape": target.shape})
+                        gi = out
+                    if gi.dtype is not target.dtype and gi.dtype != target.dtype:
+                        out = NUMPY.astype(gi, dtype=target.dtype)
+                        self.emit([self.new_slot(out)], NUMPY.astype, (gi,), {"dtype": target.dtype})
+                        gi = out
+                if type(edge) is Node:
+                    counts[edge] -= 1
+                    if counts[edge] == 0:
+                        summed = grads.pop(edge, None)
+                        if after is not None:
+                            ready.append((after, after_g))
+                        after, after_g = edge, gi if summed is None else self._add(summed, gi)
+                    else:
+                        summed = grads.get(edge)
+                        grads[edge] = gi if summed is None else self._add(summed, gi)
+                else:
+                    if edge._hooks:
+                        raise CompileError("compile (prototype): leaf hooks are not captured")
+                    if edge not in leaf_grads:
+                        self.fresh_leaves[edge] = edge._grad is None
+                    summed = leaf_grads.get(edge)
+                    leaf_grads[edge] = gi if summed is None else self._add(summed, gi)
+        # the leaves: hot_path.finish_leaves, its decisions that depend only on the signature taken now
+        # (whether a gradient is a view or reaches two leaves); whether .grad is None is tested at replay
+        handed_out = set()
+        for leaf, g in leaf_grads.items():
+            name, gname = self.const(leaf), self.ref(g)
+            shared = type(g) is not np.ndarray or g.base is not None or leaf._array.dtype.kind != "f"
+            if not shared:
+                shared = id(g) in handed_out
+                handed_out.add(id(g))
+            acc = f"{self.const(backward_steps.accumulate_into)}({name}, {gname}, False, copy={shared})"
+            if shared:
+                self.lines.append(([], acc, [gname], True))
+            else:
+                self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_grad_tensor)}({gname})\n"
+                                       f"    else: {acc}", [gname], True))
+        self.leaf_checks = list(leaf_grads.items())
+
+    # ---- code ----------------------------------------------------------------------------------------
+    def assign_buffers(self, result_name):
+        """Give each step that can write into a buffer (``_INTO``) one preallocated array per output.
+
+        An output gets a buffer unless it leaves the call: the result, and the gradient of a leaf whose
+        ``.grad`` is not cleared by a recorded ``zero_grad()`` first (it would be accumulated into). One
+        buffer per output, owned by this replay and rewritten by every call (a leaf's ``.grad`` is such a
+        buffer until the next call). Prototype: no sharing of buffers between outputs of disjoint lifetimes.
+        """
+        escaping = set()
+        if result_name:
+            escaping.add(result_name)
+        for leaf, g in self.leaf_checks:
+            if id(leaf) not in self.cleared:
+                escaping.add(id(g))
+        for index, (fn, args, outs) in self.into.items():
+            buffers = []
+            variant = _INTO[fn]
+            for i, o in enumerate(outs):
+                if (i in variant.outputs and type(o) is np.ndarray and id(o) not in escaping and o.base is None
+                        and (o.flags.c_contiguous or o.flags.f_contiguous) and self.slot_of.get(id(o)) not in escaping):
+                    buffers.append(np.empty_like(o))  # (the same memory order as the eager output)
+                else:
+                    buffers.append(None)
+            extra = variant.extra(args, outs)
+            if not any(b is not None for b in buffers):
+                continue
+            targets, expr, reads, effect = self.lines[index]
+            call = expr[expr.index("(") + 1:]
+            self.lines[index] = (targets, f"{self.const(variant.fn)}({self.const(tuple(buffers) + extra)}, {call}",
+                                 reads, effect)
+            self.buffer_bytes += sum(b.nbytes for b in buffers if b is not None) + sum(b.nbytes for b in extra)
+
+    def build(self, result_name, buffers=True):
+        """The replay function: straight-line code, dead steps dropped."""
+        self.buffer_bytes = 0
+        if buffers:
+            self.assign_buffers(result_name)
+        for index, specialize in self.specializations:
+            fast = specialize()
+            if fast is not None:
+                targets, expr, reads, effect = self.lines[index]
+                self.lines[index] = (targets, self.const(fast) + expr[expr.index("("):], reads, effect)
+        live = {result_name} if result_name else set()
+        kept = []
+        for targets, expr, reads, effect in reversed(self.lines):
+            if effect or any(t in live for t in targets):
+                kept.append((targets, expr))
+                live.update(r for r in reads if r.isidentifier())
+        kept.reverse()
+        body = []
+        for targets, expr in kept:
+            body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
+        body.append(f"    return {result_name or 'None'}")
+        source = f"def replay({', '.join(self.inputs)}):\n" + "\n".join(body) + "\n"
+        scope = dict(self.consts)
+        exec(compile_source(source), scope)
+        fn = scope["replay"]
+        fn.source = source
+        return fn, len(kept)
+
+
+def compile_source(source):
+    return builtins.compile(source, "<mg.compile replay>", "exec")
+
+
+# ---- out= variants (prototype: the real design declares them with the primitives) ----------------------
+# Each mirrors its eager function's branches exactly and makes the same NumPy/BLAS calls with out=
+# buffers, so that the bits are the same; it is called as variant(buffers, *the eager call's arguments).
+
+def _product_into(a, b, out):
+    """``linalg.product(a, b)`` (its choice of ``dot`` or ``matmul`` made as without ``out``), into ``out``."""
+    if out is None:
+        return product(a, b)
+    if a.ndim == 2 and b.ndim == 2 and (a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT
+                                        or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES):
+        return a.dot(b, out=out)
+    return np.matmul(a, b, out=out)
+
+
+def _linear_into(buffers, x, weight, bias=None):
+    out = _product_into(x, weight.T, buffers[0])
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _relu_into(buffers, x):
+    out = buffers[0]
+    if x.size >= _VECTOR_MIN and x.flags.c_contiguous:
+        return np.maximum(x, zeros_view(x.shape, x.dtype), out=out)
+    if x.size >= _VECTOR_MIN and x.flags.f_contiguous:
+        return np.maximum(x, zeros_view(x.shape[::-1], x.dtype).T, out=out)
+    return np.maximum(x, ZERO[x.dtype], out=out)
+
+
+def _relu_vjp_into(buffers, xp, g, ans, x):
+    out, mask = buffers
+    np.greater(ans, ZERO[ans.dtype], out=mask)
+    return np.multiply(g, mask, out=out)
+
+
+def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
+    buf_x, buf_w = buffers[0], buffers[1]
+    grad_x = None if edges[0] is None else _product_into(g, weight, buf_x)
+    if w_special(weight):  # linalg._weight_gradient's own out= array, preallocated
+        grad_w = None if edges[1] is None else (
+            product(g.T, x, out=buf_w) if buf_w is not None else linalg._weight_gradient(xp, g, x, weight))
+    else:
+        grad_w = None if edges[1] is None else _product_into(g.T, x, buf_w)
+    grad_b = None if bias is None or edges[2] is None else xp.sum_to(g, shape=bias.shape)
+    return grad_x, grad_w, grad_b
+
+
+def w_special(w):
+    return w.flags.f_contiguous and not w.flags.c_contiguous
+
+
+class _Variant:
+    def __init__(self, fn, outputs=(0,), extra=None):
+        self.fn = fn
+        self.outputs = outputs
+        self.extra = extra or (lambda args, outs: ())
+
+    def __call__(self, buffers, *args):
+        return self.fn(buffers, *args)
+
+
+def _variants():
+    table = {}
+    linear, relu = PRIMITIVES["linear"], PRIMITIVES["relu"]
+    table[linear.forward] = _Variant(_linear_into)
+    table[relu.forward] = _Variant(_relu_into)
+    table[relu.vjps[0]] = _Variant(_relu_vjp_into, extra=lambda args, outs: (np.empty(outs[0].shape, bool),))
+    table[linear.joint_vjp] = _Variant(_linear_vjp_into, outputs=(0, 1))
+    return table
+
+
+def _grad_tensor(g):
+    """A leaf's first gradient, kept by reference, built as ``hot_path.finish_leaves`` builds it."""
+    grad = _new(Tensor)
+    grad._array = g
+    grad._grad = grad.grad_fn = grad._hooks = grad._aliases = None
+    grad.requires_grad = False
+    grad._version = 0
+    return grad
+
+
+_new = object.__new__
+
+
+def _root_grad(dtype, shape):
+    g = np.array(1, dtype=dtype)
+    return g.reshape(shape) if shape else g
+
+
+def _pair_asarray(pair):
+    value, saved = pair
+    return np.asarray(value), saved
+
+
+class _Compiled:
+    """A step function with a cache of captured replays, one per signature."""
+
+    def __init__(self, step_fn, check=0, cache_size=8, buffers=True):
+        self.buffers = buffers
+        self.step_fn = step_fn
+        self.check = check
+        self.cache_size = cache_size
+        self.cache = collections.OrderedDict()
+        self.captures = 0
+        self.checked = 0
+
+    def signature(self, args):
+        key = [grad_mode._state.enabled]
+        for a in args:
+            if isinstance(a, Tensor):
+                key.append((a._array.shape, a._array.dtype.str, a.requires_grad))
+            else:
+                key.append((type(a), a))
+        return tuple(key)
+
+    def __call__(self, *args):
+        key = self.signature(args)
+        entry = self.cache.get(key)
+        if entry is None:
+            return self.capture(key, args)
+        self.cache.move_to_end(key)
+        arrays = [a._array for a in args if isinstance(a, Tensor)]
+        if self.checked < self.check:
+            self.checked += 1
+            return self.checked_replay(entry, args, arrays)
+        out = entry[0](*arrays)
+        return None if out is None else Tensor._from_op(out, None)
+
+    def capture(self, key, args):
+        arrays = [a._array for a in args if isinstance(a, Tensor)]
+        tape = _Tape(arrays)
+        swapped = []
+        for prim in PRIMITIVES.values():
+            original, recording = tape.wrap_forward(prim)
+            prim.forward = recording
+            tape.wrapped.add(prim)
+            swapped.append((prim, original))
+        engine.backward_listeners.append(tape.on_backward)
+        previous = set_capture(tape)
+        try:
+            result = self.step_fn(*args)
+        finally:
+            set_capture(previous)
+            engine.backward_listeners.remove(tape.on_backward)
+            for prim, original in swapped:
+                prim.forward = original
+        for leaf, g in tape.leaf_checks:  # the recorded traversal against the real one
+            if tape.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
+                raise CompileError("compile: the recorded backward differs from the engine's")
+        result_name = None
+        if result is not None:
+            if not isinstance(result, Tensor) or id(result._array) not in tape.slot_of:
+                raise CompileError("compile (prototype): the step must return None or a Tensor it computed")
+            result_name = tape.slot_of[id(result._array)]
+        replay, steps = tape.build(result_name, self.buffers)
+        self.buffer_bytes = tape.buffer_bytes
+        state = [v for v in tape.consts.values() if isinstance(v, np.ndarray) and v.flags.writeable]
+        optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]
+        optimizers = [o for o in optimizers if hasattr(o, "param_groups")]
+        leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
+        self.cache[key] = (replay, state, optimizers, leaves, steps)
+        self.captures += 1
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return result
+
+    def checked_replay(self, entry, args, arrays):
+        replay, state, optimizers, leaves, _ = entry
+        before = [a.copy() for a in state]
+        opt_before = [_copy_state(o.state) for o in optimizers]
+        grads_before = [leaf._grad for leaf in leaves]
+        out = replay(*arrays)
+        got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
+               None if out is None else out.copy())
+        for a, b in zip(state, before):
+            a[...] = b
+        for o, s in zip(optimizers, opt_before):
+            _restore_state(o.state, s)
+        for leaf, g in zip(leaves, grads_before):
+            leaf._grad = g
+        expected = self.step_fn(*args)
+        want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],
+                None if expected is None else expected._array)
+        for what, x, y in (("state", got[0], want[0]), ("gradients", got[1], want[1])):
+            for i, (a, b) in enumerate(zip(x, y)):
+                if (a is None) != (b is None) or a is not None and not _bits_equal(a, b):
+                    raise CompileError(f"compile(check=True): replay differs from eager in {what} #{i}")
+        if (got[2] is None) != (want[2] is None) or got[2] is not None and not _bits_equal(got[2], want[2]):
+            raise CompileError("compile(check=True): replay's result differs from eager's")
+        return expected
+
+
+def _copy_state(state):
+    return {k: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()} for k, s in state.items()}
+
+
+def _restore_state(state, saved):
+    for k in list(state):
+        if k not in saved:
+            del state[k]
+    for k, s in saved.items():
+        cur = state.setdefault(k, {})
+        for n, v in s.items():
+            if isinstance(v, np.ndarray) and isinstance(cur.get(n), np.ndarray) and cur[n].shape == v.shape:
+                cur[n][...] = v
+            else:
+                cur[n] = v
+
+
+_INTO.update(_variants())
+
+
+def compile(step_fn, *, check=0, cache_size=8, buffers=True):  # noqa: A001 (PyTorch's name: torch.compile)
+    """Prototype ``mg.compile``: ``step_fn(*tensors)`` captured per signature, then replayed.
+
+    ``check``: the number of replays to run side by side with eager (raising on any difference).
+    ``buffers``: write the outputs of the steps that have an out= variant into preallocated arrays.
+    """
+    return _Compiled(step_fn, check=int(check), cache_size=cache_size, buffers=buffers)

@@ -1,0 +1,82 @@
+"""The mg.compile PROTOTYPE (issue 22): capture a training step once, replay it, bit for bit as eager."""
+import numpy as np
+import pytest
+
+import microgradnp as mg
+from microgradnp import nn
+from microgradnp.compile_prototype import CompileError
+from microgradnp.compile_prototype import compile as mg_compile
+
+
+def _bits(t):
+    return t.numpy().tobytes()
+
+
+def _xor(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 8, dtype=mg.float64), nn.LeakyReLU(0.01), nn.Linear(8, 1, dtype=mg.float64),
+                          nn.Sigmoid())
+    return model, nn.BCELoss(), nn.optim.SGD(model.parameters(), lr=0.5)
+
+
+def _mlp(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 12), nn.ReLU(), nn.Linear(12, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _step(model, loss_fn, optimizer):
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def _batches(kind, count, batch):
+    rng = np.random.default_rng(1)
+    if kind == "xor":
+        x = mg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=mg.float64)
+        y = mg.tensor([[0], [1], [1], [0]], dtype=mg.float64)
+        return [(x, y)] * count
+    return [(mg.tensor(rng.standard_normal((batch, 20)).astype(np.float32)),
+             mg.tensor(rng.integers(0, 5, batch))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("kind, batch", [("xor", 4), ("mlp", 128), ("mlp", 3)])
+@pytest.mark.parametrize("buffers", [True, False])
+def test_replay_equals_eager_bit_for_bit(kind, batch, buffers):
+    build = _xor if kind == "xor" else _mlp
+    eager, compiled = _step(*build()), mg_compile(_step(*build()), check=2, buffers=buffers)
+    a_model, b_model = eager.__closure__, compiled.step_fn.__closure__
+    for x, y in _batches(kind, 12, batch):
+        assert _bits(eager(x, y)) == _bits(compiled(x, y))
+    models = [c.cell_contents for c in a_model if isinstance(c.cell_contents, nn.Module)]
+    models += [c.cell_contents for c in b_model if isinstance(c.cell_contents, nn.Module)]
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert _bits(p) == _bits(q) and _bits(p.grad) == _bits(q.grad)
+    assert compiled.captures == 1
+
+
+def test_a_new_signature_captures_again_and_the_lr_may_change():
+    model, loss_fn, optimizer = _mlp()
+    twin = _mlp()
+    compiled, eager = mg_compile(_step(model, loss_fn, optimizer)), _step(*twin)
+    for i, (x, y) in enumerate(_batches("mlp", 3, 8) + _batches("mlp", 3, 5) + _batches("mlp", 2, 8)):
+        optimizer.param_groups[0]["lr"] = twin[2].param_groups[0]["lr"] = 0.1 / (i + 1)
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert compiled.captures == 2
+
+
+def test_check_mode_raises_on_a_difference():
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=3)
+    x, y = _batches("mlp", 1, 8)[0]
+    compiled(x, y)
+    replay = list(compiled.cache.values())[0]
+    broken = lambda *arrays: replay[0](*arrays) + 1  # noqa: E731  a replay that is wrong on purpose
+    compiled.cache[next(iter(compiled.cache))] = (broken,) + replay[1:]
+    with pytest.raises(CompileError, match="differs from eager"):
+        compiled(x, y)
