@@ -30,6 +30,7 @@ from .autograd.graph import set_capture
 from .autograd.namespaces import NUMPY
 from .autograd.node import Node
 from .autograd.primitive import PRIMITIVES
+from .grad_mode import _state as _grad_state
 from .ops import linalg
 from .ops.constant_arrays import ZERO, zeros_view
 from .ops.elementwise import _VECTOR_MIN
@@ -410,6 +411,16 @@ def _grad_tensor(g):
 _new = object.__new__
 
 
+def _result_tensor(data):
+    """The Tensor a replay returns (no graph): ``Tensor._from_op(data, None)`` built inline."""
+    t = _new(Tensor)
+    t._array = data
+    t._grad = t.grad_fn = t._hooks = t._aliases = None
+    t.requires_grad = False
+    t._version = 0
+    return t
+
+
 def _root_grad(dtype, shape):
     g = np.array(1, dtype=dtype)
     return g.reshape(shape) if shape else g
@@ -432,27 +443,27 @@ class _Compiled:
         self.captures = 0
         self.checked = 0
 
-    def signature(self, args):
-        key = [grad_mode._state.enabled]
+    def __call__(self, *args):
+        # the signature and the input arrays in one pass (this runs at every call)
+        key = [_grad_state.enabled]
+        arrays = []
         for a in args:
-            if isinstance(a, Tensor):
-                key.append((a._array.shape, a._array.dtype.str, a.requires_grad))
+            if type(a) is Tensor or isinstance(a, Tensor):
+                data = a._array
+                arrays.append(data)
+                key.append((data.shape, data.dtype, a.requires_grad))
             else:
                 key.append((type(a), a))
-        return tuple(key)
-
-    def __call__(self, *args):
-        key = self.signature(args)
+        key = tuple(key)
         entry = self.cache.get(key)
         if entry is None:
             return self.capture(key, args)
-        self.cache.move_to_end(key)
-        arrays = [a._array for a in args if isinstance(a, Tensor)]
+        self.cache.move_to_end(key)  # least recently used first out
         if self.checked < self.check:
             self.checked += 1
             return self.checked_replay(entry, args, arrays)
         out = entry[0](*arrays)
-        return None if out is None else Tensor._from_op(out, None)
+        return None if out is None else _result_tensor(out)
 
     def capture(self, key, args):
         arrays = [a._array for a in args if isinstance(a, Tensor)]

@@ -23,7 +23,7 @@ from .primitive import PRIMITIVES, Primitive, primitive
 
 __all__ = ["Node", "ONE_INPUT", "record", "scope", "current_scope", "is_recording", "user_frame",
            "PRIMITIVES", "Primitive", "primitive", "increment_version", "array_of",
-           "grad_of", "clear_grads", "replayable", "capturing"]
+           "grad_of", "clear_grads", "replayable", "capturing", "capture_state"]
 
 array_of = operator.attrgetter("_array")
 grad_of = operator.attrgetter("_grad")
@@ -42,8 +42,11 @@ class _CaptureState:
     __slots__ = ("active",)
 
 
-_capture = _CaptureState()
-_capture.active = None
+capture_state = _CaptureState()
+"""``capture_state.active`` is the capture in progress or None: library code tests it (one attribute read)
+and calls ``replayable`` only while it is set, so that its eager path costs no call."""
+capture_state.active = None
+_capture = capture_state
 
 
 def capturing():
