@@ -4,8 +4,8 @@ Not exported (not in ``mg.__all__``); the design, its measurements and what is m
 session notes (``compile_design.md``). What it does:
 
 - **Capture** (the first call for a signature): the step runs eagerly, with three taps.
-  Forward: each registered primitive's ``forward`` is swapped, for the length of the capture only, for
-  a recorder (the real design puts one global check in ``apply``/``apply1..3`` instead).
+  Forward: the apply paths (``apply``, ``apply1..3``) test ``capture.capture_state.active`` once per op
+  and hand each forward call to ``_Tape.record_op``; ``out=`` writes record their copy.
   Backward: a ``engine.backward_listeners`` entry runs, before the real pass, a copy of
   ``hot_path.run``'s traversal (same order, same sums) that calls the same VJPs and records them.
   Library NumPy: ``graph.replayable(fn, *args)`` (optimizer step and zero_grad, LeakyReLU's slopes)
@@ -67,13 +67,13 @@ class _Tape:
             self.keep.append(a)
             self.inputs.append(name)
         self.n = 0
-        self.wrapped = set()
         self.backward_seen = 0
         self.leaf_checks = []   # (leaf, array computed by the recorded traversal)
         self.into = {}     # line index -> (fn, args, the outputs at capture): a step that may write into buffers
         self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
         self.specializations = []  # (line index, factory of a faster function for that line's call)
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
+        self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
 
     # ---- names ---------------------------------------------------------------------------------------
     def const(self, obj):
@@ -107,12 +107,46 @@ class _Tape:
             self.into[len(self.lines)] = (fn, args, outs)
         refs = [self.ref(a) for a in args]
         kw = [f"{k}={self.ref(v)}" for k, v in (kwargs or {}).items()]
+        # the outputs get their slots after the arguments are named: a VJP may return its ``g`` itself
+        targets = [self.new_slot(t) if type(t) is np.ndarray else t for t in targets]
         expr = f"{self.const(fn)}({', '.join(refs + kw)})"
         self.lines.append((targets, expr, refs + [k.split('=', 1)[1] for k in kw], effect))
 
     # ---- taps ----------------------------------------------------------------------------------------
+    def note_result(self, data):
+        """``Tensor._from_op(data)``: a result computed by NumPy outside any recorded op (a comparison,
+        ``argmax``, ``any``...). It depends on values the replay would not recompute, so it is marked:
+        an op that reads it, or a read of its value, is refused."""
+        if id(data) not in self.slot_of:
+            self.untracked[id(data)] = data
+
+    def check_inputs(self, args, what):
+        for a in args:
+            if type(a) is np.ndarray and id(a) in self.untracked and id(a) not in self.slot_of:
+                raise CompileError(
+                    f"mg.compile: {what} reads a tensor computed outside the recorded ops (a comparison, argmax, "
+                    f"any/all or another result without a gradient); such values are not captured yet, and a "
+                    f"replay would reuse the captured one. Run the step eagerly, or compute it outside the "
+                    f"compiled function and pass it in.")
+
+    def read_value(self, tensor, how):
+        """A Tensor method that hands its values to Python (``.item()``, ``bool()``...) ran during capture.
+
+        Refused for a tensor the step computed: what Python does with the value is not recorded, so a
+        replay would repeat the captured decision whatever the new values are.
+        """
+        name = self.slot_of.get(id(tensor._array))
+        if name is not None and not name.startswith("a") or id(tensor._array) in self.untracked:
+            raise CompileError(
+                f"mg.compile: the step reads a tensor's value with {how} while it is captured; value-dependent "
+                f"Python control flow cannot be captured (a replay runs no Python code, so the value could not "
+                f"steer it). Run the step eagerly, or move the {how} outside the compiled function (return the "
+                f"tensor and read it from the result).")
+
     def record_call(self, fn, args, out, specialize=None):
         """``graph.replayable``: ``fn(*args)`` ran and gave ``out``; ``specialize()`` may give a faster ``fn``."""
+        if self.untracked:
+            self.check_inputs(args, f"{getattr(fn, '__qualname__', fn)!r}")
         if specialize is not None:
             self.specializations.append((len(self.lines), specialize))
         owner = getattr(fn, "__self__", None)
@@ -122,34 +156,34 @@ class _Tape:
         if out is None:
             self.emit([], fn, args, effect=True)
         elif type(out) is np.ndarray:
-            self.emit([self.new_slot(out)], fn, args, effect=True)
+            self.emit([out], fn, args, effect=True)
         else:
             raise CompileError(f"compile: replayable {fn!r} returned a {type(out).__name__}, not an array or None")
 
-    def wrap_forward(self, prim):
+    def record_op(self, prim, args, kwargs, out):
+        """The apply paths' tap (``autograd/capture.py``): ``prim.forward(*args, **kwargs)`` gave ``out``.
+
+        Returns ``out`` converted to an ndarray, as the apply path would (the replay converts it too).
+        """
         forward = prim.forward
-        tape = self
-
-        def recording_forward(*args, **kwargs):
-            out = forward(*args, **kwargs)
-            if prim.returns_saved:
-                value, saved = out
-                converted = value if type(value) is np.ndarray else np.asarray(value)
-                targets = [tape.new_slot(converted), tape.new_slot(saved) if type(saved) is np.ndarray else "_"]
-                conv = tape.const(_pair_asarray) if converted is not value else None
-                tape.emit(targets, forward, args, kwargs)
-                if conv:  # apply converts the output; the replay must hold the same array
-                    t, e, r, f = tape.lines[-1]
-                    tape.lines[-1] = (t, f"{conv}({e})", r, f)
-                return converted, saved
-            converted = out if type(out) is np.ndarray else np.asarray(out)
-            tape.emit([tape.new_slot(converted)], forward, args, kwargs, outs=(converted,))
-            if converted is not out:
-                t, e, r, f = tape.lines[-1]
-                tape.lines[-1] = (t, f"{tape.const(np.asarray)}({e})", r, f)
-            return converted
-
-        return forward, recording_forward
+        if self.untracked:
+            self.check_inputs(args, f"'{prim.name}'")
+            self.check_inputs(kwargs.values(), f"'{prim.name}'")
+        if prim.returns_saved:
+            value, saved = out
+            converted = value if type(value) is np.ndarray else np.asarray(value)
+            targets = [converted, saved if type(saved) is np.ndarray else "_"]
+            self.emit(targets, forward, args, kwargs)
+            if converted is not value:  # the replay must hold the same array as the node
+                t, e, r, f = self.lines[-1]
+                self.lines[-1] = (t, f"{self.const(_pair_asarray)}({e})", r, f)
+            return converted, saved
+        converted = out if type(out) is np.ndarray else np.asarray(out)
+        self.emit([converted], forward, args, kwargs, outs=(converted,))
+        if converted is not out:
+            t, e, r, f = self.lines[-1]
+            self.lines[-1] = (t, f"{self.const(np.asarray)}({e})", r, f)
+        return converted
 
     def on_backward(self, outputs):
         """``engine.backward_listeners``: record ``hot_path.run``'s traversal for these outputs."""
@@ -171,7 +205,7 @@ class _Tape:
 
     def _add(self, a, b):
         out = a + b
-        self.emit([self.new_slot(out)], operator.add, (a, b))
+        self.emit([out], operator.add, (a, b))
         return out
 
     def _traverse(self, root, root_g):
@@ -190,9 +224,9 @@ class _Tape:
                 node, g = ready.pop()
             else:
                 break
-            if node.fn not in self.wrapped:
-                raise CompileError(f"compile: '{node.fn.name}' is not a registered primitive; its forward was not "
-                                   f"recorded (custom ops are not captured yet)")
+            if "ctx" in node.kwargs and "function" in node.kwargs:
+                raise CompileError(f"compile: the custom autograd.Function '{node.kwargs['function'].__name__}' "
+                                   f"is not captured yet; run the step eagerly")
             extra = node.extra
             if extra is not None and (extra.get("hooks") or extra.get("retained") or extra.get("modified_by")):
                 raise CompileError(f"compile (prototype): hooks and retain_grad ('{node.fn.name}') are not captured")
@@ -210,7 +244,7 @@ class _Tape:
                     continue
                 if fn.joint_vjp is None:
                     gi = fn.vjps[i](NUMPY, g, ans, *args, **kwargs)
-                    self.emit([self.new_slot(gi)], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,))
+                    self.emit([gi], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,))
                 else:
                     gi = joint[i]
                     if gi is None:
@@ -220,11 +254,11 @@ class _Tape:
                     target = args[i]
                     if gi.shape != target.shape:
                         out = NUMPY.sum_to(gi, shape=target.shape)
-                        self.emit([self.new_slot(out)], NUMPY.sum_to, (gi,), {"shape": target.shape})
+                        self.emit([out], NUMPY.sum_to, (gi,), {"shape": target.shape})
                         gi = out
                     if gi.dtype is not target.dtype and gi.dtype != target.dtype:
                         out = NUMPY.astype(gi, dtype=target.dtype)
-                        self.emit([self.new_slot(out)], NUMPY.astype, (gi,), {"dtype": target.dtype})
+                        self.emit([out], NUMPY.astype, (gi,), {"dtype": target.dtype})
                         gi = out
                 if type(edge) is Node:
                     counts[edge] -= 1
@@ -468,12 +502,6 @@ class _Compiled:
     def capture(self, key, args):
         arrays = [a._array for a in args if isinstance(a, Tensor)]
         tape = _Tape(arrays)
-        swapped = []
-        for prim in PRIMITIVES.values():
-            original, recording = tape.wrap_forward(prim)
-            prim.forward = recording
-            tape.wrapped.add(prim)
-            swapped.append((prim, original))
         engine.backward_listeners.append(tape.on_backward)
         previous = set_capture(tape)
         try:
@@ -481,8 +509,6 @@ class _Compiled:
         finally:
             set_capture(previous)
             engine.backward_listeners.remove(tape.on_backward)
-            for prim, original in swapped:
-                prim.forward = original
         for leaf, g in tape.leaf_checks:  # the recorded traversal against the real one
             if tape.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
                 raise CompileError("compile: the recorded backward differs from the engine's")

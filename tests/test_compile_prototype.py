@@ -80,3 +80,73 @@ def test_check_mode_raises_on_a_difference():
     compiled.cache[next(iter(compiled.cache))] = (broken,) + replay[1:]
     with pytest.raises(CompileError, match="differs from eager"):
         compiled(x, y)
+
+
+def test_every_apply_path_is_recorded_and_an_unregistered_primitive_too():
+    # apply1 (tanh), apply2 (mul), apply3 (linear), apply (keywords, a view, a saving primitive), out=
+    from microgradnp.autograd.graph import Primitive
+    cube = Primitive("cube", lambda x: x ** 3, vjp=lambda xp, g, ans, x: g * 3 * x * x)
+
+    def build():
+        mg.manual_seed(3)
+        lin = nn.Linear(6, 4, dtype=mg.float64)
+        opt = nn.optim.SGD(lin.parameters(), lr=0.1)
+        scratch = mg.zeros(4, dtype=mg.float64)
+
+        def step(x, y):
+            opt.zero_grad()
+            h = mg.tanh(lin(x)) * 2.0
+            h = cube(h).reshape(-1, 2).sum(dim=1, keepdim=True)
+            mg.mul(h.detach()[:4, 0], 1.5, out=scratch)
+            loss = nn.functional.cross_entropy(h.reshape(-1, 4), y) + (scratch * h.reshape(-1)[:4]).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return step, lin, scratch
+
+    (eager, lin_a, scratch_a), (step, lin_b, scratch_b) = build(), build()
+    compiled = mg_compile(step, check=2)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        x = mg.tensor(rng.standard_normal((4, 6)))
+        y = mg.tensor(rng.integers(0, 4, 2))
+        assert _bits(eager(x, y)) == _bits(compiled(x, y))
+    assert _bits(lin_a.weight) == _bits(lin_b.weight) and _bits(scratch_a) == _bits(scratch_b)
+    assert compiled.captures == 1
+
+
+@pytest.mark.parametrize("read", [lambda t: t.item(), lambda t: bool(t > 0), lambda t: float(t),
+                                  lambda t: t.numpy(), lambda t: t.tolist(), lambda t: int(t)],
+                         ids=["item", "bool", "float", "numpy", "tolist", "int"])
+def test_a_step_that_reads_a_value_it_computed_is_refused(read):
+    model, loss_fn, optimizer = _mlp()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        if read(loss):  # value-dependent control flow
+            loss.backward()
+        optimizer.step()
+        return loss
+
+    x, y = _batches("mlp", 1, 8)[0]
+    with pytest.raises(CompileError, match=r"mg.compile: the step reads a tensor's value with .*value-dependent"):
+        mg_compile(step)(x, y)
+    assert _bits(loss_fn(model(x), y)) is not None  # eager still works after the refused capture
+    x.numpy(), x.tolist()  # the inputs' values may be read (a signature holds their shapes only)
+
+
+def test_a_value_computed_outside_the_recorded_ops_is_refused_when_an_op_reads_it():
+    model, loss_fn, optimizer = _mlp()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        out = model(x)
+        loss = loss_fn(out * (out > 0), y)  # a comparison: no primitive, its mask would be replayed stale
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x, y = _batches("mlp", 1, 8)[0]
+    with pytest.raises(CompileError, match="computed outside the recorded ops"):
+        mg_compile(step)(x, y)

@@ -17,6 +17,7 @@ table of primitives in ``primitive.py``, the version counter in ``tensor.py``.
 """
 import operator
 
+from ..capture import capture_state
 from ..tensor import increment_version
 from .node import ONE_INPUT, Node, current_scope, is_recording, record, scope, user_frame
 from .primitive import PRIMITIVES, Primitive, primitive
@@ -36,16 +37,8 @@ def clear_grads(tensors):
         tensor._grad = None
 
 
-class _CaptureState:
-    """The step capture in progress (``mg.compile``, prototype: ``microgradnp.compile_prototype``), or None."""
-
-    __slots__ = ("active",)
-
-
-capture_state = _CaptureState()
-"""``capture_state.active`` is the capture in progress or None: library code tests it (one attribute read)
-and calls ``replayable`` only while it is set, so that its eager path costs no call."""
-capture_state.active = None
+# ``capture_state.active`` is the capture in progress or None: library code tests it (one attribute read)
+# and calls ``replayable`` only while it is set, so that its eager path costs no call.
 _capture = capture_state
 
 

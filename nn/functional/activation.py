@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import capture_state, replayable
+from microgradnp.autograd.graph import array_of, capture_state, replayable
 
 
 def relu(input, inplace=False):
@@ -17,7 +17,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``input`` where positive, ``negative_slope * input`` elsewhere (the slope is kept elementwise)."""
     # a piecewise-linear function is input times a piecewise-constant slope: one recorded op, and the
     # slope array is a constant, so the derived gradient is exactly 1 or negative_slope elementwise
-    data = input.numpy()
+    data = array_of(input)  # (not .numpy(): a compiled step refuses value reads during capture)
     if capture_state.active is not None:  # computed outside any op: a compiled step replays it as a step of its own
         return input * replayable(_slopes, data, negative_slope)
     slopes = np.where(data > 0, 1.0, negative_slope)

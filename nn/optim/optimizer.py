@@ -113,7 +113,7 @@ class Optimizer:
             for p in group["params"]:
                 grad = grad_of(p)
                 if grad is not None:
-                    grad.numpy()[...] = 0
+                    array_of(grad)[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` (re-evaluating the loss) is called first."""
