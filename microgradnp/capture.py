@@ -12,8 +12,11 @@ the apply paths can import it.
 class _CaptureState:
     """The step capture in progress (``mg.compile``), or None."""
 
-    __slots__ = ("active",)
+    __slots__ = ("active", "listeners")
 
 
 capture_state = _CaptureState()
 capture_state.active = None
+capture_state.listeners = []
+"""Functions called with True when a capture starts and False when it ends (``nn.Module`` takes its slow
+call path during a capture, to note each module called: its own eager path then tests nothing)."""

@@ -35,6 +35,7 @@ from .ops import linalg
 from .ops.constant_arrays import ZERO, zeros_view
 from .ops.elementwise import _VECTOR_MIN
 from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
+from .random import get_generator
 from .tensor import Tensor
 
 __all__ = ["compile", "CompileError"]
@@ -73,6 +74,7 @@ class _Tape:
         self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
         self.specializations = []  # (line index, factory of a faster function for that line's call)
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
+        self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
         self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
 
     # ---- names ---------------------------------------------------------------------------------------
@@ -119,6 +121,10 @@ class _Tape:
         an op that reads it, or a read of its value, is refused."""
         if id(data) not in self.slot_of:
             self.untracked[id(data)] = data
+
+    def note_module(self, module):
+        """``Module.__call__`` during capture: the module's ``training`` flag is guarded at every call."""
+        self.modules.setdefault(id(module), module)
 
     def check_inputs(self, args, what):
         for a in args:
@@ -476,6 +482,7 @@ class _Compiled:
         self.cache = collections.OrderedDict()
         self.captures = 0
         self.checked = 0
+        self.guarded = []  # the modules whose training flags are part of the signature
 
     def __call__(self, *args):
         # the signature and the input arrays in one pass (this runs at every call)
@@ -488,6 +495,8 @@ class _Compiled:
                 key.append((data.shape, data.dtype, a.requires_grad))
             else:
                 key.append((type(a), a))
+        if self.guarded:  # the train()/eval() flags of the modules the captured steps called
+            key.append(tuple([m.training for m in self.guarded]))
         key = tuple(key)
         entry = self.cache.get(key)
         if entry is None:
@@ -501,6 +510,7 @@ class _Compiled:
 
     def capture(self, key, args):
         arrays = [a._array for a in args if isinstance(a, Tensor)]
+        modes = tuple([m.training for m in self.guarded])
         tape = _Tape(arrays)
         engine.backward_listeners.append(tape.on_backward)
         previous = set_capture(tape)
@@ -509,6 +519,13 @@ class _Compiled:
         finally:
             set_capture(previous)
             engine.backward_listeners.remove(tape.on_backward)
+        known = {id(m) for m in self.guarded}
+        new_modules = [m for k, m in tape.modules.items() if k not in known]
+        if new_modules:  # a longer signature: the entries cached so far are keyed without these flags
+            self.guarded.extend(new_modules)
+            self.cache.clear()
+            key = key[:-1] if modes else key
+            key = key + (modes + tuple([m.training for m in new_modules]),)
         for leaf, g in tape.leaf_checks:  # the recorded traversal against the real one
             if tape.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
                 raise CompileError("compile: the recorded backward differs from the engine's")
@@ -534,6 +551,8 @@ class _Compiled:
         before = [a.copy() for a in state]
         opt_before = [_copy_state(o.state) for o in optimizers]
         grads_before = [leaf._grad for leaf in leaves]
+        rng = _global_rng()
+        rng_before = rng.bit_generator.state
         out = replay(*arrays)
         got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
                None if out is None else out.copy())
@@ -543,6 +562,7 @@ class _Compiled:
             _restore_state(o.state, s)
         for leaf, g in zip(leaves, grads_before):
             leaf._grad = g
+        rng.bit_generator.state = rng_before  # eager draws the same dropout masks as the replay did
         expected = self.step_fn(*args)
         want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],
                 None if expected is None else expected._array)
@@ -553,6 +573,10 @@ class _Compiled:
         if (got[2] is None) != (want[2] is None) or got[2] is not None and not _bits_equal(got[2], want[2]):
             raise CompileError("compile(check=True): replay's result differs from eager's")
         return expected
+
+
+def _global_rng():
+    return get_generator(None)
 
 
 def _copy_state(state):

@@ -150,3 +150,74 @@ def test_a_value_computed_outside_the_recorded_ops_is_refused_when_an_op_reads_i
     x, y = _batches("mlp", 1, 8)[0]
     with pytest.raises(CompileError, match="computed outside the recorded ops"):
         mg_compile(step)(x, y)
+
+
+def _dropout_net(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test_dropout_draws_a_fresh_mask_per_call_and_train_eval_captures_again():
+    a, b = _dropout_net(), _dropout_net()
+    eager, compiled = _step(*a), mg_compile(_step(*b), check=2)
+    batches = _batches("mlp", 12, 8)
+    mg.manual_seed(7)
+    want = []
+    for i, (x, y) in enumerate(batches):
+        if i == 6:
+            a[0].eval()
+        if i == 9:
+            a[0].train()
+        want.append(_bits(eager(x, y)))
+    mg.manual_seed(7)
+    for i, (x, y) in enumerate(batches):
+        if i == 6:
+            b[0].eval()
+        if i == 9:
+            b[0].train()
+        assert _bits(compiled(x, y)) == want[i], i
+    assert compiled.captures == 2  # training, then eval (training again finds the first capture)
+    for p, q in zip(a[0].parameters(), b[0].parameters()):
+        assert _bits(p) == _bits(q)
+    # the masks differ from call to call: two replays of one batch give two losses
+    x, y = batches[0]
+    assert _bits(compiled(x, y)) != _bits(compiled(x, y))
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9),
+    "sgd_nesterov_wd": lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adam": lambda ps: nn.optim.Adam(ps, lr=1e-2),
+    "adam_amsgrad": lambda ps: nn.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=1e-3),
+    "adamw": lambda ps: nn.optim.AdamW(ps, lr=1e-2),
+    "rmsprop": lambda ps: nn.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+    "adagrad": lambda ps: nn.optim.Adagrad(ps, lr=1e-2),
+    "adadelta": lambda ps: nn.optim.Adadelta(ps),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("scheduled", [False, True], ids=["fixed_lr", "scheduler"])
+def test_every_optimizer_replays_bit_for_bit_over_20_steps(name, scheduled):
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, _ = _mlp()
+        optimizer = OPTIMIZERS[name](model.parameters())
+        scheduler = nn.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5) if scheduled else None
+        step = _step(model, loss_fn, optimizer)
+        if compiled:
+            step = mg_compile(step, check=2)
+        losses = []
+        for x, y in _batches("mlp", 20, 8):
+            losses.append(_bits(step(x, y)))
+            if scheduler is not None:
+                scheduler.step()  # the lr changes between calls: the replay reads it from the groups
+        runs.append((losses, [_bits(p) for p in model.parameters()], optimizer.state_dict()))
+        if compiled:
+            assert step.captures == 1
+    (la, pa, sa), (lb, pb, sb) = runs
+    assert la == lb and pa == pb
+    for k, state in sa["state"].items():
+        for n, v in state.items():
+            assert np.asarray(v).tobytes() == np.asarray(sb["state"][k][n]).tobytes(), (k, n)

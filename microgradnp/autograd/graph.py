@@ -68,4 +68,6 @@ def set_capture(tape):
     """Start (``tape``) or stop (None) a capture; returns the previous one. For the compile prototype."""
     previous = _capture.active
     _capture.active = tape
+    for listener in _capture.listeners:
+        listener(tape is not None)
     return previous
