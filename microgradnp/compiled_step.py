@@ -1,26 +1,28 @@
-"""PROTOTYPE of ``mg.compile`` (issue 22): capture one eager training step, replay it without Tensors or Nodes.
-
-Not exported (not in ``mg.__all__``); the design, its measurements and what is missing are in the
-session notes (``compile_design.md``). What it does:
+"""``mg.compile`` (issue 22): capture one eager training step, replay it without Tensors or Nodes.
 
 - **Capture** (the first call for a signature): the step runs eagerly, with three taps.
   Forward: the apply paths (``apply``, ``apply1..3``) test ``capture.capture_state.active`` once per op
   and hand each forward call to ``_Tape.record_op``; ``out=`` writes record their copy.
   Backward: a ``engine.backward_listeners`` entry runs, before the real pass, a copy of
   ``hot_path.run``'s traversal (same order, same sums) that calls the same VJPs and records them.
-  Library NumPy: ``graph.replayable(fn, *args)`` (optimizer step and zero_grad, LeakyReLU's slopes)
-  records ``fn`` itself as one step.
+  Library NumPy: ``graph.replayable(fn, *args)`` (optimizer step and zero_grad, LeakyReLU's slopes,
+  dropout's masks, gradient clipping) records ``fn`` itself as one step.
 - **Tape to code**: the recorded calls become one straight-line Python function (``exec``), every
   array a local variable, every function and constant a global of that function; steps whose results
-  nothing uses are dropped.
+  nothing uses are dropped. The arrays of the parameters and buffers the step read are re-read from
+  their Tensors at the start of every replay (``p.data = ...`` between calls is seen).
 - **Replay**: the later calls of that signature call the generated function on the inputs' arrays.
   The same functions run on the same values in the same order, so the results equal eager bit for bit.
 - ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
   raise on any bit of difference.
+
+The design, its measurements and what is missing: ``compile_design.md`` in the session notes; the
+user's guide: ``docs/guide/compiling-a-step.md``.
 """
 import builtins
 import collections
 import operator
+import warnings
 
 import numpy as np
 
@@ -38,13 +40,14 @@ from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
 from .random import get_generator
 from .tensor import Tensor
 
-__all__ = ["compile", "CompileError"]
+__all__ = ["compile", "CompileError", "CompiledStep"]
 
 _INTO = {}  # an eager function -> its out= variant; filled below
 
 
 class CompileError(RuntimeError):
-    """A step that cannot be captured or whose replay differs from eager."""
+    """``mg.compile``: a step that cannot be captured (it reads a value it computed, or uses what a replay
+    does not support yet), or, with ``check``, a replay that differs from eager."""
 
 
 def _bits_equal(a, b):
@@ -164,7 +167,7 @@ class _Tape:
         elif type(out) is np.ndarray:
             self.emit([out], fn, args, effect=True)
         else:
-            raise CompileError(f"compile: replayable {fn!r} returned a {type(out).__name__}, not an array or None")
+            raise CompileError(f"mg.compile: replayable {fn!r} returned a {type(out).__name__}, not an array or None")
 
     def record_op(self, prim, args, kwargs, out):
         """The apply paths' tap (``autograd/capture.py``): ``prim.forward(*args, **kwargs)`` gave ``out``.
@@ -195,7 +198,7 @@ class _Tape:
         """``engine.backward_listeners``: record ``hot_path.run``'s traversal for these outputs."""
         self.backward_seen += 1
         if len(outputs) != 1 or outputs[0]._array.size != 1:
-            raise CompileError("compile (prototype): only loss.backward() of one scalar loss is captured")
+            raise CompileError("mg.compile: only loss.backward() of one scalar loss is captured; run the step eagerly")
         loss = outputs[0]
         data = loss._array
         g = np.array(1, dtype=data.dtype)
@@ -231,14 +234,15 @@ class _Tape:
             else:
                 break
             if "ctx" in node.kwargs and "function" in node.kwargs:
-                raise CompileError(f"compile: the custom autograd.Function '{node.kwargs['function'].__name__}' "
+                raise CompileError(f"mg.compile: the custom autograd.Function '{node.kwargs['function'].__name__}' "
                                    f"is not captured yet; run the step eagerly")
             extra = node.extra
             if extra is not None and (extra.get("hooks") or extra.get("retained") or extra.get("modified_by")):
-                raise CompileError(f"compile (prototype): hooks and retain_grad ('{node.fn.name}') are not captured")
+                raise CompileError(f"mg.compile: hooks and retain_grad ('{node.fn.name}') are not captured; "
+                                   f"run the step eagerly")
             args, kwargs, ans, fn = node.args, node.kwargs, node.out, node.fn
             if args is None:
-                raise CompileError("compile: the graph was freed before backward")
+                raise CompileError("mg.compile: the graph was freed before backward")
             edges = node.edges
             if fn.joint_vjp is not None:
                 marks = tuple(None if e is None else True for e in edges)
@@ -278,7 +282,7 @@ class _Tape:
                         grads[edge] = gi if summed is None else self._add(summed, gi)
                 else:
                     if edge._hooks:
-                        raise CompileError("compile (prototype): leaf hooks are not captured")
+                        raise CompileError("mg.compile: leaf hooks are not captured; run the step eagerly")
                     if edge not in leaf_grads:
                         self.fresh_leaves[edge] = edge._grad is None
                     summed = leaf_grads.get(edge)
@@ -471,8 +475,12 @@ def _pair_asarray(pair):
     return np.asarray(value), saved
 
 
-class _Compiled:
-    """A step function with a cache of captured replays, one per signature."""
+class CompiledStep:
+    """What ``mg.compile(step_fn)`` returns: ``step_fn`` with a cache of captured replays, one per signature.
+
+    Call it as ``step_fn``. ``captures`` counts the captures so far (each runs ``step_fn`` eagerly);
+    ``step_fn`` is the function it compiles.
+    """
 
     def __init__(self, step_fn, check=0, cache_size=8, buffers=True):
         self.buffers = buffers
@@ -483,8 +491,10 @@ class _Compiled:
         self.captures = 0
         self.checked = 0
         self.guarded = []  # the modules whose training flags are part of the signature
+        self.evictions = 0
 
     def __call__(self, *args):
+        """One step: a replay when this signature was captured before, else a capture (an eager step)."""
         # the signature and the input arrays in one pass (this runs at every call)
         key = [_grad_state.enabled]
         arrays = []
@@ -509,6 +519,7 @@ class _Compiled:
         return None if out is None else _result_tensor(out)
 
     def capture(self, key, args):
+        """Run ``step_fn(*args)`` eagerly while recording it, and keep the replay under ``key``."""
         arrays = [a._array for a in args if isinstance(a, Tensor)]
         modes = tuple([m.training for m in self.guarded])
         tape = _Tape(arrays)
@@ -528,11 +539,11 @@ class _Compiled:
             key = key + (modes + tuple([m.training for m in new_modules]),)
         for leaf, g in tape.leaf_checks:  # the recorded traversal against the real one
             if tape.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
-                raise CompileError("compile: the recorded backward differs from the engine's")
+                raise CompileError("mg.compile: the recorded backward differs from the engine's")
         result_name = None
         if result is not None:
             if not isinstance(result, Tensor) or id(result._array) not in tape.slot_of:
-                raise CompileError("compile (prototype): the step must return None or a Tensor it computed")
+                raise CompileError("mg.compile: the step must return None or a Tensor it computed")
             result_name = tape.slot_of[id(result._array)]
         replay, steps = tape.build(result_name, self.buffers)
         self.buffer_bytes = tape.buffer_bytes
@@ -544,9 +555,17 @@ class _Compiled:
         self.captures += 1
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
+            self.evictions += 1
+            if self.evictions == 1:
+                warnings.warn(
+                    f"mg.compile: {self.captures} captures of {_name(self.step_fn)} for new signatures, and its cache "
+                    f"(cache_size={self.cache_size}) now evicts replays: each capture costs about 3 eager steps. "
+                    f"Keep the inputs' shapes and dtypes fixed (drop or pad a short last batch), raise cache_size, "
+                    f"or run the step eagerly.", UserWarning, stacklevel=3)
         return result
 
     def checked_replay(self, entry, args, arrays):
+        """A replay, then the same step run eagerly from the same state; raises if any bit differs."""
         replay, state, optimizers, leaves, _ = entry
         before = [a.copy() for a in state]
         opt_before = [_copy_state(o.state) for o in optimizers]
@@ -569,10 +588,14 @@ class _Compiled:
         for what, x, y in (("state", got[0], want[0]), ("gradients", got[1], want[1])):
             for i, (a, b) in enumerate(zip(x, y)):
                 if (a is None) != (b is None) or a is not None and not _bits_equal(a, b):
-                    raise CompileError(f"compile(check=True): replay differs from eager in {what} #{i}")
+                    raise CompileError(f"mg.compile(check=...): replay differs from eager in {what} #{i}")
         if (got[2] is None) != (want[2] is None) or got[2] is not None and not _bits_equal(got[2], want[2]):
-            raise CompileError("compile(check=True): replay's result differs from eager's")
+            raise CompileError("mg.compile(check=...): replay's result differs from eager's")
         return expected
+
+
+def _name(fn):
+    return getattr(fn, "__qualname__", None) or repr(fn)
 
 
 def _global_rng():
@@ -599,10 +622,41 @@ def _restore_state(state, saved):
 _INTO.update(_variants())
 
 
-def compile(step_fn, *, check=0, cache_size=8, buffers=True):  # noqa: A001 (PyTorch's name: torch.compile)
-    """Prototype ``mg.compile``: ``step_fn(*tensors)`` captured per signature, then replayed.
+def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 (PyTorch's name: torch.compile)
+    """A training step captured on its first call, then replayed as straight-line NumPy code.
 
-    ``check``: the number of replays to run side by side with eager (raising on any difference).
-    ``buffers``: write the outputs of the steps that have an out= variant into preallocated arrays.
+    ``step_fn(*args)`` is a function of Tensors (and hashable Python values) that runs one step: for
+    example ``zero_grad()``, the forward pass and the loss, ``loss.backward()``, gradient clipping,
+    ``optimizer.step()``; it returns None or a Tensor it computed (the loss). The returned callable
+    takes the same arguments. Its first call for a *signature* (each Tensor argument's shape, dtype and
+    ``requires_grad``, the other arguments' values, the grad mode and the ``training`` flags of the
+    modules the step called) runs ``step_fn`` eagerly and records every op, the backward pass in the
+    engine's order and the optimizer's update; the later calls with that signature replay the record:
+    the same NumPy functions on the new inputs' arrays, with no Tensor, Node or Python code of
+    ``step_fn`` in between. The results (the loss, the parameters, ``.grad`` and the optimizer's state)
+    equal eager bit for bit.
+
+    A step whose Python control flow depends on a value it computed (``if loss.item() > 1``, ``.numpy()``
+    of an intermediate) cannot be replayed: its capture raises ``CompileError``. Run it eagerly instead.
+
+    Args:
+        step_fn: the step; its Python code runs only when a signature is captured.
+        check: ``True`` runs the first 3 replays side by side with an eager step (``N``, an int: the
+            first N) and raises ``CompileError`` on any bit of difference; the eager results are kept.
+        cache_size: how many signatures keep their replay (least recently used first out). A warning
+            says when captures keep coming for new signatures and the cache evicts one.
+        buffers: write the results of ops that have an out= variant (linear, relu) into arrays kept
+            by the replay: a leaf's ``.grad`` may then be rewritten by the next call.
+
+    Returns:
+        A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far.
     """
-    return _Compiled(step_fn, check=int(check), cache_size=cache_size, buffers=buffers)
+    if check is True:
+        check = 3
+    elif check is False or check is None:
+        check = 0
+    elif not isinstance(check, int) or check < 0:
+        raise TypeError(f"mg.compile: check must be True, False or a number of replays >= 0, not {check!r}")
+    if not isinstance(cache_size, int) or cache_size < 1:
+        raise ValueError(f"mg.compile: cache_size must be an int >= 1, not {cache_size!r}")
+    return CompiledStep(step_fn, check=check, cache_size=cache_size, buffers=buffers)

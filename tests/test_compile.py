@@ -1,11 +1,12 @@
-"""The mg.compile PROTOTYPE (issue 22): capture a training step once, replay it, bit for bit as eager."""
+"""mg.compile (issue 22): capture a training step once, replay it, bit for bit as eager."""
+import warnings
+
 import numpy as np
 import pytest
 
 import microgradnp as mg
-from microgradnp import nn
-from microgradnp.compile_prototype import CompileError
-from microgradnp.compile_prototype import compile as mg_compile
+from microgradnp import CompileError, nn
+from microgradnp import compile as mg_compile
 
 
 def _bits(t):
@@ -221,3 +222,27 @@ def test_every_optimizer_replays_bit_for_bit_over_20_steps(name, scheduled):
     for k, state in sa["state"].items():
         for n, v in state.items():
             assert np.asarray(v).tobytes() == np.asarray(sb["state"][k][n]).tobytes(), (k, n)
+
+
+def test_check_true_means_three_replays_side_by_side_and_an_int_that_many():
+    for check, expected in ((True, 3), (2, 2), (False, 0)):
+        model, loss_fn, optimizer = _mlp()
+        compiled = mg_compile(_step(model, loss_fn, optimizer), check=check)
+        for x, y in _batches("mlp", 6, 8):
+            compiled(x, y)
+        assert compiled.checked == expected
+    with pytest.raises(TypeError, match="check must be"):
+        mg_compile(lambda: None, check="yes")
+
+
+def test_captures_for_ever_new_signatures_warn_once_when_the_cache_evicts():
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), cache_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for batch in (3, 4, 5, 6, 7):
+            compiled(*_batches("mlp", 1, batch)[0])
+    messages = [str(w.message) for w in caught if "mg.compile" in str(w.message)]
+    assert len(messages) == 1 and "cache_size=2" in messages[0] and "evicts" in messages[0]
+    assert caught[0].filename == __file__  # attributed to the call in user code
+    assert compiled.captures == 5 and len(compiled.cache) == 2

@@ -1,6 +1,6 @@
-"""PROTOTYPE timing for issue 22 (mg.compile): eager vs replay vs hand-written NumPy, xor and mlp steps.
+"""Timing for issue 22 (mg.compile): eager vs replay vs hand-written NumPy, xor and mlp steps.
 
-Run: OMP_NUM_THREADS=1 python benchmarks/compile_prototype_timing.py [rounds]
+Run: OMP_NUM_THREADS=1 python benchmarks/compile_timing.py [rounds]
 Each round times, interleaved, a block of steps of each implementation; the figure is the median over
 rounds of the time per step. The replay is checked bit for bit against eager before timing.
 """
@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import mlp, xor  # noqa: E402
 from workloads.common import tutorial_step  # noqa: E402
 
-from microgradnp.compile_prototype import compile as mg_compile  # noqa: E402
+from microgradnp import compile as mg_compile  # noqa: E402
 
 
 def _eager(w):
