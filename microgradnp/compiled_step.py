@@ -79,6 +79,7 @@ class _Tape:
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
         self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
+        self.unverified = False  # a backward pass was recorded, and not yet compared with the engine's
 
     # ---- names ---------------------------------------------------------------------------------------
     def const(self, obj):
@@ -152,6 +153,21 @@ class _Tape:
                 f"steer it). Run the step eagerly, or move the {how} outside the compiled function (return the "
                 f"tensor and read it from the result).")
 
+    def verify_backward(self):
+        """The recorded traversal's leaf gradients against the engine's, bit for bit: called at the first
+        step recorded after the backward pass (before clipping, say, changes ``.grad``) or at the end."""
+        if not self.unverified:
+            return
+        self.unverified = False
+        for leaf, g in self.leaf_checks:
+            if self.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
+                raise CompileError("mg.compile: the recorded backward differs from the engine's")
+
+    def before_call(self):
+        """``graph.replayable`` is about to call its function (which may change ``.grad``, as clipping does)."""
+        if self.unverified:
+            self.verify_backward()
+
     def record_call(self, fn, args, out, specialize=None):
         """``graph.replayable``: ``fn(*args)`` ran and gave ``out``; ``specialize()`` may give a faster ``fn``."""
         if self.untracked:
@@ -175,6 +191,8 @@ class _Tape:
         Returns ``out`` converted to an ndarray, as the apply path would (the replay converts it too).
         """
         forward = prim.forward
+        if self.unverified:
+            self.verify_backward()
         if self.untracked:
             self.check_inputs(args, f"'{prim.name}'")
             self.check_inputs(kwargs.values(), f"'{prim.name}'")
@@ -303,6 +321,7 @@ class _Tape:
                 self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_grad_tensor)}({gname})\n"
                                        f"    else: {acc}", [gname], True))
         self.leaf_checks = list(leaf_grads.items())
+        self.unverified = True
 
     # ---- code ----------------------------------------------------------------------------------------
     def assign_buffers(self, result_name):
@@ -354,7 +373,7 @@ class _Tape:
                 kept.append((targets, expr))
                 live.update(r for r in reads if r.isidentifier())
         kept.reverse()
-        body = []
+        body = self.reread_parameters(live)
         for targets, expr in kept:
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
         body.append(f"    return {result_name or 'None'}")
@@ -363,7 +382,59 @@ class _Tape:
         exec(compile_source(source), scope)
         fn = scope["replay"]
         fn.source = source
+        for validate in self.validators:
+            validate.scope = scope
         return fn, len(kept)
+
+    def owners(self):
+        """id(array) -> the Tensor holding it: the parameters and buffers of the modules the step called,
+        the optimizers' parameters and the leaves the backward pass reached."""
+        tensors = [leaf for leaf, _ in self.leaf_checks]
+        for obj in list(self.consts.values()):
+            for group in getattr(getattr(obj, "__self__", None), "param_groups", ()):
+                tensors.extend(group["params"])
+        for module in self.modules.values():
+            tensors.extend(module.parameters(recurse=False))
+            tensors.extend(module.buffers(recurse=False))
+        return {id(t._array): t for t in tensors if isinstance(t, Tensor)}
+
+    def reread_parameters(self, live):
+        """The replay's first lines: each parameter's (or buffer's) array read from its Tensor, as a local
+        that hides the constant captured, so that ``p.data = other`` between calls is seen. An array other
+        than the last one seen is checked once (same shape and dtype, else the step is captured again)."""
+        owners = self.owners()
+        self.validators = []
+        self.reread = []  # (tensor, the name of the array it held at capture)
+        lines = []
+        for name, value in list(self.consts.items()):
+            tensor = owners.get(id(value)) if type(value) is np.ndarray else None
+            if tensor is None or name not in live:
+                continue
+            last = f"last_{name}"
+            validate = _Reread(last, value)
+            self.consts[last] = value
+            self.reread.append((tensor, name))
+            self.validators.append(validate)
+            lines.append(f"    {name} = {self.const(tensor)}._array")
+            lines.append(f"    if {name} is not {last}: {self.const(validate)}({name})")
+        return lines
+
+
+class _Stale(Exception):
+    """A replay's assumptions no longer hold (a parameter's array of another shape or dtype): capture again."""
+
+
+class _Reread:
+    """Checks a parameter's new array (``p.data = other``) once: the same shape and dtype as at capture."""
+
+    def __init__(self, last, array):
+        self.last, self.shape, self.dtype = last, array.shape, array.dtype
+        self.scope = None
+
+    def __call__(self, array):
+        if array.shape != self.shape or array.dtype != self.dtype:
+            raise _Stale
+        self.scope[self.last] = array  # the next calls find it by identity
 
 
 def compile_source(source):
@@ -512,10 +583,15 @@ class CompiledStep:
         if entry is None:
             return self.capture(key, args)
         self.cache.move_to_end(key)  # least recently used first out
-        if self.checked < self.check:
-            self.checked += 1
-            return self.checked_replay(entry, args, arrays)
-        out = entry[0](*arrays)
+        try:
+            if self.checked < self.check:
+                result = self.checked_replay(entry, args, arrays)
+                self.checked += 1
+                return result
+            out = entry[0](*arrays)
+        except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
+            del self.cache[key]
+            return self.capture(key, args)
         return None if out is None else _result_tensor(out)
 
     def capture(self, key, args):
@@ -537,9 +613,7 @@ class CompiledStep:
             self.cache.clear()
             key = key[:-1] if modes else key
             key = key + (modes + tuple([m.training for m in new_modules]),)
-        for leaf, g in tape.leaf_checks:  # the recorded traversal against the real one
-            if tape.fresh_leaves[leaf] and (leaf._grad is None or not _bits_equal(leaf._grad._array, g)):
-                raise CompileError("mg.compile: the recorded backward differs from the engine's")
+        tape.verify_backward()
         result_name = None
         if result is not None:
             if not isinstance(result, Tensor) or id(result._array) not in tape.slot_of:
@@ -547,11 +621,13 @@ class CompiledStep:
             result_name = tape.slot_of[id(result._array)]
         replay, steps = tape.build(result_name, self.buffers)
         self.buffer_bytes = tape.buffer_bytes
-        state = [v for v in tape.consts.values() if isinstance(v, np.ndarray) and v.flags.writeable]
+        reread = {name for _, name in tape.reread} | {f"last_{name}" for _, name in tape.reread}
+        state = [v for k, v in tape.consts.items() if isinstance(v, np.ndarray) and v.flags.writeable
+                 and k not in reread]
         optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]
         optimizers = [o for o in optimizers if hasattr(o, "param_groups")]
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
-        self.cache[key] = (replay, state, optimizers, leaves, steps)
+        self.cache[key] = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread])
         self.captures += 1
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
@@ -566,7 +642,8 @@ class CompiledStep:
 
     def checked_replay(self, entry, args, arrays):
         """A replay, then the same step run eagerly from the same state; raises if any bit differs."""
-        replay, state, optimizers, leaves, _ = entry
+        replay, state, optimizers, leaves, _, tensors = entry
+        state = state + [t._array for t in tensors]  # (the parameters' arrays now)
         before = [a.copy() for a in state]
         opt_before = [_copy_state(o.state) for o in optimizers]
         grads_before = [leaf._grad for leaf in leaves]

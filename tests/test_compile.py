@@ -246,3 +246,105 @@ def test_captures_for_ever_new_signatures_warn_once_when_the_cache_evicts():
     assert len(messages) == 1 and "cache_size=2" in messages[0] and "evicts" in messages[0]
     assert caught[0].filename == __file__  # attributed to the call in user code
     assert compiled.captures == 5 and len(compiled.cache) == 2
+
+
+def _set_data(model, new):
+    for p, v in zip(model.parameters(), new):
+        p.data = mg.tensor(v.copy())  # a new array: the replay must read it from the parameter
+
+
+def _load_state_dict(model, new):
+    model.load_state_dict({k: mg.tensor(v.copy()) for k, v in zip(model.state_dict(), new)})
+
+
+def _copy_under_no_grad(model, new):
+    with mg.no_grad():
+        for p, v in zip(model.parameters(), new):
+            p.copy_(mg.tensor(v))
+
+
+@pytest.mark.parametrize("change", [_set_data, _load_state_dict, _copy_under_no_grad],
+                         ids=["data", "load_state_dict", "copy_"])
+@pytest.mark.parametrize("buffers", [True, False])
+def test_parameters_changed_between_calls_are_read_at_every_replay(change, buffers):
+    rng = np.random.default_rng(5)
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, optimizer = _mlp()
+        new = [rng.standard_normal(p.shape).astype(np.float32) for p in model.parameters()]
+        rng = np.random.default_rng(5)
+        step = _step(model, loss_fn, optimizer)
+        if compiled:
+            step = mg_compile(step, check=1, buffers=buffers)
+        losses = []
+        for i, (x, y) in enumerate(_batches("mlp", 10, 8)):
+            if i in (4, 7):
+                change(model, new)
+            losses.append(_bits(step(x, y)))
+        runs.append((losses, [_bits(p) for p in model.parameters()]))
+        if compiled:
+            assert step.captures == 1
+    assert runs[0] == runs[1]
+
+
+def test_a_parameter_given_another_shape_captures_again():
+    model, loss_fn, optimizer = nn.Linear(4, 3), nn.MSELoss(), None
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    compiled = mg_compile(_step(model, loss_fn, optimizer))
+    x, y = mg.randn(5, 4), mg.randn(5, 3)
+    compiled(x, y), compiled(x, y)
+    twin = nn.Linear(4, 3)
+    twin.load_state_dict(model.state_dict())
+    model.bias.data = mg.zeros(1)  # broadcasts: another shape, so another backward (a sum_to) and update
+    twin.bias.data = mg.zeros(1)
+    want = _step(twin, loss_fn, nn.optim.SGD(twin.parameters(), lr=0.1))(x, y)
+    assert _bits(compiled(x, y)) == _bits(want) and compiled.captures == 2
+    assert _bits(model.bias) == _bits(twin.bias) and model.bias.shape == (1,)
+
+
+CLIPS = {
+    "norm": lambda ps: nn.utils.clip_grad_norm_(ps, max_norm=0.5),
+    "norm_inf": lambda ps: nn.utils.clip_grad_norm_(ps, max_norm=0.05, norm_type=float("inf")),
+    "value": lambda ps: nn.utils.clip_grad_value_(ps, clip_value=0.01),
+}
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+@pytest.mark.parametrize("buffers", [True, False])
+def test_gradient_clipping_inside_the_step_is_one_replay_step_bit_for_bit(clip, buffers):
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, _ = _mlp()
+        optimizer = nn.optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x, y, model=model, loss_fn=loss_fn, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            CLIPS[clip](model.parameters())
+            optimizer.step()
+            return loss
+
+        if compiled:
+            step = mg_compile(step, check=2, buffers=buffers)
+        losses = [_bits(step(x, y)) for x, y in _batches("mlp", 20, 8)]
+        runs.append((losses, [_bits(p) for p in model.parameters()], [_bits(p.grad) for p in model.parameters()]))
+        if compiled:
+            assert step.captures == 1
+            source = next(iter(step.cache.values()))[0].source
+            clip_fn = nn.utils.clip_grad._clip_value if clip == "value" else nn.utils.clip_grad._clip_norm
+            scope = next(iter(step.cache.values()))[0].__globals__
+            names = [k for k, v in scope.items() if v is clip_fn]
+            assert len(names) == 1 and source.count(names[0] + "(") == 1  # one replay step
+    assert runs[0] == runs[1]
+
+
+def test_clip_grad_norm_returns_the_norm_and_eager_is_unchanged():
+    model, loss_fn, optimizer = _mlp()
+    x, y = _batches("mlp", 1, 8)[0]
+    loss_fn(model(x), y).backward()
+    before = [p.grad.numpy().copy() for p in model.parameters()]
+    norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1e9)
+    want = np.linalg.norm([np.linalg.norm(g.ravel()) for g in before])
+    assert norm.dtype == mg.float32 and norm.shape == () and np.isclose(norm.item(), want)
+    assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0

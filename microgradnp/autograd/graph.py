@@ -57,10 +57,12 @@ def replayable(fn, *args, specialize=None):
     for a faster function to replay instead of ``fn`` (one that checks its own assumptions and falls
     back to ``fn`` when they fail), or None. Outside a capture this costs one call and one attribute test.
     """
-    out = fn(*args)
     tape = _capture.active
-    if tape is not None:
-        tape.record_call(fn, args, out, specialize)
+    if tape is None:
+        return fn(*args)
+    tape.before_call()
+    out = fn(*args)
+    tape.record_call(fn, args, out, specialize)
     return out
 
 
