@@ -549,8 +549,9 @@ def _pair_asarray(pair):
 class CompiledStep:
     """What ``mg.compile(step_fn)`` returns: ``step_fn`` with a cache of captured replays, one per signature.
 
-    Call it as ``step_fn``. ``captures`` counts the captures so far (each runs ``step_fn`` eagerly);
-    ``step_fn`` is the function it compiles.
+    Call it as ``step_fn``. ``step_fn`` is the function it compiles (call it for an eager step, to debug);
+    ``captures`` counts the captures so far (each runs ``step_fn`` eagerly); ``checked`` counts the
+    replays run side by side with eager (``check``).
     """
 
     def __init__(self, step_fn, check=0, cache_size=8, buffers=True):
