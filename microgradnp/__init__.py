@@ -18,6 +18,7 @@ import sys
 
 from . import autograd, functions
 from .autograd.primitive import public_primitives
+from .compiled_step import CompileError, compile  # mg.compile, as torch.compile (shadows the builtin here)
 from .convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .devices import device, get_default_device, set_default_device
 from .dtypes import (
@@ -104,7 +105,7 @@ __all__ = (
      "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
      "is_inference_mode_enabled",
      "autograd", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d"]
+     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "compile", "CompileError"]
     + functions.__all__
     + sorted(public_primitives())
 )

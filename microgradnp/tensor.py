@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from .capture import capture_state as _capture
 from .devices import CPU
 
 
@@ -146,6 +147,8 @@ class Tensor:
         t._version = 0
         t._hooks = None
         t._aliases = None
+        if _capture.active is not None:  # a compiled step's capture: an array no recorded op made is marked
+            _capture.active.note_result(data)
         return t
 
     # ---- properties ------------------------------------------------------------------------------
@@ -228,6 +231,8 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "item()")
         if self._array.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, "
                              f"got shape {self._array.shape}")
@@ -235,13 +240,19 @@ class Tensor:
 
     def tolist(self):
         """The data as (nested) Python lists."""
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "tolist()")
         return self._array.tolist()
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "numpy()")
         return self._array
 
     def __array__(self, dtype=None, copy=None):
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "np.asarray()")
         if dtype is not None and dtype != self._array.dtype:
             return self._array.astype(dtype)
         return self._array.copy() if copy else self._array
@@ -257,18 +268,26 @@ class Tensor:
         return (self[i] for i in range(len(self._array)))
 
     def __bool__(self):
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "bool()")
         if self._array.size != 1:
             raise RuntimeError(f"Boolean value of a tensor with {self._array.size} elements is ambiguous; "
                                f"use .any() or .all()")
         return bool(self._array)
 
     def __float__(self):
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "float()")
         return float(self.item())
 
     def __int__(self):
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "int()")
         return int(self.item())
 
     def __index__(self):
+        if _capture.active is not None:  # inside a compiled step's capture: a value may not steer Python
+            _capture.active.read_value(self, "an index (__index__)")
         if not np.issubdtype(self.dtype, np.integer):
             raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.dtype}")
         return int(self.item())

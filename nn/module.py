@@ -6,7 +6,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import is_recording
+from microgradnp.autograd.graph import capture_state, is_recording
 
 from . import hooks as _hooks
 from .functional.loss_checks import warn
@@ -44,7 +44,17 @@ def _recount_hooks():
     for module in list(_hooked):
         if not any(module.__dict__.get(name) for name in _hooks.HOOK_TABLES):
             _hooked.discard(module)
-    _hooks_live = bool(_hooked)
+    _hooks_live = bool(_hooked) or capture_state.active is not None
+
+
+def _capture_started(on):
+    # a compiled step's capture begins (on) or ends: while it runs every call takes _call_slow, which notes
+    # the module for the capture, so that the eager path pays nothing for it
+    global _hooks_live
+    _hooks_live = on or bool(_hooked)
+
+
+capture_state.listeners.append(_capture_started)
 
 
 class Module:
@@ -79,7 +89,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def _call_slow(self, args, kwargs):
-        # a hook exists somewhere, or graph recording is on
+        # a hook exists somewhere, graph recording is on, or a compiled step is being captured (_hooks_live)
+        if capture_state.active is not None:  # its train()/eval() flag becomes part of the step's signature
+            capture_state.active.note_module(self)
         d = self.__dict__
         if any(d.get(name) for name in _hooks.HOOK_TABLES):
             return _hooks.call_with_hooks(self, args, kwargs, self._forward_call)

@@ -7,6 +7,7 @@ through both and checks that they build the same result and the same node.
 """
 import numpy as np
 
+from ..capture import capture_state as _capture
 from ..grad_mode import _state as _grad_state
 from ..tensor import Tensor, share_memory
 from .node import Node
@@ -26,6 +27,8 @@ def apply(prim, inputs, kwargs):
         out = prim.forward(*args, **kwargs)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(describe_error(prim, args, kwargs, error)) from None
+    if _capture.active is not None:  # a compiled step's capture: the call is recorded (capture.py)
+        out = _capture.active.record_op(prim, args, kwargs, out)
     if prim.returns_saved:
         out, saved = out
     if type(out) is not np.ndarray:

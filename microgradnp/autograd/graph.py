@@ -17,13 +17,14 @@ table of primitives in ``primitive.py``, the version counter in ``tensor.py``.
 """
 import operator
 
+from ..capture import capture_state
 from ..tensor import increment_version
 from .node import ONE_INPUT, Node, current_scope, is_recording, record, scope, user_frame
 from .primitive import PRIMITIVES, Primitive, primitive
 
 __all__ = ["Node", "ONE_INPUT", "record", "scope", "current_scope", "is_recording", "user_frame",
            "PRIMITIVES", "Primitive", "primitive", "increment_version", "array_of",
-           "grad_of", "clear_grads"]
+           "grad_of", "clear_grads", "replayable", "capturing", "capture_state"]
 
 array_of = operator.attrgetter("_array")
 grad_of = operator.attrgetter("_grad")
@@ -34,3 +35,41 @@ def clear_grads(tensors):
     (one call for a whole parameter group, not a property assignment per parameter)."""
     for tensor in tensors:
         tensor._grad = None
+
+
+# ``capture_state.active`` is the capture in progress or None: library code tests it (one attribute read)
+# and calls ``replayable`` only while it is set, so that its eager path costs no call.
+_capture = capture_state
+
+
+def capturing():
+    """True while a compiled step is being captured (its first, eager call)."""
+    return _capture.active is not None
+
+
+def replayable(fn, *args, specialize=None):
+    """``fn(*args)``, recorded as one step of a compiled step's replay while one is being captured.
+
+    For library code that computes with NumPy directly on a step's arrays (an optimizer's update, a
+    dropout mask, a slope array): ``fn`` must be a function of ``args`` (arrays, numbers, objects it
+    reads afresh each call) and of the state it owns, so that calling it again with the replay's arrays
+    does what the eager call did. ``specialize``, if given, is called once at the end of the capture
+    for a faster function to replay instead of ``fn`` (one that checks its own assumptions and falls
+    back to ``fn`` when they fail), or None. Outside a capture this costs one call and one attribute test.
+    """
+    tape = _capture.active
+    if tape is None:
+        return fn(*args)
+    tape.before_call()
+    out = fn(*args)
+    tape.record_call(fn, args, out, specialize)
+    return out
+
+
+def set_capture(tape):
+    """Start (``tape``) or stop (None) a capture; returns the previous one. For the compile prototype."""
+    previous = _capture.active
+    _capture.active = tape
+    for listener in _capture.listeners:
+        listener(tape is not None)
+    return previous

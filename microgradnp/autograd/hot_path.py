@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 
 from .. import grad_mode
+from ..capture import capture_state as _capture
 from ..grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from . import backward_steps
@@ -42,6 +43,8 @@ def apply1(prim, x, *extra, **kwargs):
         out = prim.forward(data)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(describe_error(prim, (data,), NO_KWARGS, error)) from None
+    if _capture.active is not None:  # a compiled step's capture (capture.py)
+        out = _capture.active.record_op(prim, (data,), NO_KWARGS, out)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
@@ -94,6 +97,8 @@ def apply2(prim, a, b):
         out = prim.forward(da, db)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(describe_error(prim, (da, db), NO_KWARGS, error)) from None
+    if _capture.active is not None:  # a compiled step's capture (capture.py)
+        out = _capture.active.record_op(prim, (da, db), NO_KWARGS, out)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
@@ -183,6 +188,8 @@ def apply3(prim, a, b, c):
         out = prim.forward(da, db, dc)
     except (ValueError, IndexError, TypeError) as error:
         raise type(error)(describe_error(prim, (da, db, dc), NO_KWARGS, error)) from None
+    if _capture.active is not None:  # a compiled step's capture (capture.py)
+        out = _capture.active.record_op(prim, (da, db, dc), NO_KWARGS, out)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import grad_mode
+from ..capture import capture_state as _capture
 from ..tensor import Tensor, note_write
 
 
@@ -38,8 +39,14 @@ def write_out(prim, inputs, kwargs):
         # a new array: out no longer shares memory with what it shared before (PyTorch reallocates too)
         out._array = np.empty(result.shape, dtype=out._array.dtype)
     np.copyto(out._array, result, casting="unsafe")
+    if _capture.active is not None:  # a compiled step's capture: the write is one replay step
+        _capture.active.record_call(_copy_into, (out._array, result), None)
     note_write(out, f"{prim.name}(out=)")
     return out
+
+
+def _copy_into(target, result):
+    np.copyto(target, result, casting="unsafe")
 
 
 def _torch_name(dtype):

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of, capture_state, replayable
 
 
 def relu(input, inplace=False):
@@ -16,11 +17,21 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``input`` where positive, ``negative_slope * input`` elsewhere (the slope is kept elementwise)."""
     # a piecewise-linear function is input times a piecewise-constant slope: one recorded op, and the
     # slope array is a constant, so the derived gradient is exactly 1 or negative_slope elementwise
-    data = input.numpy()
+    data = array_of(input)  # (not .numpy(): a compiled step refuses value reads during capture)
+    if capture_state.active is not None:  # computed outside any op: a compiled step replays it as a step of its own
+        return input * replayable(_slopes, data, negative_slope)
     slopes = np.where(data > 0, 1.0, negative_slope)
     if slopes.dtype != data.dtype:  # float32 data: keep the product in float32
         slopes = slopes.astype(data.dtype)
     return input * slopes
+
+
+def _slopes(data, negative_slope):
+    # (leaky_relu's lines, as one function for a compiled step's replay)
+    slopes = np.where(data > 0, 1.0, negative_slope)
+    if slopes.dtype != data.dtype:  # float32 data: keep the product in float32
+        slopes = slopes.astype(data.dtype)
+    return slopes
 
 
 def sigmoid(input):

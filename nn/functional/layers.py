@@ -2,6 +2,7 @@
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import capture_state, replayable
 
 from .loss_checks import warn_if_float64_input
 
@@ -29,8 +30,16 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * np.zeros(input.shape, dtype=input.dtype)
+    if capture_state.active is not None:  # a random source: a compiled step draws a fresh mask at each replay
+        return input * replayable(_dropout_scale, generator, tuple(input.shape), p, input.dtype)
     keep = mg.random.get_generator(generator).random(input.shape) >= p
     return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def _dropout_scale(generator, shape, p, dtype):
+    # dropout's mask times 1 / (1 - p), drawn from the generator as the eager lines above draw it
+    keep = mg.random.get_generator(generator).random(shape) >= p
+    return (keep * (1.0 / (1.0 - p))).astype(dtype)
 
 
 def _dropout_channels(name, input, p, training, dims):
@@ -45,6 +54,8 @@ def _dropout_channels(name, input, p, training, dims):
     if p == 1.0:
         return input * np.zeros(input.shape, dtype=input.dtype)
     channels = tuple(input.shape[:input.ndim - dims]) + (1,) * dims
+    if capture_state.active is not None:  # a random source (see dropout)
+        return input * replayable(_dropout_scale, None, channels, p, input.dtype)
     keep = mg.random.get_generator(None).random(channels) >= p
     return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
 

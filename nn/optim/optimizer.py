@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import array_of, clear_grads, grad_of, increment_version
+from microgradnp.autograd.graph import array_of, capture_state, clear_grads, grad_of, increment_version, replayable
 
 
 class _Required:
@@ -93,6 +93,9 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Clear the gradients of all optimized parameters (to None by default, or to zeros in place)."""
+        if capture_state.active is not None:  # inside a compiled step's capture: recorded as one replay step
+            replayable(self._zero_grad, set_to_none)
+            return
         for group in self.param_groups:
             if set_to_none:
                 clear_grads(group["params"])
@@ -102,16 +105,37 @@ class Optimizer:
                 if grad is not None:
                     grad.numpy()[...] = 0
 
+    def _zero_grad(self, set_to_none):
+        for group in self.param_groups:
+            if set_to_none:
+                clear_grads(group["params"])
+                continue
+            for p in group["params"]:
+                grad = grad_of(p)
+                if grad is not None:
+                    array_of(grad)[...] = 0
+
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` (re-evaluating the loss) is called first."""
         loss = None
         if closure is not None:
             with mg.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            self._step_group(group)
+        if capture_state.active is None:
+            for group in self.param_groups:
+                self._step_group(group)
+        else:  # a compiled step replays the whole update as one call (the lr is read from the groups each time)
+            replayable(self._step_groups, specialize=self._replay_step)
         self._opt_called = True
         return loss
+
+    def _replay_step(self):
+        """A faster ``_step_groups`` for a compiled step's replay, made at capture, or None (replay the plain one)."""
+        return None
+
+    def _step_groups(self):
+        for group in self.param_groups:
+            self._step_group(group)
 
     def _step_group(self, group):
         """Update the parameters of one group that have a gradient, each through ``_update``."""

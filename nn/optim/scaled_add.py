@@ -44,6 +44,16 @@ def fused_available(dtype):
     return np.dtype(dtype) in _axpy_table()
 
 
+def axpy_of(param):
+    """The BLAS ``axpy`` that ``add_scaled_`` uses for ``param`` (C-contiguous, writable, owning its memory,
+    its dtype fused here) updated in place through ``param.ravel(order="K")``, else None."""
+    axpy = _axpy_table().get(param.dtype)
+    flags = param.flags
+    if axpy is None or not (flags.writeable and flags.c_contiguous and param.base is None):
+        return None
+    return axpy
+
+
 class ShapeMismatch(ValueError):
     """``add_scaled_`` got arrays of two shapes (NumPy would broadcast one over the other)."""
 

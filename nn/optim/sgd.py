@@ -4,7 +4,7 @@ import numpy as np
 from microgradnp.autograd.graph import array_of, grad_of, increment_version
 
 from .optimizer import Optimizer, check_hyper, grad_shape_error
-from .scaled_add import ShapeMismatch, add_scaled_, plus_scaled
+from .scaled_add import ShapeMismatch, add_scaled_, axpy_of, plus_scaled
 
 
 class SGD(Optimizer):
@@ -48,6 +48,51 @@ class SGD(Optimizer):
         finally:
             # as in Optimizer._step_group: a graph that saved the old values must refuse to backward
             increment_version(updated)
+
+    def _replay_step(self):
+        """Plain SGD for a compiled step's replay: ``add_scaled_``'s decisions taken once per parameter.
+
+        Each step calls the same BLAS ``axpy`` on the same flat views as ``add_scaled_`` (so the same bits);
+        whatever the checks made at capture no longer hold (another array, a momentum set since, a
+        ``.grad`` of another layout) goes the ordinary way.
+        """
+        plan = []
+        for group in self.param_groups:
+            items = []
+            for p in group["params"]:
+                data = array_of(p)
+                axpy = axpy_of(data)
+                items.append((p, data, None if axpy is None else data.ravel(order="K"), axpy))
+            plan.append((group, items))
+
+        def step_groups():
+            for group, items in plan:
+                if group["momentum"] != 0 or group["weight_decay"] != 0:
+                    self._step_group(group)
+                    continue
+                alpha = float(group["lr"] if group.get("maximize", False) else -group["lr"])
+                updated = []
+                try:
+                    for p, data, flat, axpy in items:
+                        grad = p._grad
+                        if grad is None:
+                            continue
+                        g = grad._array
+                        if (axpy is not None and p._array is data and g.dtype is data.dtype and g.shape == data.shape
+                                and g.base is None and g.flags.c_contiguous):
+                            result = axpy(g.ravel(order="K"), flat, flat.size, alpha)
+                            if result is not flat:  # as in add_scaled_
+                                flat[...] = result
+                        else:
+                            try:
+                                add_scaled_(array_of(p), array_of(grad), alpha)
+                            except ShapeMismatch:
+                                raise grad_shape_error(self, p, grad.numpy()) from None
+                        updated.append(p)
+                finally:
+                    increment_version(updated)
+
+        return step_groups
 
     def _update(self, param, grad, group, state):
         weight_decay, momentum = group["weight_decay"], group["momentum"]

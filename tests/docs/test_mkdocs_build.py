@@ -62,7 +62,7 @@ def test_every_public_name_is_documented(site, module_name, page):
 
 def test_the_guide_pages_are_built(site):
     for page in ("tensors-and-autograd", "models-and-training", "why-from-scratch-fails",
-                 "debugging-with-graphs", "custom-ops", "porting-from-pytorch"):
+                 "debugging-with-graphs", "custom-ops", "porting-from-pytorch", "compiling-a-step"):
         assert (site / "guide" / page / "index.html").exists()
     assert "dead_relu.svg" in (site / "guide" / "debugging-with-graphs" / "index.html").read_text()
 

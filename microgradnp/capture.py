@@ -1,0 +1,22 @@
+"""The step capture in progress (``mg.compile``), read by the apply paths: one global test per op.
+
+``capture_state.active`` is None outside a capture. While a compiled step's first call runs, it is the
+capture's tape, and every apply path (``apply.apply``, ``hot_path.apply1/2/3``) hands it each forward
+call: ``out = capture_state.active.record_op(prim, args, kwargs, out)``, which records the call and
+returns ``out`` as an ndarray (the conversion the apply path would make). ``mg.autograd.graph``
+re-exports it with ``replayable`` and ``capturing``. Kept in its own module, with no imports, so that the tensor and
+the apply paths can import it.
+"""
+
+
+class _CaptureState:
+    """The step capture in progress (``mg.compile``), or None."""
+
+    __slots__ = ("active", "listeners")
+
+
+capture_state = _CaptureState()
+capture_state.active = None
+capture_state.listeners = []
+"""Functions called with True when a capture starts and False when it ends (``nn.Module`` takes its slow
+call path during a capture, to note each module called: its own eager path then tests nothing)."""

@@ -1,0 +1,350 @@
+"""mg.compile (issue 22): capture a training step once, replay it, bit for bit as eager."""
+import warnings
+
+import numpy as np
+import pytest
+
+import microgradnp as mg
+from microgradnp import CompileError, nn
+from microgradnp import compile as mg_compile
+
+
+def _bits(t):
+    return t.numpy().tobytes()
+
+
+def _xor(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 8, dtype=mg.float64), nn.LeakyReLU(0.01), nn.Linear(8, 1, dtype=mg.float64),
+                          nn.Sigmoid())
+    return model, nn.BCELoss(), nn.optim.SGD(model.parameters(), lr=0.5)
+
+
+def _mlp(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 12), nn.ReLU(), nn.Linear(12, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _step(model, loss_fn, optimizer):
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def _batches(kind, count, batch):
+    rng = np.random.default_rng(1)
+    if kind == "xor":
+        x = mg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=mg.float64)
+        y = mg.tensor([[0], [1], [1], [0]], dtype=mg.float64)
+        return [(x, y)] * count
+    return [(mg.tensor(rng.standard_normal((batch, 20)).astype(np.float32)),
+             mg.tensor(rng.integers(0, 5, batch))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("kind, batch", [("xor", 4), ("mlp", 128), ("mlp", 3)])
+@pytest.mark.parametrize("buffers", [True, False])
+def test_replay_equals_eager_bit_for_bit(kind, batch, buffers):
+    build = _xor if kind == "xor" else _mlp
+    eager, compiled = _step(*build()), mg_compile(_step(*build()), check=2, buffers=buffers)
+    a_model, b_model = eager.__closure__, compiled.step_fn.__closure__
+    for x, y in _batches(kind, 12, batch):
+        assert _bits(eager(x, y)) == _bits(compiled(x, y))
+    models = [c.cell_contents for c in a_model if isinstance(c.cell_contents, nn.Module)]
+    models += [c.cell_contents for c in b_model if isinstance(c.cell_contents, nn.Module)]
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert _bits(p) == _bits(q) and _bits(p.grad) == _bits(q.grad)
+    assert compiled.captures == 1
+
+
+def test_a_new_signature_captures_again_and_the_lr_may_change():
+    model, loss_fn, optimizer = _mlp()
+    twin = _mlp()
+    compiled, eager = mg_compile(_step(model, loss_fn, optimizer)), _step(*twin)
+    for i, (x, y) in enumerate(_batches("mlp", 3, 8) + _batches("mlp", 3, 5) + _batches("mlp", 2, 8)):
+        optimizer.param_groups[0]["lr"] = twin[2].param_groups[0]["lr"] = 0.1 / (i + 1)
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert compiled.captures == 2
+
+
+def test_check_mode_raises_on_a_difference():
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=3)
+    x, y = _batches("mlp", 1, 8)[0]
+    compiled(x, y)
+    replay = list(compiled.cache.values())[0]
+    broken = lambda *arrays: replay[0](*arrays) + 1  # noqa: E731  a replay that is wrong on purpose
+    compiled.cache[next(iter(compiled.cache))] = (broken,) + replay[1:]
+    with pytest.raises(CompileError, match="differs from eager"):
+        compiled(x, y)
+
+
+def test_every_apply_path_is_recorded_and_an_unregistered_primitive_too():
+    # apply1 (tanh), apply2 (mul), apply3 (linear), apply (keywords, a view, a saving primitive), out=
+    from microgradnp.autograd.graph import Primitive
+    cube = Primitive("cube", lambda x: x ** 3, vjp=lambda xp, g, ans, x: g * 3 * x * x)
+
+    def build():
+        mg.manual_seed(3)
+        lin = nn.Linear(6, 4, dtype=mg.float64)
+        opt = nn.optim.SGD(lin.parameters(), lr=0.1)
+        scratch = mg.zeros(4, dtype=mg.float64)
+
+        def step(x, y):
+            opt.zero_grad()
+            h = mg.tanh(lin(x)) * 2.0
+            h = cube(h).reshape(-1, 2).sum(dim=1, keepdim=True)
+            mg.mul(h.detach()[:4, 0], 1.5, out=scratch)
+            loss = nn.functional.cross_entropy(h.reshape(-1, 4), y) + (scratch * h.reshape(-1)[:4]).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return step, lin, scratch
+
+    (eager, lin_a, scratch_a), (step, lin_b, scratch_b) = build(), build()
+    compiled = mg_compile(step, check=2)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        x = mg.tensor(rng.standard_normal((4, 6)))
+        y = mg.tensor(rng.integers(0, 4, 2))
+        assert _bits(eager(x, y)) == _bits(compiled(x, y))
+    assert _bits(lin_a.weight) == _bits(lin_b.weight) and _bits(scratch_a) == _bits(scratch_b)
+    assert compiled.captures == 1
+
+
+@pytest.mark.parametrize("read", [lambda t: t.item(), lambda t: bool(t > 0), lambda t: float(t),
+                                  lambda t: t.numpy(), lambda t: t.tolist(), lambda t: int(t)],
+                         ids=["item", "bool", "float", "numpy", "tolist", "int"])
+def test_a_step_that_reads_a_value_it_computed_is_refused(read):
+    model, loss_fn, optimizer = _mlp()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        if read(loss):  # value-dependent control flow
+            loss.backward()
+        optimizer.step()
+        return loss
+
+    x, y = _batches("mlp", 1, 8)[0]
+    with pytest.raises(CompileError, match=r"mg.compile: the step reads a tensor's value with .*value-dependent"):
+        mg_compile(step)(x, y)
+    assert _bits(loss_fn(model(x), y)) is not None  # eager still works after the refused capture
+    x.numpy(), x.tolist()  # the inputs' values may be read (a signature holds their shapes only)
+
+
+def test_a_value_computed_outside_the_recorded_ops_is_refused_when_an_op_reads_it():
+    model, loss_fn, optimizer = _mlp()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        out = model(x)
+        loss = loss_fn(out * (out > 0), y)  # a comparison: no primitive, its mask would be replayed stale
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x, y = _batches("mlp", 1, 8)[0]
+    with pytest.raises(CompileError, match="computed outside the recorded ops"):
+        mg_compile(step)(x, y)
+
+
+def _dropout_net(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test_dropout_draws_a_fresh_mask_per_call_and_train_eval_captures_again():
+    a, b = _dropout_net(), _dropout_net()
+    eager, compiled = _step(*a), mg_compile(_step(*b), check=2)
+    batches = _batches("mlp", 12, 8)
+    mg.manual_seed(7)
+    want = []
+    for i, (x, y) in enumerate(batches):
+        if i == 6:
+            a[0].eval()
+        if i == 9:
+            a[0].train()
+        want.append(_bits(eager(x, y)))
+    mg.manual_seed(7)
+    for i, (x, y) in enumerate(batches):
+        if i == 6:
+            b[0].eval()
+        if i == 9:
+            b[0].train()
+        assert _bits(compiled(x, y)) == want[i], i
+    assert compiled.captures == 2  # training, then eval (training again finds the first capture)
+    for p, q in zip(a[0].parameters(), b[0].parameters()):
+        assert _bits(p) == _bits(q)
+    # the masks differ from call to call: two replays of one batch give two losses
+    x, y = batches[0]
+    assert _bits(compiled(x, y)) != _bits(compiled(x, y))
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9),
+    "sgd_nesterov_wd": lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adam": lambda ps: nn.optim.Adam(ps, lr=1e-2),
+    "adam_amsgrad": lambda ps: nn.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=1e-3),
+    "adamw": lambda ps: nn.optim.AdamW(ps, lr=1e-2),
+    "rmsprop": lambda ps: nn.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+    "adagrad": lambda ps: nn.optim.Adagrad(ps, lr=1e-2),
+    "adadelta": lambda ps: nn.optim.Adadelta(ps),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("scheduled", [False, True], ids=["fixed_lr", "scheduler"])
+def test_every_optimizer_replays_bit_for_bit_over_20_steps(name, scheduled):
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, _ = _mlp()
+        optimizer = OPTIMIZERS[name](model.parameters())
+        scheduler = nn.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5) if scheduled else None
+        step = _step(model, loss_fn, optimizer)
+        if compiled:
+            step = mg_compile(step, check=2)
+        losses = []
+        for x, y in _batches("mlp", 20, 8):
+            losses.append(_bits(step(x, y)))
+            if scheduler is not None:
+                scheduler.step()  # the lr changes between calls: the replay reads it from the groups
+        runs.append((losses, [_bits(p) for p in model.parameters()], optimizer.state_dict()))
+        if compiled:
+            assert step.captures == 1
+    (la, pa, sa), (lb, pb, sb) = runs
+    assert la == lb and pa == pb
+    for k, state in sa["state"].items():
+        for n, v in state.items():
+            assert np.asarray(v).tobytes() == np.asarray(sb["state"][k][n]).tobytes(), (k, n)
+
+
+def test_check_true_means_three_replays_side_by_side_and_an_int_that_many():
+    for check, expected in ((True, 3), (2, 2), (False, 0)):
+        model, loss_fn, optimizer = _mlp()
+        compiled = mg_compile(_step(model, loss_fn, optimizer), check=check)
+        for x, y in _batches("mlp", 6, 8):
+            compiled(x, y)
+        assert compiled.checked == expected
+    with pytest.raises(TypeError, match="check must be"):
+        mg_compile(lambda: None, check="yes")
+
+
+def test_captures_for_ever_new_signatures_warn_once_when_the_cache_evicts():
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), cache_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for batch in (3, 4, 5, 6, 7):
+            compiled(*_batches("mlp", 1, batch)[0])
+    messages = [str(w.message) for w in caught if "mg.compile" in str(w.message)]
+    assert len(messages) == 1 and "cache_size=2" in messages[0] and "evicts" in messages[0]
+    assert caught[0].filename == __file__  # attributed to the call in user code
+    assert compiled.captures == 5 and len(compiled.cache) == 2
+
+
+def _set_data(model, new):
+    for p, v in zip(model.parameters(), new):
+        p.data = mg.tensor(v.copy())  # a new array: the replay must read it from the parameter
+
+
+def _load_state_dict(model, new):
+    model.load_state_dict({k: mg.tensor(v.copy()) for k, v in zip(model.state_dict(), new)})
+
+
+def _copy_under_no_grad(model, new):
+    with mg.no_grad():
+        for p, v in zip(model.parameters(), new):
+            p.copy_(mg.tensor(v))
+
+
+@pytest.mark.parametrize("change", [_set_data, _load_state_dict, _copy_under_no_grad],
+                         ids=["data", "load_state_dict", "copy_"])
+@pytest.mark.parametrize("buffers", [True, False])
+def test_parameters_changed_between_calls_are_read_at_every_replay(change, buffers):
+    rng = np.random.default_rng(5)
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, optimizer = _mlp()
+        new = [rng.standard_normal(p.shape).astype(np.float32) for p in model.parameters()]
+        rng = np.random.default_rng(5)
+        step = _step(model, loss_fn, optimizer)
+        if compiled:
+            step = mg_compile(step, check=1, buffers=buffers)
+        losses = []
+        for i, (x, y) in enumerate(_batches("mlp", 10, 8)):
+            if i in (4, 7):
+                change(model, new)
+            losses.append(_bits(step(x, y)))
+        runs.append((losses, [_bits(p) for p in model.parameters()]))
+        if compiled:
+            assert step.captures == 1
+    assert runs[0] == runs[1]
+
+
+def test_a_parameter_given_another_shape_captures_again():
+    model, loss_fn, optimizer = nn.Linear(4, 3), nn.MSELoss(), None
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    compiled = mg_compile(_step(model, loss_fn, optimizer))
+    x, y = mg.randn(5, 4), mg.randn(5, 3)
+    compiled(x, y), compiled(x, y)
+    twin = nn.Linear(4, 3)
+    twin.load_state_dict(model.state_dict())
+    model.bias.data = mg.zeros(1)  # broadcasts: another shape, so another backward (a sum_to) and update
+    twin.bias.data = mg.zeros(1)
+    want = _step(twin, loss_fn, nn.optim.SGD(twin.parameters(), lr=0.1))(x, y)
+    assert _bits(compiled(x, y)) == _bits(want) and compiled.captures == 2
+    assert _bits(model.bias) == _bits(twin.bias) and model.bias.shape == (1,)
+
+
+CLIPS = {
+    "norm": lambda ps: nn.utils.clip_grad_norm_(ps, max_norm=0.5),
+    "norm_inf": lambda ps: nn.utils.clip_grad_norm_(ps, max_norm=0.05, norm_type=float("inf")),
+    "value": lambda ps: nn.utils.clip_grad_value_(ps, clip_value=0.01),
+}
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+@pytest.mark.parametrize("buffers", [True, False])
+def test_gradient_clipping_inside_the_step_is_one_replay_step_bit_for_bit(clip, buffers):
+    runs = []
+    for compiled in (False, True):
+        model, loss_fn, _ = _mlp()
+        optimizer = nn.optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x, y, model=model, loss_fn=loss_fn, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            CLIPS[clip](model.parameters())
+            optimizer.step()
+            return loss
+
+        if compiled:
+            step = mg_compile(step, check=2, buffers=buffers)
+        losses = [_bits(step(x, y)) for x, y in _batches("mlp", 20, 8)]
+        runs.append((losses, [_bits(p) for p in model.parameters()], [_bits(p.grad) for p in model.parameters()]))
+        if compiled:
+            assert step.captures == 1
+            source = next(iter(step.cache.values()))[0].source
+            clip_fn = nn.utils.clip_grad._clip_value if clip == "value" else nn.utils.clip_grad._clip_norm
+            scope = next(iter(step.cache.values()))[0].__globals__
+            names = [k for k, v in scope.items() if v is clip_fn]
+            assert len(names) == 1 and source.count(names[0] + "(") == 1  # one replay step
+    assert runs[0] == runs[1]
+
+
+def test_clip_grad_norm_returns_the_norm_and_eager_is_unchanged():
+    model, loss_fn, optimizer = _mlp()
+    x, y = _batches("mlp", 1, 8)[0]
+    loss_fn(model(x), y).backward()
+    before = [p.grad.numpy().copy() for p in model.parameters()]
+    norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1e9)
+    want = np.linalg.norm([np.linalg.norm(g.ravel()) for g in before])
+    assert norm.dtype == mg.float32 and norm.shape == () and np.isclose(norm.item(), want)
+    assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0
