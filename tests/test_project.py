@@ -131,3 +131,13 @@ def test_pyproject_installs_every_package_folder_under_microgradnp():
     folders = packages("microgradnp/**/__init__.py") | packages("nn/**/__init__.py", "microgradnp.")
     assert set(config["packages"]) == folders
     assert config["package-dir"] == {"microgradnp.nn": "nn"}
+
+
+def test_nn_reads_no_private_tensor_attribute():
+    # nn uses the engine's public API only: arrays and gradients through array_of / grad_of, not the slots
+    offenders = []
+    for path in sorted((ROOT / "nn").rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\.(_array|_grad)\b", line.split("#")[0]):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -74,11 +74,11 @@ class SGD(Optimizer):
                 updated = []
                 try:
                     for p, data, flat, axpy in items:
-                        grad = p._grad
+                        grad = grad_of(p)
                         if grad is None:
                             continue
-                        g = grad._array
-                        if (axpy is not None and p._array is data and g.dtype is data.dtype and g.shape == data.shape
+                        g = array_of(grad)
+                        if (axpy is not None and array_of(p) is data and g.dtype is data.dtype and g.shape == data.shape
                                 and g.base is None and g.flags.c_contiguous):
                             result = axpy(g.ravel(order="K"), flat, flat.size, alpha)
                             if result is not flat:  # as in add_scaled_
