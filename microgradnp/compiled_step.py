@@ -9,8 +9,9 @@
   dropout's masks, gradient clipping) records ``fn`` itself as one step.
 - **Tape to code**: the recorded calls become one straight-line Python function (``exec``), every
   array a local variable, every function and constant a global of that function; steps whose results
-  nothing uses are dropped. The arrays of the parameters and buffers the step read are re-read from
-  their Tensors at the start of every replay (``p.data = ...`` between calls is seen).
+  nothing uses are dropped. The arrays of the parameters and buffers the step read are read again from
+  their Tensors when some Tensor's array was replaced since the last replay (``p.data = ...`` between
+  calls is seen; a global count, ``tensor.arrays_replaced``, tells).
 - **Replay**: the later calls of that signature call the generated function on the inputs' arrays.
   The same functions run on the same values in the same order, so the results equal eager bit for bit.
 - ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
@@ -38,7 +39,7 @@ from .ops.constant_arrays import ZERO, zeros_view
 from .ops.elementwise import _VECTOR_MIN
 from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
 from .random import get_generator
-from .tensor import Tensor
+from .tensor import Tensor, arrays_replaced
 
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
@@ -399,25 +400,24 @@ class _Tape:
         return {id(t._array): t for t in tensors if isinstance(t, Tensor)}
 
     def reread_parameters(self, live):
-        """The replay's first lines: each parameter's (or buffer's) array read from its Tensor, as a local
-        that hides the constant captured, so that ``p.data = other`` between calls is seen. An array other
-        than the last one seen is checked once (same shape and dtype, else the step is captured again)."""
+        """The replay's first line: if any Tensor was given another array since the last call (the global
+        count ``tensor.arrays_replaced`` moved: ``p.data = other``, ...), the arrays of the parameters and
+        buffers it read are read again from their Tensors into the replay's globals (``_Reread``). Writes in
+        place (``copy_``, ``load_state_dict``) keep the arrays, so they need nothing."""
         owners = self.owners()
         self.validators = []
         self.reread = []  # (tensor, the name of the array it held at capture)
-        lines = []
         for name, value in list(self.consts.items()):
             tensor = owners.get(id(value)) if type(value) is np.ndarray else None
             if tensor is None or name not in live:
                 continue
-            last = f"last_{name}"
-            validate = _Reread(last, value)
-            self.consts[last] = value
             self.reread.append((tensor, name))
-            self.validators.append(validate)
-            lines.append(f"    {name} = {self.const(tensor)}._array")
-            lines.append(f"    if {name} is not {last}: {self.const(validate)}({name})")
-        return lines
+        if not self.reread:
+            return []
+        validate = _Reread(self.reread, "seen_replaced")
+        self.consts["seen_replaced"] = None  # the first call reads them all
+        self.validators.append(validate)
+        return [f"    if {self.const(arrays_replaced)}[0] != seen_replaced: {self.const(validate)}()"]
 
 
 class _Stale(Exception):
@@ -425,16 +425,24 @@ class _Stale(Exception):
 
 
 class _Reread:
-    """Checks a parameter's new array (``p.data = other``) once: the same shape and dtype as at capture."""
+    """Reads the parameters' arrays again into a replay's globals, after some Tensor's array was replaced
+    (``p.data = other``). A new array must have the shape and dtype of the one captured, else ``_Stale``."""
 
-    def __init__(self, last, array):
-        self.last, self.shape, self.dtype = last, array.shape, array.dtype
+    def __init__(self, reread, seen):
+        self.reread = [(tensor, name, tensor._array.shape, tensor._array.dtype) for tensor, name in reread]
+        self.seen = seen
         self.scope = None
 
-    def __call__(self, array):
-        if array.shape != self.shape or array.dtype != self.dtype:
-            raise _Stale
-        self.scope[self.last] = array  # the next calls find it by identity
+    def __call__(self):
+        scope = self.scope
+        count = arrays_replaced[0]
+        for tensor, name, shape, dtype in self.reread:
+            array = tensor._array
+            if array is not scope[name]:
+                if array.shape != shape or array.dtype != dtype:
+                    raise _Stale
+                scope[name] = array  # the replay's code reads it as a global
+        scope[self.seen] = count
 
 
 def compile_source(source):
@@ -622,7 +630,7 @@ class CompiledStep:
             result_name = tape.slot_of[id(result._array)]
         replay, steps = tape.build(result_name, self.buffers)
         self.buffer_bytes = tape.buffer_bytes
-        reread = {name for _, name in tape.reread} | {f"last_{name}" for _, name in tape.reread}
+        reread = {name for _, name in tape.reread}
         state = [v for k, v in tape.consts.items() if isinstance(v, np.ndarray) and v.flags.writeable
                  and k not in reread]
         optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]

@@ -103,6 +103,14 @@ class Size(tuple):
         return Size, (tuple(self),)
 
 
+# How many times a Tensor was given another array (``t._array = new`` on an existing tensor: the ``.data``
+# setter, a recorded in-place op, an ``out=`` resize, gradcheck's perturbations). A compiled step's replay
+# keeps the parameters' arrays it captured and re-reads them only when this moved since its last call, so
+# every such assignment must bump it; writes into the array in place (``copy_``, ``t[...] = v``) need not.
+# A new Tensor's first array (``__init__``, ``_from_op``) is no replacement.
+arrays_replaced = [0]
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it for reverse-mode autodiff."""
 
@@ -182,6 +190,7 @@ class Tensor:
         # PyTorch's `p.data = other`: this tensor takes the other's values (shape and dtype included)
         # and shares them; its graph and version are left as they are
         self._array = value._array if isinstance(value, Tensor) else np.asarray(value)
+        arrays_replaced[0] += 1
 
     @property
     def is_leaf(self):

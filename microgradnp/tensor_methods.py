@@ -16,7 +16,7 @@ from .autograd.hot_path import apply1, apply2
 from .autograd.primitive import PRIMITIVES
 from .ops import arithmetic, elementwise, linalg
 from .random import get_generator
-from .tensor import Tensor, aliases, note_write, raw
+from .tensor import Tensor, aliases, arrays_replaced, note_write, raw
 from .torch_names import TorchOnly, torch_names
 
 _ADD, _SUB, _MUL, _DIV = arithmetic.add, arithmetic.sub, arithmetic.mul, arithmetic.div
@@ -90,6 +90,7 @@ class TensorMethods:
                                    f"tensor's shape)")
             result = functions.astype(result, self.dtype)  # in place keeps this tensor's dtype, as in PyTorch
             self._array, self.grad_fn, self.requires_grad = result._array, result.grad_fn, result.requires_grad
+            arrays_replaced[0] += 1
             return self
         with grad_mode.no_grad():
             result = op(self, *others)

@@ -348,3 +348,74 @@ def test_clip_grad_norm_returns_the_norm_and_eager_is_unchanged():
     want = np.linalg.norm([np.linalg.norm(g.ravel()) for g in before])
     assert norm.dtype == mg.float32 and norm.shape == () and np.isclose(norm.item(), want)
     assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0
+
+
+def _replaced():
+    from microgradnp.tensor import arrays_replaced
+    return arrays_replaced[0]
+
+
+def test_arrays_replaced_moves_where_a_tensors_array_is_replaced_and_nowhere_else():
+    p = nn.Parameter(mg.zeros(3))
+    model, loss_fn, optimizer = _mlp()
+    step = _step(model, loss_fn, optimizer)
+    x, y = _batches("mlp", 1, 8)[0]
+    before = _replaced()
+    step(x, y)  # an eager step: new tensors and writes in place only
+    with mg.no_grad():
+        p.copy_(mg.ones(3))
+        p[...] = 2.0
+        mg.add(p, 1.0, out=p)  # same shape: written in place
+    model.load_state_dict(model.state_dict())
+    assert _replaced() == before
+    for replace in (lambda: setattr(p, "data", mg.ones(3)),
+                    lambda: mg.add(mg.ones(2), 1.0, out=mg.zeros(3)),  # resized: a new array
+                    lambda: (mg.ones(3, requires_grad=True) * 2).add_(1.0),  # recorded in place: rebinds
+                    lambda: mg.autograd.gradcheck(lambda t: (t * t).sum(), (mg.ones(2, dtype=mg.float64,
+                                                                                       requires_grad=True),))):
+        count = _replaced()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            replace()
+        assert _replaced() > count
+
+
+def test_every_array_replacement_in_the_engine_and_nn_bumps_the_count():
+    """An assignment ``t._array = ...`` to a Tensor that may be held elsewhere (not one just made by
+    ``_new(Tensor)``, nor ``self`` in ``__init__``) sits in a function that bumps ``arrays_replaced``."""
+    import ast
+    import pathlib
+    root = pathlib.Path(mg.__file__).parent
+    unbumped = []
+    for path in sorted(list(root.rglob("*.py")) + list((root.parent / "nn").rglob("*.py"))):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            fresh = {t.id for node in ast.walk(fn) if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "_new"
+                     for t in node.targets if isinstance(t, ast.Name)}
+            if fn.name == "__init__":
+                fresh.add("self")
+            targets = [t for node in ast.walk(fn) if isinstance(node, ast.Assign) for target in node.targets
+                       for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+            replaced = [t for t in targets if isinstance(t, ast.Attribute) and t.attr == "_array"
+                        and not (isinstance(t.value, ast.Name) and t.value.id in fresh)]
+            if replaced and "arrays_replaced[0] += 1" not in ast.unparse(fn):
+                unbumped.append(f"{path.relative_to(root.parent)}:{fn.lineno} {fn.name}")
+    assert not unbumped
+
+
+def test_a_replay_reads_the_parameters_again_only_after_an_array_was_replaced():
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer))
+    x, y = _batches("mlp", 1, 8)[0]
+    compiled(x, y)
+    source = next(iter(compiled.cache.values()))[0].source
+    assert "._array" not in source and source.count("seen_replaced") == 1
+    compiled(x, y)
+    other = mg.zeros(2)
+    other.data = mg.ones(2)  # another tensor's: the replay reads its parameters again, finds them unchanged
+    twin_model, _, twin_optimizer = _mlp()
+    twin_model.load_state_dict(model.state_dict())
+    want = _step(twin_model, loss_fn, nn.optim.SGD(twin_model.parameters(), lr=0.1))(x, y)
+    assert _bits(compiled(x, y)) == _bits(want) and compiled.captures == 1

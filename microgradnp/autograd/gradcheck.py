@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, arrays_replaced
 from .engine import grad
 
 FULL_JACOBIAN_LIMIT = 256
@@ -97,10 +97,12 @@ class _writable:
         self.saved = [t._array for t in self.tensors]
         for t in self.tensors:
             t._array = np.array(t._array, copy=True)
+        arrays_replaced[0] += 1
 
     def __exit__(self, *exc):
         for t, data in zip(self.tensors, self.saved):
             t._array = data
+        arrays_replaced[0] += 1
         return False
 
 
@@ -154,6 +156,7 @@ class _Probe:
         t = self.inputs[i]
         saved = t._array
         step = h * u.reshape(saved.shape)
+        arrays_replaced[0] += 1  # (the arrays below are t's only while this runs)
         try:
             t._array = saved + step
             plus = self()
@@ -161,6 +164,7 @@ class _Probe:
             minus = self()
         finally:
             t._array = saved
+            arrays_replaced[0] += 1
         return plus, minus
 
     def output_label(self, k):

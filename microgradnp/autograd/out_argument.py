@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..capture import capture_state as _capture
-from ..tensor import Tensor, note_write
+from ..tensor import Tensor, arrays_replaced, note_write
 
 
 def write_out(prim, inputs, kwargs):
@@ -38,6 +38,7 @@ def write_out(prim, inputs, kwargs):
                 f"with t.resize_(0).", UserWarning, stacklevel=3)
         # a new array: out no longer shares memory with what it shared before (PyTorch reallocates too)
         out._array = np.empty(result.shape, dtype=out._array.dtype)
+        arrays_replaced[0] += 1
     np.copyto(out._array, result, casting="unsafe")
     if _capture.active is not None:  # a compiled step's capture: the write is one replay step
         _capture.active.record_call(_copy_into, (out._array, result), None)
