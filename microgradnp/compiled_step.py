@@ -319,7 +319,7 @@ class _Tape:
             if shared:
                 self.lines.append(([], acc, [gname], True))
             else:
-                self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_grad_tensor)}({gname})\n"
+                self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_plain_tensor)}({gname})\n"
                                        f"    else: {acc}", [gname], True))
         self.leaf_checks = list(leaf_grads.items())
         self.unverified = True
@@ -521,21 +521,12 @@ def _variants():
     return table
 
 
-def _grad_tensor(g):
-    """A leaf's first gradient, kept by reference, built as ``hot_path.finish_leaves`` builds it."""
-    grad = _new(Tensor)
-    grad._array = g
-    grad._grad = grad.grad_fn = grad._hooks = grad._aliases = None
-    grad.requires_grad = False
-    grad._version = 0
-    return grad
-
-
 _new = object.__new__
 
 
-def _result_tensor(data):
-    """The Tensor a replay returns (no graph): ``Tensor._from_op(data, None)`` built inline."""
+def _plain_tensor(data):
+    """A Tensor with no graph around ``data``, as ``Tensor._from_op(data, None)`` builds it, inline: a replay's
+    result and each leaf's first gradient (kept by reference, as ``hot_path.finish_leaves`` keeps it)."""
     t = _new(Tensor)
     t._array = data
     t._grad = t.grad_fn = t._hooks = t._aliases = None
@@ -601,7 +592,7 @@ class CompiledStep:
         except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
             del self.cache[key]
             return self.capture(key, args)
-        return None if out is None else _result_tensor(out)
+        return None if out is None else _plain_tensor(out)
 
     def capture(self, key, args):
         """Run ``step_fn(*args)`` eagerly while recording it, and keep the replay under ``key``."""

@@ -95,17 +95,11 @@ class Optimizer:
         """Clear the gradients of all optimized parameters (to None by default, or to zeros in place)."""
         if capture_state.active is not None:  # inside a compiled step's capture: recorded as one replay step
             replayable(self._zero_grad, set_to_none)
-            return
-        for group in self.param_groups:
-            if set_to_none:
-                clear_grads(group["params"])
-                continue
-            for p in group["params"]:
-                grad = grad_of(p)
-                if grad is not None:
-                    grad.numpy()[...] = 0
+        else:
+            self._zero_grad(set_to_none)
 
     def _zero_grad(self, set_to_none):
+        # the clearing itself: called eagerly, or by a compiled step's replay
         for group in self.param_groups:
             if set_to_none:
                 clear_grads(group["params"])
@@ -122,8 +116,7 @@ class Optimizer:
             with mg.enable_grad():
                 loss = closure()
         if capture_state.active is None:
-            for group in self.param_groups:
-                self._step_group(group)
+            self._step_groups()
         else:  # a compiled step replays the whole update as one call (the lr is read from the groups each time)
             replayable(self._step_groups, specialize=self._replay_step)
         self._opt_called = True
