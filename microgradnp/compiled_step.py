@@ -1,4 +1,4 @@
-"""``mg.compile`` (issue 22): capture one eager training step, replay it without Tensors or Nodes.
+"""``mg.compile``: capture one eager training step, replay it without Tensors or Nodes.
 
 - **Capture** (the first call for a signature): the step runs eagerly, with three taps.
   Forward: the apply paths (``apply``, ``apply1..3``) test ``capture.capture_state.active`` once per op
@@ -17,12 +17,14 @@
 - ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
   raise on any bit of difference.
 
-The design, its measurements and what is missing: ``compile_design.md`` in the session notes; the
-user's guide: ``docs/guide/compiling-a-step.md``.
+- **Buffers**: ufunc steps and the steps with an ``out=`` variant write their results into arrays the
+  replay owns, shared between results whose lifetimes do not overlap (``replay_buffers``).
+
+The user's guide: ``docs/guide/compiling-a-step.md``.
 """
 import builtins
 import collections
-import operator
+import math
 import warnings
 
 import numpy as np
@@ -39,6 +41,7 @@ from .ops.constant_arrays import ZERO, zeros_view
 from .ops.elementwise import _VECTOR_MIN
 from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
 from .random import get_generator
+from .replay_buffers import BufferStep, plan_buffers
 from .tensor import Tensor, arrays_replaced
 
 __all__ = ["compile", "CompileError", "CompiledStep"]
@@ -66,15 +69,18 @@ class _Tape:
         self.const_of = {}    # id(object) -> global name
         self.lines = []       # (targets, expression, names read, side effect)
         self.inputs = []
+        self.named = {}       # slot name -> the array it held while captured
         for i, a in enumerate(input_arrays):
             name = f"a{i}"
             self.slot_of[id(a)] = name
+            self.named[name] = a
             self.keep.append(a)
             self.inputs.append(name)
         self.n = 0
         self.backward_seen = 0
         self.leaf_checks = []   # (leaf, array computed by the recorded traversal)
-        self.into = {}     # line index -> (fn, args, the outputs at capture): a step that may write into buffers
+        self.into = {}     # line index -> (fn, args, the outputs at capture): a step with an out= variant
+        self.ufuncs = {}   # line index -> the output at capture of a one-output ufunc step (it takes out=)
         self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
         self.specializations = []  # (line index, factory of a faster function for that line's call)
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
@@ -106,12 +112,16 @@ class _Tape:
         self.n += 1
         name = f"s{self.n}"
         self.slot_of[id(value)] = name
+        self.named[name] = value
         self.keep.append(value)
         return name
 
     def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None):
-        if outs is not None and fn in _INTO and not kwargs:
-            self.into[len(self.lines)] = (fn, args, outs)
+        if outs is not None and not kwargs:
+            if fn in _INTO:
+                self.into[len(self.lines)] = (fn, args, outs)
+            elif type(fn) is np.ufunc and fn.nout == 1 and type(outs[0]) is np.ndarray:
+                self.ufuncs[len(self.lines)] = outs[0]
         refs = [self.ref(a) for a in args]
         kw = [f"{k}={self.ref(v)}" for k, v in (kwargs or {}).items()]
         # the outputs get their slots after the arguments are named: a VJP may return its ``g`` itself
@@ -232,8 +242,8 @@ class _Tape:
             grad_mode.set_enabled(previous)
 
     def _add(self, a, b):
-        out = a + b
-        self.emit([out], operator.add, (a, b))
+        out = np.add(a, b)  # (``a + b``, as ``hot_path.run`` sums, through the ufunc, which takes out=)
+        self.emit([out], np.add, (a, b), outs=(out,))
         return out
 
     def _traverse(self, root, root_g):
@@ -325,43 +335,56 @@ class _Tape:
         self.unverified = True
 
     # ---- code ----------------------------------------------------------------------------------------
-    def assign_buffers(self, result_name):
-        """Give each step that can write into a buffer (``_INTO``) one preallocated array per output.
-
-        An output gets a buffer unless it leaves the call: the result, and the gradient of a leaf whose
-        ``.grad`` is not cleared by a recorded ``zero_grad()`` first (it would be accumulated into). One
-        buffer per output, owned by this replay and rewritten by every call (a leaf's ``.grad`` is such a
-        buffer until the next call). Prototype: no sharing of buffers between outputs of disjoint lifetimes.
-        """
-        escaping = set()
-        if result_name:
-            escaping.add(result_name)
+    def escaping(self, result_name):
+        """The names whose arrays leave the replay: the result, and the gradient of a leaf whose ``.grad`` is
+        not cleared by a recorded ``zero_grad()`` first (it is accumulated into at the next call)."""
+        escaping = {result_name} if result_name else set()
         for leaf, g in self.leaf_checks:
-            if id(leaf) not in self.cleared:
-                escaping.add(id(g))
-        for index, (fn, args, outs) in self.into.items():
-            buffers = []
-            variant = _INTO[fn]
-            for i, o in enumerate(outs):
-                if (i in variant.outputs and type(o) is np.ndarray and id(o) not in escaping and o.base is None
-                        and (o.flags.c_contiguous or o.flags.f_contiguous) and self.slot_of.get(id(o)) not in escaping):
-                    buffers.append(np.empty_like(o))  # (the same memory order as the eager output)
+            if id(leaf) not in self.cleared and id(g) in self.slot_of:
+                escaping.add(self.slot_of[id(g)])
+        return escaping
+
+    def assign_buffers(self, kept, result_name):
+        """Rewrite the kept steps that can write into buffers (ufuncs, ``_INTO`` variants) to do so, with
+        buffers shared by liveness (``replay_buffers.plan_buffers``); returns the steps, rewritten.
+
+        A buffer is owned by this replay and rewritten by every call: a leaf's ``.grad`` that is such a
+        buffer holds its values until the next call.
+        """
+        steps, pinned = {}, set()
+        for position, (index, targets, expr, reads, effect) in enumerate(kept):
+            if effect:  # library code (optimizer, clipping, a leaf's .grad) may keep what it reads
+                pinned.update(reads)
+            if index in self.ufuncs:
+                steps[position] = BufferStep((self.ufuncs[index],), in_place=True)
+            elif index in self.into:
+                fn, args, outs = self.into[index]
+                outputs = _INTO[fn].outputs
+                steps[position] = BufferStep(tuple(o if i in outputs else None for i, o in enumerate(outs)),
+                                             in_place=False)
+        plan, self.buffer_bytes = plan_buffers([(targets, reads) for _, targets, _, reads, _ in kept], steps,
+                                               self.named, pinned, self.escaping(result_name))
+        self.buffer_ids = {id(b) for buffers in plan.values() for b in buffers if b is not None}
+        rewritten = []
+        for position, (index, targets, expr, reads, effect) in enumerate(kept):
+            buffers = plan.get(position)
+            if buffers and any(b is not None for b in buffers):
+                call = expr[expr.index("(") + 1:]
+                if index in self.ufuncs:  # the ufunc's positional out
+                    expr = f"{expr[:-1]}, {self.const(buffers[0])})"
                 else:
-                    buffers.append(None)
-            extra = variant.extra(args, outs)
-            if not any(b is not None for b in buffers):
-                continue
-            targets, expr, reads, effect = self.lines[index]
-            call = expr[expr.index("(") + 1:]
-            self.lines[index] = (targets, f"{self.const(variant.fn)}({self.const(tuple(buffers) + extra)}, {call}",
-                                 reads, effect)
-            self.buffer_bytes += sum(b.nbytes for b in buffers if b is not None) + sum(b.nbytes for b in extra)
+                    fn, args, outs = self.into[index]
+                    variant = _INTO[fn]
+                    extra = variant.extra(args, outs)
+                    self.buffer_bytes += sum(b.nbytes for b in extra)
+                    expr = f"{self.const(variant.fn)}({self.const(buffers + extra)}, {call}"
+            rewritten.append((targets, expr))
+        return rewritten
 
     def build(self, result_name, buffers=True):
-        """The replay function: straight-line code, dead steps dropped."""
+        """The replay function: straight-line code, dead steps dropped, results in buffers where they can."""
         self.buffer_bytes = 0
-        if buffers:
-            self.assign_buffers(result_name)
+        self.buffer_ids = set()
         for index, specialize in self.specializations:
             fast = specialize()
             if fast is not None:
@@ -369,13 +392,18 @@ class _Tape:
                 self.lines[index] = (targets, self.const(fast) + expr[expr.index("("):], reads, effect)
         live = {result_name} if result_name else set()
         kept = []
-        for targets, expr, reads, effect in reversed(self.lines):
+        for index in range(len(self.lines) - 1, -1, -1):
+            targets, expr, reads, effect = self.lines[index]
             if effect or any(t in live for t in targets):
-                kept.append((targets, expr))
+                kept.append((index, targets, expr, reads, effect))
                 live.update(r for r in reads if r.isidentifier())
         kept.reverse()
+        if buffers:
+            code = self.assign_buffers(kept, result_name)
+        else:
+            code = [(targets, expr) for _, targets, expr, _, _ in kept]
         body = self.reread_parameters(live)
-        for targets, expr in kept:
+        for targets, expr in code:
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
         body.append(f"    return {result_name or 'None'}")
         source = f"def replay({', '.join(self.inputs)}):\n" + "\n".join(body) + "\n"
@@ -385,7 +413,7 @@ class _Tape:
         fn.source = source
         for validate in self.validators:
             validate.scope = scope
-        return fn, len(kept)
+        return fn, len(code)
 
     def owners(self):
         """id(array) -> the Tensor holding it: the parameters and buffers of the modules the step called,
@@ -488,6 +516,9 @@ def _relu_vjp_into(buffers, xp, g, ans, x):
 def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
     buf_x, buf_w = buffers[0], buffers[1]
     grad_x = None if edges[0] is None else _product_into(g, weight, buf_x)
+    if g.ndim != 2:  # as linalg._linear_vjp: every leading dimension is a batch dimension
+        rows = math.prod(g.shape[:-1])
+        g, x = g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])
     if w_special(weight):  # linalg._weight_gradient's own out= array, preallocated
         grad_w = None if edges[1] is None else (
             product(g.T, x, out=buf_w) if buf_w is not None else linalg._weight_gradient(xp, g, x, weight))
@@ -623,7 +654,7 @@ class CompiledStep:
         self.buffer_bytes = tape.buffer_bytes
         reread = {name for _, name in tape.reread}
         state = [v for k, v in tape.consts.items() if isinstance(v, np.ndarray) and v.flags.writeable
-                 and k not in reread]
+                 and k not in reread and id(v) not in tape.buffer_ids]
         optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]
         optimizers = [o for o in optimizers if hasattr(o, "param_groups")]
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]

@@ -9,7 +9,16 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, import_torch, train_over_batches, tutorial_step, with_kept_memory
+from .common import (
+    SEED,
+    Metric,
+    compiled,
+    import_torch,
+    ratio_target,
+    train_over_batches,
+    tutorial_step,
+    with_kept_memory,
+)
 
 TITLE = "LeNet-5 CNN, 28x28, float32, batch 64: one training step"
 BATCH = 64
@@ -205,7 +214,9 @@ def _train(reset, step, batches):
 
 
 IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN,
-                   "microgradnp kept memory": with_kept_memory(MicrogradnpCNN), "torch": TorchCNN}
+                   "microgradnp kept memory": with_kept_memory(MicrogradnpCNN),
+                   "microgradnp compiled": compiled(MicrogradnpCNN),
+                   "microgradnp compiled kept memory": with_kept_memory(compiled(MicrogradnpCNN)), "torch": TorchCNN}
 
 
 def targets(summary):
@@ -218,4 +229,7 @@ def targets(summary):
             ratio = statistics.median(ratios)
             found.append((f"{name}: cnn step <= 1.5x PyTorch CPU eager",
                           f"{ratio:.2f}x ({min(ratios):.2f}..{max(ratios):.2f})", ratio <= 1.5))
+    for eager in ("microgradnp", "microgradnp kept memory"):
+        compiled_name = eager.replace("microgradnp", "microgradnp compiled")
+        found += ratio_target(summary, f"{compiled_name}: cnn step <= 0.9x {eager}", compiled_name, 0.9, other=eager)
     return found

@@ -1,4 +1,5 @@
 """What the workloads share: the starting weights, the metric description, the optional-import rule."""
+import functools
 import os
 import statistics
 import time
@@ -146,6 +147,37 @@ def with_kept_memory(implementation):
             super().__init__()
 
     return KeptMemory
+
+
+def compiled(implementation):
+    """``implementation`` with its step compiled by ``mg.compile``: the timed steps are replays (the warm-up's
+    first step captures). The implementation's ``step_inputs()`` names the tensors its step trains on, for
+    a step that takes none of its own (``step(i)``); without it, the step's own arguments are the inputs."""
+
+    class Compiled(implementation):
+        __doc__ = f"{implementation.__name__}, its training step compiled with mg.compile."
+
+        def __init__(self, *args):
+            import microgradnp as mg
+
+            super().__init__(*args)
+            step = mg.compile(functools.partial(tutorial_step, self.model, self.loss_fn, self.optimizer))
+            if hasattr(self, "step_inputs"):
+                self.step = lambda _: step(*self.step_inputs())
+            else:
+                self.step = step
+
+    return Compiled
+
+
+def ratio_target(summary, label, implementation, limit, other="numpy", metric="step_us"):
+    """A target row ``(label, "median (min..max)", met)``: the median of ``implementation``'s per-repeat
+    ratios to ``other``'s time at most ``limit``; no row when either did not run."""
+    ratios = summary.ratios(implementation, metric, other=other)
+    if not ratios:
+        return []
+    ratio = statistics.median(ratios)
+    return [(label, f"{ratio:.3f}x ({min(ratios):.3f}..{max(ratios):.3f})", ratio <= limit)]
 
 
 def as_float(value):

@@ -10,7 +10,17 @@ import statistics
 
 import numpy as np
 
-from .common import SEED, Metric, import_torch, start_weights, train_over_batches, tutorial_step, with_kept_memory
+from .common import (
+    SEED,
+    Metric,
+    compiled,
+    import_torch,
+    ratio_target,
+    start_weights,
+    train_over_batches,
+    tutorial_step,
+    with_kept_memory,
+)
 
 TITLE = "LSTM 2 x 128, 50 steps, batch 32, float32, head 128-10: one training step"
 INPUT, HIDDEN, LAYERS, CLASSES = 128, 128, 2, 10
@@ -235,7 +245,9 @@ def _train(reset, step, batches):
 
 
 IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM,
-                   "microgradnp kept memory": with_kept_memory(MicrogradnpLSTM), "torch": TorchLSTM,
+                   "microgradnp kept memory": with_kept_memory(MicrogradnpLSTM),
+                   "microgradnp compiled": compiled(MicrogradnpLSTM),
+                   "microgradnp compiled kept memory": with_kept_memory(compiled(MicrogradnpLSTM)), "torch": TorchLSTM,
                    "torch no oneDNN": TorchLSTMNoOneDNN}
 
 
@@ -249,4 +261,7 @@ def targets(summary):
             ratio = statistics.median(ratios)
             found.append((f"{name}: lstm step <= 2x PyTorch (one thread)",
                           f"{ratio:.2f}x ({min(ratios):.2f}..{max(ratios):.2f})", ratio <= 2.0))
+    for eager in ("microgradnp", "microgradnp kept memory"):
+        compiled_name = eager.replace("microgradnp", "microgradnp compiled")
+        found += ratio_target(summary, f"{compiled_name}: lstm step <= 0.9x {eager}", compiled_name, 0.9, other=eager)
     return found

@@ -10,7 +10,9 @@ import numpy as np
 from .common import (
     SEED,
     Metric,
+    compiled,
     import_torch,
+    ratio_target,
     sequential_state,
     start_weights,
     train_over_batches,
@@ -163,7 +165,8 @@ def _train(reset, step, batches):
     return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
-IMPLEMENTATIONS = {"numpy": NumpyMLP, "microgradnp": MicrogradnpMLP, "torch": TorchMLP}
+IMPLEMENTATIONS = {"numpy": NumpyMLP, "microgradnp": MicrogradnpMLP, "microgradnp compiled": compiled(MicrogradnpMLP),
+                   "torch": TorchMLP}
 
 
 def targets(summary):
@@ -171,4 +174,5 @@ def targets(summary):
     ratio = summary.ratio("microgradnp", "step_us")
     if ratio is None:
         return []
-    return [("mlp step <= 1.05x hand-written NumPy", f"{ratio:.3f}x", ratio <= 1.05)]
+    return ([("mlp step <= 1.05x hand-written NumPy", f"{ratio:.3f}x", ratio <= 1.05)]
+            + ratio_target(summary, "compiled mlp step <= 0.97x hand-written NumPy", "microgradnp compiled", 0.97))

@@ -6,7 +6,17 @@ backward + step), timed in blocks of 100; the time per step is the median block'
 """
 import numpy as np
 
-from .common import Metric, as_float, import_torch, sequential_state, start_weights, time_steps, tutorial_step
+from .common import (
+    Metric,
+    as_float,
+    compiled,
+    import_torch,
+    ratio_target,
+    sequential_state,
+    start_weights,
+    time_steps,
+    tutorial_step,
+)
 
 TITLE = "XOR net 2-8-1, float64, batch 4: one training step"
 STEPS = 2000
@@ -98,6 +108,10 @@ class MicrogradnpXor(_Trained):
         """One training step as in any tutorial; returns the loss tensor."""
         return tutorial_step(self.model, self.loss_fn, self.optimizer, self.x, self.y)
 
+    def step_inputs(self):
+        """The tensors every step trains on (a compiled step takes them as arguments)."""
+        return self.x, self.y
+
 
 class TorchXor(_Trained):
     """PyTorch CPU eager mode, one thread, the same model and loop."""
@@ -121,7 +135,8 @@ class TorchXor(_Trained):
         return tutorial_step(self.model, self.loss_fn, self.optimizer, self.x, self.y)
 
 
-IMPLEMENTATIONS = {"numpy": NumpyXor, "microgradnp": MicrogradnpXor, "torch": TorchXor}
+IMPLEMENTATIONS = {"numpy": NumpyXor, "microgradnp": MicrogradnpXor, "microgradnp compiled": compiled(MicrogradnpXor),
+                   "torch": TorchXor}
 
 
 def targets(summary):
@@ -134,4 +149,4 @@ def targets(summary):
     if torch_ratio is not None:
         speedup = torch_ratio / ratio
         rows.append(("xor step >= 4x faster than PyTorch", f"{speedup:.2f}x faster", speedup >= 4))
-    return rows
+    return rows + ratio_target(summary, "compiled xor step <= 1.2x hand-written NumPy", "microgradnp compiled", 1.2)
