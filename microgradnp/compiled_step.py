@@ -82,6 +82,7 @@ class _Tape:
         self.into = {}     # line index -> (fn, args, the outputs at capture): a step with an out= variant
         self.ufuncs = {}   # line index -> the output at capture of a one-output ufunc step (it takes out=)
         self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
+        self.grads_none = set()  # ids of those leaves whose .grad no recorded step has set since
         self.specializations = []  # (line index, factory of a faster function for that line's call)
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
@@ -188,7 +189,9 @@ class _Tape:
         owner = getattr(fn, "__self__", None)
         if getattr(fn, "__name__", "") == "_zero_grad" and args == (True,) and owner is not None:
             # (prototype: the real API lets the optimizer say which gradients it clears)
-            self.cleared.update(id(p) for group in owner.param_groups for p in group["params"])
+            cleared = {id(p) for group in owner.param_groups for p in group["params"]}
+            self.cleared.update(cleared)
+            self.grads_none.update(cleared)
         if out is None:
             self.emit([], fn, args, effect=True)
         elif type(out) is np.ndarray:
@@ -328,9 +331,12 @@ class _Tape:
             acc = f"{self.const(backward_steps.accumulate_into)}({name}, {gname}, False, copy={shared})"
             if shared:
                 self.lines.append(([], acc, [gname], True))
+            elif id(leaf) in self.grads_none:  # cleared by a recorded zero_grad: None at every replay
+                self.lines.append(([], f"{name}._grad = {self.const(_plain_tensor)}({gname})", [gname], True))
             else:
                 self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_plain_tensor)}({gname})\n"
                                        f"    else: {acc}", [gname], True))
+        self.grads_none.difference_update(id(leaf) for leaf in leaf_grads)
         self.leaf_checks = list(leaf_grads.items())
         self.unverified = True
 
@@ -377,7 +383,8 @@ class _Tape:
                     variant = _INTO[fn]
                     extra = variant.extra(args, outs)
                     self.buffer_bytes += sum(b.nbytes for b in extra)
-                    expr = f"{self.const(variant.fn)}({self.const(buffers + extra)}, {call}"
+                    fn = variant.choose(args, buffers)
+                    expr = f"{self.const(fn)}({self.const(buffers + extra)}, {call}"
             rewritten.append((targets, expr))
         return rewritten
 
@@ -498,6 +505,23 @@ def _linear_into(buffers, x, weight, bias=None):
     return out
 
 
+def _linear_dot_into(buffers, x, weight, bias=None):
+    """``_linear_into`` for a 2-D input whose product ``linalg.product`` makes with ``dot`` (the choice depends
+    on the shapes only, which the signature fixes: ``_choose_linear`` takes it once per replay)."""
+    out = x.dot(weight.T, out=buffers[0])
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _choose_linear(args, buffers):
+    x, weight = args[0], args[1]
+    if (buffers[0] is not None and x.ndim == 2 and weight.ndim == 2
+            and (x.shape[0] * weight.shape[0] <= _DOT_MAX_OUTPUT or x.shape[1] == 1 and x.dtype.char in _BLAS_TYPES)):
+        return _linear_dot_into
+    return _linear_into
+
+
 def _relu_into(buffers, x):
     out = buffers[0]
     if x.size >= _VECTOR_MIN and x.flags.c_contiguous:
@@ -533,10 +557,11 @@ def w_special(w):
 
 
 class _Variant:
-    def __init__(self, fn, outputs=(0,), extra=None):
+    def __init__(self, fn, outputs=(0,), extra=None, choose=None):
         self.fn = fn
         self.outputs = outputs
         self.extra = extra or (lambda args, outs: ())
+        self.choose = choose or (lambda args, buffers: fn)  # a faster copy for these shapes, or fn
 
     def __call__(self, buffers, *args):
         return self.fn(buffers, *args)
@@ -545,7 +570,7 @@ class _Variant:
 def _variants():
     table = {}
     linear, relu = PRIMITIVES["linear"], PRIMITIVES["relu"]
-    table[linear.forward] = _Variant(_linear_into)
+    table[linear.forward] = _Variant(_linear_into, choose=_choose_linear)
     table[relu.forward] = _Variant(_relu_into)
     table[relu.vjps[0]] = _Variant(_relu_vjp_into, extra=lambda args, outs: (np.empty(outs[0].shape, bool),))
     table[linear.joint_vjp] = _Variant(_linear_vjp_into, outputs=(0, 1))

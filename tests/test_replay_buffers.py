@@ -99,6 +99,9 @@ def test_the_linear_variants_equal_the_plain_linear_bit_for_bit(case):
     plain = _LINEAR.forward(x, weight, bias)
     for buffers in ((None,), _buffers_like((plain,))):
         assert _same_bits(compiled_step._linear_into(buffers, x, weight, bias), plain)
+        chosen = compiled_step._choose_linear((x, weight, bias), buffers)
+        assert _same_bits(chosen(_buffers_like((plain,)) if buffers[0] is not None else buffers, x, weight, bias),
+                          plain)
     g = np.random.default_rng(1).standard_normal(plain.shape).astype(plain.dtype)
     for edges in itertools.product((None, True), repeat=3):
         if bias is None and edges[2]:

@@ -62,7 +62,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 data = array_of(p)
                 axpy = axpy_of(data)
-                items.append((p, data, None if axpy is None else data.ravel(order="K"), axpy))
+                # the last gradient array seen and its flat view: a compiled step's .grad is the same buffer
+                # at every call, so its checks and its view are made once
+                items.append([p, data, None if axpy is None else data.ravel(order="K"), axpy, None, None])
             plan.append((group, items))
 
         def step_groups():
@@ -73,14 +75,17 @@ class SGD(Optimizer):
                 alpha = float(group["lr"] if group.get("maximize", False) else -group["lr"])
                 updated = []
                 try:
-                    for p, data, flat, axpy in items:
+                    for item in items:
+                        p, data, flat, axpy, seen, seen_flat = item
                         grad = grad_of(p)
                         if grad is None:
                             continue
                         g = array_of(grad)
-                        if (axpy is not None and array_of(p) is data and g.dtype is data.dtype and g.shape == data.shape
-                                and g.base is None and g.flags.c_contiguous):
-                            result = axpy(g.ravel(order="K"), flat, flat.size, alpha)
+                        if g is not seen and (axpy is not None and g.dtype is data.dtype and g.shape == data.shape
+                                              and g.base is None and g.flags.c_contiguous):
+                            item[4], item[5] = seen, seen_flat = g, g.ravel(order="K")
+                        if g is seen and array_of(p) is data:
+                            result = axpy(seen_flat, flat, flat.size, alpha)
                             if result is not flat:  # as in add_scaled_
                                 flat[...] = result
                         else:
