@@ -62,7 +62,7 @@ def _bits_equal(a, b):
 class _Tape:
     """What one capture records: calls on slots (arrays by identity) and constants."""
 
-    def __init__(self, input_arrays):
+    def __init__(self, input_arrays, args=()):
         self.slot_of = {}     # id(array) -> local name
         self.keep = []        # every array seen, so that ids stay unique while capturing
         self.consts = {}      # global name -> object
@@ -76,6 +76,9 @@ class _Tape:
             self.named[name] = a
             self.keep.append(a)
             self.inputs.append(name)
+        # an input Tensor that the backward pass reaches gets its .grad through the replay's ``inputs``
+        # argument (the Tensors of that call), not as the constant of the capture's call
+        self.input_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.n = 0
         self.backward_seen = 0
         self.leaf_checks = []   # (leaf, array computed by the recorded traversal)
@@ -220,7 +223,8 @@ class _Tape:
                 self.lines[-1] = (t, f"{self.const(_pair_asarray)}({e})", r, f)
             return converted, saved
         converted = out if type(out) is np.ndarray else np.asarray(out)
-        self.emit([converted], forward, args, kwargs, outs=(converted,))
+        # (a NumPy scalar result, converted by the apply path, cannot be written into a buffer)
+        self.emit([converted], forward, args, kwargs, outs=(converted,) if converted is out else None)
         if converted is not out:
             t, e, r, f = self.lines[-1]
             self.lines[-1] = (t, f"{self.const(np.asarray)}({e})", r, f)
@@ -323,7 +327,8 @@ class _Tape:
         # (whether a gradient is a view or reaches two leaves); whether .grad is None is tested at replay
         handed_out = set()
         for leaf, g in leaf_grads.items():
-            name, gname = self.const(leaf), self.ref(g)
+            position = self.input_index.get(id(leaf))
+            name, gname = self.const(leaf) if position is None else f"inputs[{position}]", self.ref(g)
             shared = type(g) is not np.ndarray or g.base is not None or leaf._array.dtype.kind != "f"
             if not shared:
                 shared = id(g) in handed_out
@@ -376,8 +381,8 @@ class _Tape:
             buffers = plan.get(position)
             if buffers and any(b is not None for b in buffers):
                 call = expr[expr.index("(") + 1:]
-                if index in self.ufuncs:  # the ufunc's positional out
-                    expr = f"{expr[:-1]}, {self.const(buffers[0])})"
+                if index in self.ufuncs:
+                    expr = f"{expr[:-1]}, out={self.const(buffers[0])})"
                 else:
                     fn, args, outs = self.into[index]
                     variant = _INTO[fn]
@@ -413,7 +418,7 @@ class _Tape:
         for targets, expr in code:
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
         body.append(f"    return {result_name or 'None'}")
-        source = f"def replay({', '.join(self.inputs)}):\n" + "\n".join(body) + "\n"
+        source = f"def replay({', '.join(self.inputs + ['inputs'])}):\n" + "\n".join(body) + "\n"
         scope = dict(self.consts)
         exec(compile_source(source), scope)
         fn = scope["replay"]
@@ -644,7 +649,7 @@ class CompiledStep:
                 result = self.checked_replay(entry, args, arrays)
                 self.checked += 1
                 return result
-            out = entry[0](*arrays)
+            out = entry[0](*arrays, args)
         except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
             del self.cache[key]
             return self.capture(key, args)
@@ -654,7 +659,7 @@ class CompiledStep:
         """Run ``step_fn(*args)`` eagerly while recording it, and keep the replay under ``key``."""
         arrays = [a._array for a in args if isinstance(a, Tensor)]
         modes = tuple([m.training for m in self.guarded])
-        tape = _Tape(arrays)
+        tape = _Tape(arrays, args)
         engine.backward_listeners.append(tape.on_backward)
         previous = set_capture(tape)
         try:
@@ -700,20 +705,24 @@ class CompiledStep:
         """A replay, then the same step run eagerly from the same state; raises if any bit differs."""
         replay, state, optimizers, leaves, _, tensors = entry
         state = state + [t._array for t in tensors]  # (the parameters' arrays now)
+        leaves = leaves + [a for a in args if isinstance(a, Tensor) and a.requires_grad]
         before = [a.copy() for a in state]
         opt_before = [_copy_state(o.state) for o in optimizers]
-        grads_before = [leaf._grad for leaf in leaves]
+        # a gradient may be accumulated into in place: its values are restored, not only the Tensor
+        grads_before = [(leaf._grad, None if leaf._grad is None else leaf._grad._array.copy()) for leaf in leaves]
         rng = _global_rng()
         rng_before = rng.bit_generator.state
-        out = replay(*arrays)
+        out = replay(*arrays, args)
         got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
                None if out is None else out.copy())
         for a, b in zip(state, before):
             a[...] = b
         for o, s in zip(optimizers, opt_before):
             _restore_state(o.state, s)
-        for leaf, g in zip(leaves, grads_before):
+        for leaf, (g, values) in zip(leaves, grads_before):
             leaf._grad = g
+            if g is not None and g._array.shape == values.shape:
+                g._array[...] = values
         rng.bit_generator.state = rng_before  # eager draws the same dropout masks as the replay did
         expected = self.step_fn(*args)
         want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],

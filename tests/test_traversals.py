@@ -26,13 +26,20 @@ BINARY = {
 }
 
 
-def random_program(seed, n_ops=14):
-    """(leaves, outputs, intermediate tensors) of a random program over broadcasting shapes."""
+def random_program(seed, n_ops=14, binary=BINARY, given=None):
+    """(leaves, outputs, intermediate tensors) of a random program over broadcasting shapes.
+
+    ``given``: the leaves of an earlier call with this seed, to run the same program on them again.
+    """
     rng = np.random.default_rng(seed)
-    leaves = [mg.tensor(rng.standard_normal(shape), requires_grad=True) for shape in SHAPES]
-    leaves[1] = leaves[1].detach().float().requires_grad_()  # float32 among float64: gradients are cast back
-    weight = mg.tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
-    bias = mg.tensor(rng.standard_normal(4), requires_grad=True)
+    arrays = [rng.standard_normal(shape) for shape in SHAPES]
+    arrays[1] = arrays[1].astype(np.float32)  # float32 among float64: gradients are cast back
+    weight, bias = rng.standard_normal((4, 4)) * 0.5, rng.standard_normal(4)
+    if given is None:
+        leaves = [mg.tensor(a, requires_grad=True) for a in arrays]
+        weight, bias = mg.tensor(weight, requires_grad=True), mg.tensor(bias, requires_grad=True)
+    else:
+        leaves, (weight, bias) = list(given[:-2]), given[-2:]
     pool = list(leaves) + [mg.tensor(rng.standard_normal((3, 4)))]  # and a constant
     for _ in range(n_ops):
         kind = rng.integers(4)
@@ -40,7 +47,7 @@ def random_program(seed, n_ops=14):
         if kind == 0:
             out = UNARY[list(UNARY)[rng.integers(len(UNARY))]](a)
         elif kind == 1:
-            out = BINARY[list(BINARY)[rng.integers(len(BINARY))]](a, pool[rng.integers(len(pool))])
+            out = binary[list(binary)[rng.integers(len(binary))]](a, pool[rng.integers(len(pool))])
         elif kind == 2:  # a layer, on the (3, 4) broadcast of a
             out = mg.tanh(mg.linear(a * mg.ones(3, 4, dtype=mg.float64), weight, bias))
         else:  # the same tensor used twice, a diamond
@@ -110,6 +117,33 @@ def test_backward_agrees_with_the_reference_engine(seed):
         assert a.dtype == expected[leaf].dtype == leaf.dtype
         np.testing.assert_allclose(a, expected[leaf], rtol=tolerance, atol=tolerance)
         np.testing.assert_array_equal(a, b)
+
+
+# a compiled step refuses a value read (where's mask): a comparison the same shape instead
+_COMPILABLE = dict(BINARY, where=lambda a, b: mg.maximum(a, b) * 0.5 + b)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_compiled_steps_recorded_traversal_equals_the_engine_bit_for_bit(seed):
+    # the capture checks its recorded traversal against the engine's gradients, and check=3 each replay
+    # against an eager step: either raises on a bit of difference; the gradients accumulate over the calls
+    leaves, _, _ = random_program(seed, binary=_COMPILABLE)
+    eager_leaves = [leaf.detach().requires_grad_() for leaf in leaves]
+
+    def step(*given):
+        _, outputs, _ = random_program(seed, binary=_COMPILABLE, given=given)
+        outputs[0].backward()
+        return outputs[0]
+
+    compiled = mg.compile(step, check=3)
+    for _ in range(5):
+        replayed, expected = compiled(*leaves), step(*eager_leaves)
+        assert replayed.numpy().tobytes() == expected.numpy().tobytes()
+    assert compiled.captures == 1 and compiled.checked == 3
+    for a, b in zip(_grads(leaves), _grads(eager_leaves)):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def test_the_random_programs_reach_their_leaves():
