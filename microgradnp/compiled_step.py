@@ -36,7 +36,7 @@ from .autograd.namespaces import NUMPY
 from .autograd.node import Node
 from .autograd.primitive import PRIMITIVES
 from .grad_mode import _state as _grad_state
-from .ops import linalg
+from .ops import linalg, windows
 from .ops.constant_arrays import ZERO, zeros_view
 from .ops.elementwise import _VECTOR_MIN
 from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
@@ -121,10 +121,10 @@ class _Tape:
         return name
 
     def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None):
-        if outs is not None and not kwargs:
+        if outs is not None:
             if fn in _INTO:
                 self.into[len(self.lines)] = (fn, args, outs)
-            elif type(fn) is np.ufunc and fn.nout == 1 and type(outs[0]) is np.ndarray:
+            elif type(fn) is np.ufunc and fn.nout == 1 and type(outs[0]) is np.ndarray and not kwargs:
                 self.ufuncs[len(self.lines)] = outs[0]
         refs = [self.ref(a) for a in args]
         kw = [f"{k}={self.ref(v)}" for k, v in (kwargs or {}).items()]
@@ -557,6 +557,47 @@ def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
     return grad_x, grad_w, grad_b
 
 
+def _matmul_into(buffers, a, b):
+    """``linalg._matmul`` (its shapes were checked when captured) into ``buffers[0]``."""
+    return _product_into(a, b, buffers[0])
+
+
+def _matmul_vjp_a_into(buffers, xp, g, ans, a, b):
+    if a.ndim < 2 or b.ndim < 2:  # the 1-D cases reshape: the plain rule
+        return linalg._matmul_vjp_a(xp, g, ans, a, b)
+    return _product_into(g, linalg._mT(xp, b), buffers[0])
+
+
+def _matmul_vjp_b_into(buffers, xp, g, ans, a, b):
+    if a.ndim < 2 or b.ndim < 2:
+        return linalg._matmul_vjp_b(xp, g, ans, a, b)
+    return _product_into(linalg._mT(xp, a), g, buffers[0])
+
+
+def _unfold_into(buffers, x, *args, **kwargs):
+    return windows._unfold(x, *args, out=buffers[0], **kwargs)
+
+
+def _fold_into(buffers, columns, *args, **kwargs):
+    return windows._fold(columns, *args, out=buffers[0], **kwargs)
+
+
+def _unfold_vjp_into(buffers, xp, g, ans, x, kernel_size, dilation, padding, stride):
+    """The VJP of ``unfold`` (``fold`` of ``g`` to ``x``'s image), summed into ``buffers[0]``."""
+    return windows._fold(g, tuple(x.shape[2:]), kernel_size, dilation, padding, stride, out=buffers[0])
+
+
+def _fold_vjp_into(buffers, xp, g, ans, columns, output_size, kernel_size, dilation, padding, stride):
+    """The VJP of ``fold`` (``unfold`` of ``g``), copied into ``buffers[0]``."""
+    return windows._unfold(g, kernel_size, dilation, padding, stride, out=buffers[0])
+
+
+def _window_max_vjp_into(buffers, xp, g, ans, tiles, axes):
+    if type(g) is not np.ndarray:
+        return windows._window_max_vjp(xp, g, ans, tiles, axes)
+    return windows._window_max_vjp_fast(g, ans, tiles, axes, out=buffers[0])
+
+
 def w_special(w):
     return w.flags.f_contiguous and not w.flags.c_contiguous
 
@@ -579,6 +620,15 @@ def _variants():
     table[relu.forward] = _Variant(_relu_into)
     table[relu.vjps[0]] = _Variant(_relu_vjp_into, extra=lambda args, outs: (np.empty(outs[0].shape, bool),))
     table[linear.joint_vjp] = _Variant(_linear_vjp_into, outputs=(0, 1))
+    matmul, unfold, fold, window_max = (PRIMITIVES[n] for n in ("matmul", "unfold", "fold", "window_max"))
+    table[matmul.forward] = _Variant(_matmul_into)
+    table[matmul.vjps[0]] = _Variant(_matmul_vjp_a_into)
+    table[matmul.vjps[1]] = _Variant(_matmul_vjp_b_into)
+    table[unfold.forward] = _Variant(_unfold_into)
+    table[fold.forward] = _Variant(_fold_into)
+    table[unfold.vjps[0]] = _Variant(_unfold_vjp_into)
+    table[fold.vjps[0]] = _Variant(_fold_vjp_into)
+    table[window_max.vjps[0]] = _Variant(_window_max_vjp_into)
     return table
 
 

@@ -128,6 +128,71 @@ def test_the_relu_variants_equal_the_plain_relu_bit_for_bit(shape, order, dtype)
     assert _same_bits(compiled_step._relu_vjp_into(buffers, NUMPY, g, plain, x), expected)
 
 
+_MATMUL = PRIMITIVES["matmul"]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((5, 7), (7, 6)), ((64, 100), (100, 80)), ((5, 1), (1, 6)),
+                                              ((3, 5, 7), (7, 6)), ((6, 25), (4, 25, 30)), ((7,), (7, 6)),
+                                              ((5, 7), (7,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_matmul_variants_equal_the_plain_matmul_bit_for_bit(a_shape, b_shape, dtype):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+    plain = _MATMUL.forward(a, b)
+    assert _same_bits(compiled_step._matmul_into(_buffers_like((plain,)), a, b), plain)
+    g = rng.standard_normal(plain.shape).astype(dtype)
+    for vjp, variant in ((_MATMUL.vjps[0], compiled_step._matmul_vjp_a_into),
+                         (_MATMUL.vjps[1], compiled_step._matmul_vjp_b_into)):
+        expected = vjp(NUMPY, g, plain, a, b)
+        buffers = _buffers_like((expected,)) if a.ndim >= 2 and b.ndim >= 2 else (None,)  # (1-D: the plain rule)
+        assert _same_bits(variant(buffers, NUMPY, g, plain, a, b), expected)
+
+
+_WINDOW_SETTINGS = [  # kernel_size, dilation, padding, stride
+    ((5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+    ((3, 2), (2, 1), ((0, 0), (0, 0)), (2, 1)),
+    ((1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+    ((3,), (1,), ((0, 0),), (2,)),
+]
+
+
+@pytest.mark.parametrize("settings", _WINDOW_SETTINGS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_unfold_and_fold_variants_equal_the_plain_ones_bit_for_bit(settings, dtype):
+    kernel_size, dilation, padding, stride = settings
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3) + (11, 9)[:len(kernel_size)]).astype(dtype)
+    unfold, fold = PRIMITIVES["unfold"], PRIMITIVES["fold"]
+    columns = unfold.forward(x, kernel_size, dilation, padding, stride)
+    assert _same_bits(compiled_step._unfold_into(_buffers_like((columns,)), x, kernel_size, dilation, padding,
+                                                 stride), columns)
+    g = rng.standard_normal(columns.shape).astype(dtype)
+    image = unfold.vjps[0](NUMPY, g, columns, x, kernel_size, dilation, padding, stride)
+    assert _same_bits(compiled_step._unfold_vjp_into(_buffers_like((image,)), NUMPY, g, columns, x, kernel_size,
+                                                     dilation, padding, stride), image)
+    size = tuple(x.shape[2:])
+    folded = fold.forward(g, size, kernel_size, dilation, padding, stride)
+    assert _same_bits(compiled_step._fold_into(_buffers_like((folded,)), g, size, kernel_size, dilation, padding,
+                                               stride), folded)
+    back = fold.vjps[0](NUMPY, x, folded, g, size, kernel_size, dilation, padding, stride)
+    assert _same_bits(compiled_step._fold_vjp_into(_buffers_like((back,)), NUMPY, x, folded, g, size,
+                                                   kernel_size, dilation, padding, stride), back)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_window_max_vjp_variant_equals_the_plain_one_with_ties_and_nan(dtype):
+    window_max = PRIMITIVES["window_max"]
+    rng = np.random.default_rng(7)
+    x = np.maximum(rng.standard_normal((2, 3, 8, 6)), 0).astype(dtype)  # ties at 0 after a ReLU
+    x[0, 0, 2, 3] = np.nan
+    tiles, axes = x.reshape(2, 3, 4, 2, 3, 2), (3, 5)
+    ans = window_max.forward(tiles, axes)
+    g = rng.standard_normal(ans.shape).astype(dtype)
+    expected = window_max.vjps[0](NUMPY, g, ans, tiles, axes)
+    got = compiled_step._window_max_vjp_into(_buffers_like((expected,)), NUMPY, g, ans, tiles, axes)
+    assert _same_bits(got, expected)
+
+
 # ---- whole steps -----------------------------------------------------------------------------------------------
 
 def _lstm_tagger():

@@ -34,24 +34,36 @@ def _window_view(padded, kernel_size, dilation, stride, counts):
     return np.lib.stride_tricks.as_strided(padded, shape, view_strides, writeable=False)
 
 
-def _unfold(x, kernel_size, dilation, padding, stride):
+def _unfold(x, kernel_size, dilation, padding, stride, out=None):
     """Every window of ``x`` as a column: ``(N, C, *spatial)`` to ``(N, C * prod(kernel_size), L)``, L the
-    number of windows, each column ordered channel first, then kernel position (PyTorch's layout)."""
+    number of windows, each column ordered channel first, then kernel position (PyTorch's layout).
+
+    ``out``: a C-contiguous array of the result's shape and dtype to copy the windows into (a compiled
+    step's buffer), instead of a new one."""
     if any(before or after for before, after in padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
     counts = block_counts(x.shape[2:], kernel_size, dilation, ((0, 0),) * len(kernel_size), stride)
     windows = _window_view(x, kernel_size, dilation, stride, counts)
-    return windows.reshape(x.shape[0], x.shape[1] * math.prod(kernel_size), math.prod(counts))
+    if out is None:  # (a reshape of the windows would copy them too, into an array it does not own)
+        out = np.empty((x.shape[0], x.shape[1] * math.prod(kernel_size), math.prod(counts)), dtype=x.dtype)
+    np.copyto(out.reshape(windows.shape), windows)
+    return out
 
 
-def _fold(columns, output_size, kernel_size, dilation, padding, stride):
+def _fold(columns, output_size, kernel_size, dilation, padding, stride, out=None):
     """The sum of columns back into an image, each element the sum of every window that covers it:
-    ``(N, C * prod(kernel_size), L)`` to ``(N, C, *output_size)``."""
+    ``(N, C * prod(kernel_size), L)`` to ``(N, C, *output_size)``.
+
+    ``out``: an array of the padded image's shape and the columns' dtype to sum into (a compiled step's
+    buffer), instead of a new one; with padding the result is a view of it."""
     n, rows, _ = columns.shape
     channels = rows // math.prod(kernel_size)
     padded = tuple(size + before + after for size, (before, after) in zip(output_size, padding))
     counts = block_counts(padded, kernel_size, dilation, ((0, 0),) * len(kernel_size), stride)
-    out = np.zeros((n, channels) + padded, dtype=columns.dtype)
+    if out is None:
+        out = np.zeros((n, channels) + padded, dtype=columns.dtype)
+    else:
+        out.fill(0)
     columns = columns.reshape((n, channels) + tuple(kernel_size) + counts)
     # one strided add per kernel offset (25 for a 5x5 kernel), each over every window at once
     for offset in np.ndindex(*kernel_size):
@@ -124,10 +136,15 @@ def _window_max_vjp(xp, g, ans, tiles, axes):
     return xp.where(chosen, xp.reshape(g, tuple(kept)), 0.0)
 
 
-def _window_max_vjp_fast(g, ans, tiles, axes):
-    # the same gradient in an ordinary backward pass, written per kernel position into a zero array: a
-    # broadcast ``where`` over the tiles' short kernel axes is several times slower
-    grad = np.zeros(tiles.shape, dtype=g.dtype)
+def _window_max_vjp_fast(g, ans, tiles, axes, out=None):
+    # the same gradient in an ordinary backward pass, written per kernel position into a zero array (or
+    # ``out``, a compiled step's buffer): a broadcast ``where`` over the tiles' short kernel axes is
+    # several times slower
+    if out is None:
+        grad = np.zeros(tiles.shape, dtype=g.dtype)
+    else:
+        grad = out
+        grad.fill(0)
     grad_first = np.moveaxis(grad, axes, tuple(range(len(axes))))
     g = g.reshape(ans.shape)
     for position, first in _first_largest_positions(tiles, axes, ans):
