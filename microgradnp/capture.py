@@ -3,9 +3,9 @@
 ``capture_state.active`` is None outside a capture. While a compiled step's first call runs, it is the
 capture's tape, and every apply path (``apply.apply``, ``hot_path.apply1/2/3``) hands it each forward
 call: ``out = capture_state.active.record_op(prim, args, kwargs, out)``, which records the call and
-returns ``out`` as an ndarray (the conversion the apply path would make). ``mg.autograd.graph``
-re-exports it with ``replayable`` and ``capturing``. Kept in its own module, with no imports, so that the tensor and
-the apply paths can import it.
+returns ``out`` as an ndarray (the conversion the apply path would make). ``replayable`` records the
+NumPy work that library code does itself. ``mg.autograd.graph`` re-exports both with ``capturing``. Kept
+in its own module, with no imports, so that the tensor, its methods and the apply paths can import it.
 """
 
 
@@ -20,3 +20,22 @@ capture_state.active = None
 capture_state.listeners = []
 """Functions called with True when a capture starts and False when it ends (``nn.Module`` takes its slow
 call path during a capture, to note each module called: its own eager path then tests nothing)."""
+
+
+def replayable(fn, *args, specialize=None):
+    """``fn(*args)``, recorded as one step of a compiled step's replay while one is being captured.
+
+    For library code that computes with NumPy directly on a step's arrays (an optimizer's update, a
+    dropout mask, a slope array): ``fn`` must be a function of ``args`` (arrays, numbers, objects it
+    reads afresh each call) and of the state it owns, so that calling it again with the replay's arrays
+    does what the eager call did. ``specialize``, if given, is called once at the end of the capture
+    for a faster function to replay instead of ``fn`` (one that checks its own assumptions and falls
+    back to ``fn`` when they fail), or None. Outside a capture this costs one call and one attribute test.
+    """
+    tape = capture_state.active
+    if tape is None:
+        return fn(*args)
+    tape.before_call()
+    out = fn(*args)
+    tape.record_call(fn, args, out, specialize)
+    return out

@@ -168,6 +168,35 @@ class _Tape:
                 f"steer it). Run the step eagerly, or move the {how} outside the compiled function (return the "
                 f"tensor and read it from the result).")
 
+    def tensor_name(self, tensor):
+        """The replay's name for a Tensor: ``inputs[i]`` for the call's i-th argument, else a constant."""
+        position = self.input_index.get(id(tensor))
+        return self.const(tensor) if position is None else f"inputs[{position}]"
+
+    def note_grad_read(self, tensor):
+        """``tensor.grad`` read by the step (``w -= lr * w.grad``): the replay reads the ``.grad`` of its own
+        call, which may be another array than the one captured (a gradient accumulated into, not reset)."""
+        if self.unverified:
+            self.verify_backward()
+        array = tensor._grad._array
+        name = self.new_slot(array)
+        self.lines.append(([name], f"{self.tensor_name(tensor)}._grad._array", [], False))
+
+    def note_grad_write(self, tensor, grad):
+        """``tensor.grad = grad`` in the step (``w.grad = None`` after a hand-written update): replayed."""
+        if self.unverified:
+            self.verify_backward()
+        name = self.tensor_name(tensor)
+        if grad is None:
+            self.lines.append(([], f"{name}._grad = None", [], True))
+            self.grads_none.add(id(tensor))
+            return
+        if not isinstance(grad, Tensor):
+            raise CompileError(f"mg.compile: .grad set to a {type(grad).__name__} inside the step")
+        value = self.ref(grad._array)
+        self.lines.append(([], f"{name}._grad = {self.const(_plain_tensor)}({value})", [value], True))
+        self.grads_none.discard(id(tensor))
+
     def verify_backward(self):
         """The recorded traversal's leaf gradients against the engine's, bit for bit: called at the first
         step recorded after the backward pass (before clipping, say, changes ``.grad``) or at the end."""
@@ -327,8 +356,7 @@ class _Tape:
         # (whether a gradient is a view or reaches two leaves); whether .grad is None is tested at replay
         handed_out = set()
         for leaf, g in leaf_grads.items():
-            position = self.input_index.get(id(leaf))
-            name, gname = self.const(leaf) if position is None else f"inputs[{position}]", self.ref(g)
+            name, gname = self.tensor_name(leaf), self.ref(g)
             shared = type(g) is not np.ndarray or g.base is not None or leaf._array.dtype.kind != "f"
             if not shared:
                 shared = id(g) in handed_out

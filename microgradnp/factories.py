@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from . import dtypes
+from .capture import replayable
 from .devices import check_device
 from .random import get_generator
 from .tensor import Tensor, as_array
@@ -15,10 +16,21 @@ def _shape(size):
     return tuple(int(s) for s in size)
 
 
-def _made(array, dtype, requires_grad):
-    if dtype is not None:
-        array = array.astype(dtype, copy=False)
-    return Tensor(array, requires_grad=requires_grad)
+def _made(make, args, dtype, requires_grad):
+    """A Tensor of ``make(*args)`` (cast to ``dtype`` unless None). A compiled step's replay makes the array
+    again at every call (``replayable``): a fresh one, as eager makes, and fresh samples for the random
+    factories, rather than the captured array."""
+    return Tensor(replayable(_made_array, make, args, dtype), requires_grad=requires_grad)
+
+
+def _made_array(make, args, dtype):
+    array = make(*args)
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _sampled(generator, method, *parameters):
+    # what the random factories make (the generator is looked up at each call, as ``random.draw`` does)
+    return getattr(get_generator(generator), method)(*parameters)
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
@@ -34,8 +46,12 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
                       "or sourceTensor.clone().detach().requires_grad_(True), rather than mg.tensor(sourceTensor); "
                       "the copy does not record the graph", UserWarning, stacklevel=2)
-    array = np.array(as_array(data, dtype), copy=True)
-    return Tensor(array, requires_grad=requires_grad)
+    data = data._array if isinstance(data, Tensor) else data  # (a computed tensor's values, read at each replay)
+    return Tensor(replayable(_copied, data, dtype), requires_grad=requires_grad)
+
+
+def _copied(data, dtype):
+    return np.array(as_array(data, dtype), copy=True)
 
 
 def _refuse_tensors_with_graph(items):
@@ -59,25 +75,25 @@ def from_numpy(array):
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of zeros."""
     check_device(device, "zeros")
-    return _made(np.zeros(_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
+    return _made(np.zeros, (_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of ones."""
     check_device(device, "ones")
-    return _made(np.ones(_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
+    return _made(np.ones, (_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     """A tensor filled with ``fill_value``."""
     check_device(device, "full")
-    return _made(np.full(tuple(size), fill_value, dtype or as_array(fill_value).dtype), None, requires_grad)
+    return _made(np.full, (tuple(size), fill_value, dtype or as_array(fill_value).dtype), None, requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor."""
     check_device(device, "empty")
-    return _made(np.empty(_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
+    return _made(np.empty, (_shape(size), dtype or dtypes.get_default_dtype()), None, requires_grad)
 
 
 def _like(t):
@@ -87,25 +103,25 @@ def _like(t):
 def zeros_like(t, dtype=None, requires_grad=False, device=None):
     """Zeros with the shape and dtype of ``t``."""
     check_device(device, "zeros_like")
-    return _made(np.zeros_like(_like(t), dtype=dtype), None, requires_grad)
+    return _made(np.zeros_like, (_like(t), dtype), None, requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False, device=None):
     """Ones with the shape and dtype of ``t``."""
     check_device(device, "ones_like")
-    return _made(np.ones_like(_like(t), dtype=dtype), None, requires_grad)
+    return _made(np.ones_like, (_like(t), dtype), None, requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
     """``fill_value`` with the shape and dtype of ``t``."""
     check_device(device, "full_like")
-    return _made(np.full_like(_like(t), fill_value, dtype=dtype), None, requires_grad)
+    return _made(np.full_like, (_like(t), fill_value, dtype), None, requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor with the shape and dtype of ``t``."""
     check_device(device, "empty_like")
-    return _made(np.empty_like(_like(t), dtype=dtype), None, requires_grad)
+    return _made(np.empty_like, (_like(t), dtype), None, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -113,36 +129,34 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     check_device(device, "arange")
     if end is None:
         start, end = 0, start
-    array = np.arange(start, end, step)
-    if dtype is None and np.issubdtype(array.dtype, np.floating):
+    if dtype is None and np.issubdtype(np.result_type(start, end, step), np.floating):
         dtype = dtypes.get_default_dtype()
-    return _made(array, dtype, requires_grad)
+    return _made(np.arange, (start, end, step), dtype, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     """``steps`` evenly spaced values from start to end inclusive."""
     check_device(device, "linspace")
-    return _made(np.linspace(start, end, steps), dtype or dtypes.get_default_dtype(), requires_grad)
+    return _made(np.linspace, (start, end, steps), dtype or dtypes.get_default_dtype(), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     """An identity matrix."""
     check_device(device, "eye")
-    return _made(np.eye(n, m), dtype or dtypes.get_default_dtype(), requires_grad)
+    return _made(np.eye, (n, m), dtype or dtypes.get_default_dtype(), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Uniform samples in [0, 1)."""
     check_device(device, "rand")
-    array = get_generator(generator).random(_shape(size))
-    return _made(array, dtype or dtypes.get_default_dtype(), requires_grad)
+    return _made(_sampled, (generator, "random", _shape(size)), dtype or dtypes.get_default_dtype(), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal samples."""
     check_device(device, "randn")
-    array = get_generator(generator).standard_normal(_shape(size))
-    return _made(array, dtype or dtypes.get_default_dtype(), requires_grad)
+    return _made(_sampled, (generator, "standard_normal", _shape(size)), dtype or dtypes.get_default_dtype(),
+                 requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, generator=None, requires_grad=False, device=None):
@@ -157,14 +171,13 @@ def randint(low, high=None, size=None, dtype=None, generator=None, requires_grad
         raise TypeError("randint() missing its size: randint(high, size) or randint(low, high, size)")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    array = get_generator(generator).integers(low, high, size=_shape((size,)))
-    return _made(np.asarray(array, dtype=dtype or np.int64), None, requires_grad)
+    return _made(_sampled, (generator, "integers", low, high, _shape((size,))), dtype or np.int64, requires_grad)
 
 
 def randperm(n, generator=None, device=None):
     """A random permutation of 0..n-1 (int64)."""
     check_device(device, "randperm")
-    return _made(get_generator(generator).permutation(n).astype(np.int64), None, False)
+    return _made(_sampled, (generator, "permutation", n), np.int64, False)
 
 
 def _floating_like(input, dtype, name):
@@ -178,14 +191,14 @@ def rand_like(input, dtype=None, requires_grad=False, generator=None, device=Non
     """Uniform samples in [0, 1) with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     check_device(device, "rand_like")
     dtype = _floating_like(input, dtype, "rand_like")
-    return _made(get_generator(generator).random(_like(input).shape), dtype, requires_grad)
+    return _made(_sampled, (generator, "random", _like(input).shape), dtype, requires_grad)
 
 
 def randn_like(input, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal samples with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     check_device(device, "randn_like")
     dtype = _floating_like(input, dtype, "randn_like")
-    return _made(get_generator(generator).standard_normal(_like(input).shape), dtype, requires_grad)
+    return _made(_sampled, (generator, "standard_normal", _like(input).shape), dtype, requires_grad)
 
 
 def randint_like(input, low=0, high=None, dtype=None, requires_grad=False, generator=None, device=None):
@@ -194,8 +207,8 @@ def randint_like(input, low=0, high=None, dtype=None, requires_grad=False, gener
     check_device(device, "randint_like")
     if high is None:
         low, high = 0, low
-    array = get_generator(generator).integers(low, high, size=_like(input).shape)
-    return _made(np.asarray(array, dtype=dtype or _like(input).dtype), None, requires_grad)
+    return _made(_sampled, (generator, "integers", low, high, _like(input).shape), dtype or _like(input).dtype,
+                 requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
@@ -212,17 +225,20 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     if dtype is None:
         tensors = [a.dtype for a, v in ((mean_array, mean), (std_array, std)) if isinstance(v, Tensor)]
         dtype = np.result_type(*tensors) if tensors else dtypes.get_default_dtype()
-    values = get_generator(generator).normal(mean_array, std_array, size=shape)
-    return _made(np.asarray(values), dtype, requires_grad)
+    return _made(_sampled, (generator, "normal", mean_array, std_array, shape), dtype, requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None):
     """0 or 1 for each element, 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
-    probs = _like(input) if p is None else np.broadcast_to(np.asarray(p, dtype=np.float64), _like(input).shape)
+    return _made(_bernoulli_draws, (_like(input), None if p is None else _like(p), generator), None, False)
+
+
+def _bernoulli_draws(input, p, generator):
+    probs = input if p is None else np.broadcast_to(np.asarray(p, dtype=np.float64), input.shape)
     if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
     draws = get_generator(generator).random(probs.shape) < probs
-    return _made(draws.astype(_like(input).dtype), None, False)
+    return draws.astype(input.dtype)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
@@ -232,7 +248,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     category is drawn at most once (once the categories of nonzero weight are used up, the others follow,
     as in PyTorch). int64.
     """
-    weights = _like(input)
+    return _made(_multinomial_draws, (_like(input), num_samples, replacement, generator), None, False)
+
+
+def _multinomial_draws(weights, num_samples, replacement, generator):
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(weights.shape)}")
     if not dtypes.is_floating(weights.dtype):
@@ -259,4 +278,4 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         # PyTorch's way: the largest weight / Exp(1) keys; categories of weight 0 come last, as there
         keys = rows / rng.exponential(1.0, rows.shape)
         drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
-    return _made(drawn.astype(np.int64).reshape(weights.shape[:-1] + (num_samples,)), None, False)
+    return drawn.astype(np.int64).reshape(weights.shape[:-1] + (num_samples,))

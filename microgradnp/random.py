@@ -10,6 +10,8 @@ import secrets
 
 import numpy as np
 
+from .capture import replayable
+
 
 class Generator:
     """PyTorch's ``Generator``: ``mg.Generator().manual_seed(42)`` gives a stream of its own.
@@ -102,3 +104,13 @@ def get_generator(generator=None):
         return generator
     raise TypeError(f"generator: expected a mg.Generator, a numpy.random.Generator or an int seed, got "
                     f"{type(generator).__name__}")
+
+
+def draw(generator, method, *parameters):
+    """``get_generator(generator).method(*parameters)``: samples that a compiled step's replay draws again at
+    every call (the generator advancing as an eager step advances it), instead of keeping the captured ones."""
+    return replayable(_draw, generator, method, parameters)
+
+
+def _draw(generator, method, parameters):
+    return getattr(get_generator(generator), method)(*parameters)

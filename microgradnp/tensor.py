@@ -434,6 +434,8 @@ def _format(t):
 
 def _read_grad(tensor):
     grad = tensor._grad
+    if _capture.active is not None and grad is not None:  # a replay reads the .grad of its own call
+        _capture.active.note_grad_read(tensor)
     if grad is None and tensor.grad_fn is not None and tensor.grad_fn.info("retained") is None:
         warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
                       "attribute won't be populated during backward(). If you indeed want the .grad field to be "
@@ -443,8 +445,14 @@ def _read_grad(tensor):
     return grad
 
 
-# .grad is read through a property, so that reading a non-leaf's warns as PyTorch's does, and written by
-# the slot's own setter (C code, no Python call): optimizers clear every parameter's .grad on every step
-Tensor.grad = property(_read_grad, Tensor._grad.__set__, doc=(
+def _write_grad(tensor, grad):
+    if _capture.active is not None:  # (``p.grad = None`` inside a compiled step is replayed)
+        _capture.active.note_grad_write(tensor, grad)
+    tensor._grad = grad
+
+
+# .grad is read through a property, so that reading a non-leaf's warns as PyTorch's does (the library
+# itself reads and clears the ``_grad`` slot directly: ``graph.grad_of``, ``graph.clear_grads``)
+Tensor.grad = property(_read_grad, _write_grad, doc=(
     "The gradient a backward pass accumulated here (None until one has): a leaf's, or a non-leaf's after "
     "``retain_grad()``. Reading it on a non-leaf that does not retain it warns, as in PyTorch."))

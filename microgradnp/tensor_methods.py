@@ -14,8 +14,9 @@ from . import devices, dtypes, factories, functions, grad_mode, numpy_dispatch
 from .autograd import engine
 from .autograd.hot_path import apply1, apply2
 from .autograd.primitive import PRIMITIVES
+from .capture import replayable
 from .ops import arithmetic, elementwise, linalg
-from .random import get_generator
+from .random import draw
 from .tensor import Tensor, aliases, arrays_replaced, note_write, raw
 from .torch_names import TorchOnly, torch_names
 
@@ -95,7 +96,8 @@ class TensorMethods:
         with grad_mode.no_grad():
             result = op(self, *others)
         try:
-            np.copyto(self._array, np.broadcast_to(result._array, self._array.shape), casting="same_kind")
+            # (a compiled step replays the write too: ``with no_grad(): w -= lr * w.grad`` updates w)
+            replayable(_write_into, self._array, result._array)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: cannot write a result of shape {result._array.shape} and dtype {result.dtype} "
                               f"into a tensor of shape {self._array.shape} and dtype {self.dtype}: {error}") from None
@@ -174,16 +176,16 @@ class TensorMethods:
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Fill with uniform samples in [a, b), in place."""
-        return self._inplace("uniform_", _replaced_by, get_generator(generator).uniform(a, b, self.shape))
+        return self._inplace("uniform_", _replaced_by, draw(generator, "uniform", a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Fill with normal samples of ``mean`` and ``std``, in place."""
-        return self._inplace("normal_", _replaced_by, get_generator(generator).normal(mean, std, self.shape))
+        return self._inplace("normal_", _replaced_by, draw(generator, "normal", mean, std, self.shape))
 
     def exponential_(self, lambd=1.0, *, generator=None):
         """Fill with exponential samples of rate ``lambd``, in place."""
         return self._inplace("exponential_", _replaced_by,
-                             get_generator(generator).exponential(1.0 / lambd, self.shape))
+                             draw(generator, "exponential", 1.0 / lambd, self.shape))
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """Fill with 0 or 1, 1 with probability ``p`` (a number or a tensor of probabilities), in place."""
@@ -195,7 +197,7 @@ class TensorMethods:
             if low == 0:
                 raise ValueError("random_: give the upper bound, random_(high) or random_(low, high)")
             low, high = 0, low
-        return self._inplace("random_", _replaced_by, get_generator(generator).integers(low, high, self.shape))
+        return self._inplace("random_", _replaced_by, draw(generator, "integers", low, high, self.shape))
 
     def bernoulli(self, p=None, *, generator=None):
         """0 or 1 for each element, 1 with probability ``self`` (or ``p``)."""
@@ -462,6 +464,11 @@ def _new_tensor(name, array, device, requires_grad):
     if device is not None and str(device).split(":")[0] != "cpu":
         raise RuntimeError(f"{name}(device={device!r}): microgradnp runs on NumPy, on the CPU only")
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _write_into(target, values):
+    """``values`` (broadcast) written into the array ``target``: an in-place op's result, outside the graph."""
+    np.copyto(target, np.broadcast_to(values, target.shape), casting="same_kind")
 
 
 def _replaced_by(t, value):

@@ -419,3 +419,78 @@ def test_a_replay_reads_the_parameters_again_only_after_an_array_was_replaced():
     twin_model.load_state_dict(model.state_dict())
     want = _step(twin_model, loss_fn, nn.optim.SGD(twin_model.parameters(), lr=0.1))(x, y)
     assert _bits(compiled(x, y)) == _bits(want) and compiled.captures == 1
+
+
+@pytest.mark.parametrize("reset", ["zero_", "none"])
+def test_a_hand_written_update_under_no_grad_replays_as_the_tutorials_write_it(reset):
+    # "What is torch.nn really?", part one: weights updated in place under no_grad, gradients reset by hand;
+    # plus an in-place op on an intermediate and noise drawn in place, fresh at every call
+    def make():
+        mg.manual_seed(3)
+        weights = (mg.randn(6, 4, dtype=mg.float64) / 6 ** 0.5).requires_grad_()
+        bias = mg.zeros(4, dtype=mg.float64, requires_grad=True)
+        return weights, bias
+
+    def step_of(weights, bias):
+        def step(x, y):
+            nonlocal weights, bias  # (rebound by -=, as in the tutorial's loop)
+            noise = mg.empty((x.shape[0], 4), dtype=mg.float64).normal_(0.0, 0.01)
+            hidden = x @ weights + bias
+            hidden.add_(noise).clamp_(min=-3.0)
+            loss = nn.functional.cross_entropy(hidden, y)
+            loss.backward()
+            with mg.no_grad():
+                weights -= weights.grad * 0.5
+                bias.sub_(bias.grad, alpha=0.5)
+                if reset == "zero_":
+                    weights.grad.zero_()
+                    bias.grad.zero_()
+                else:
+                    weights.grad = None
+                    bias.grad = None
+            return loss
+        return step
+
+    rng = np.random.default_rng(8)
+    batches = [(mg.tensor(rng.standard_normal((5, 6))), mg.tensor(rng.integers(0, 4, 5))) for _ in range(5)]
+    eager, replayed = make(), make()
+    eager_step, compiled = step_of(*eager), mg_compile(step_of(*replayed), check=2)
+    mg.manual_seed(11)
+    eager_losses = [eager_step(*batches[i % 5]).numpy() for i in range(50)]
+    mg.manual_seed(11)
+    replayed_losses = [compiled(*batches[i % 5]).numpy() for i in range(50)]
+    assert compiled.captures == 1
+    assert [a.tobytes() for a in eager_losses] == [b.tobytes() for b in replayed_losses]
+    assert len({a.tobytes() for a in replayed_losses[:5]}) == 5
+    for a, b in zip(eager, replayed):
+        assert _bits(a) == _bits(b)
+        assert (a.grad is None) == (b.grad is None) and (a.grad is None or _bits(a.grad) == _bits(b.grad))
+
+
+def test_tensors_made_inside_the_step_are_made_again_at_every_replay():
+    # a VAE's reparameterisation draws fresh noise each step; a zeros tensor written in place starts at zero
+    # each step; mg.tensor of a computed value copies the value of that call
+    mg.manual_seed(0)
+    model = nn.Linear(3, 4, dtype=mg.float64)
+
+    def step(x):
+        eps = mg.randn_like(x) + mg.rand(x.shape, dtype=mg.float64) + mg.normal(0.0, 1.0, x.shape, dtype=mg.float64)
+        counts = mg.zeros(4, dtype=mg.float64)
+        with mg.no_grad():
+            counts += mg.tensor(x.sum(0).detach()).sum() + mg.randint(0, 5, (4,)) + mg.bernoulli(mg.full((4,), 0.5))
+        loss = (model(x + eps).sum(0) * counts).sum() + mg.randperm(4).double().sum()
+        loss.backward()
+        return loss
+
+    rng = np.random.default_rng(9)
+    inputs = [mg.tensor(rng.standard_normal((2, 3))) for _ in range(6)]
+    mg.manual_seed(5)
+    eager = [step(x).numpy() for x in inputs]
+    eager_grad = model.weight.grad.numpy().copy()
+    model.weight.grad = model.bias.grad = None
+    compiled = mg_compile(step, check=2)
+    mg.manual_seed(5)
+    replayed = [compiled(x).numpy() for x in inputs]
+    assert compiled.captures == 1
+    assert [a.tobytes() for a in eager] == [b.tobytes() for b in replayed]
+    assert _bits(model.weight.grad) == eager_grad.tobytes()

@@ -17,7 +17,7 @@ table of primitives in ``primitive.py``, the version counter in ``tensor.py``.
 """
 import operator
 
-from ..capture import capture_state
+from ..capture import capture_state, replayable
 from ..tensor import increment_version
 from .node import ONE_INPUT, Node, current_scope, is_recording, record, scope, user_frame
 from .primitive import PRIMITIVES, Primitive, primitive
@@ -45,25 +45,6 @@ _capture = capture_state
 def capturing():
     """True while a compiled step is being captured (its first, eager call)."""
     return _capture.active is not None
-
-
-def replayable(fn, *args, specialize=None):
-    """``fn(*args)``, recorded as one step of a compiled step's replay while one is being captured.
-
-    For library code that computes with NumPy directly on a step's arrays (an optimizer's update, a
-    dropout mask, a slope array): ``fn`` must be a function of ``args`` (arrays, numbers, objects it
-    reads afresh each call) and of the state it owns, so that calling it again with the replay's arrays
-    does what the eager call did. ``specialize``, if given, is called once at the end of the capture
-    for a faster function to replay instead of ``fn`` (one that checks its own assumptions and falls
-    back to ``fn`` when they fail), or None. Outside a capture this costs one call and one attribute test.
-    """
-    tape = _capture.active
-    if tape is None:
-        return fn(*args)
-    tape.before_call()
-    out = fn(*args)
-    tape.record_call(fn, args, out, specialize)
-    return out
 
 
 def set_capture(tape):
