@@ -325,17 +325,16 @@ class _Tape:
         self.unverified = True
 
     # ---- code ----------------------------------------------------------------------------------------
-    def assign_buffers(self, result_name):
+    def assign_buffers(self, results):
         """Give each step that can write into a buffer (``_INTO``) one preallocated array per output.
 
-        An output gets a buffer unless it leaves the call: the result, and the gradient of a leaf whose
+        ``results``: the slot names and array ids that the step's result holds (``_Results.escaping``).
+        An output gets a buffer unless it leaves the call: the results, and the gradient of a leaf whose
         ``.grad`` is not cleared by a recorded ``zero_grad()`` first (it would be accumulated into). One
         buffer per output, owned by this replay and rewritten by every call (a leaf's ``.grad`` is such a
         buffer until the next call). Prototype: no sharing of buffers between outputs of disjoint lifetimes.
         """
-        escaping = set()
-        if result_name:
-            escaping.add(result_name)
+        escaping = set(results)
         for leaf, g in self.leaf_checks:
             if id(leaf) not in self.cleared:
                 escaping.add(id(g))
@@ -357,17 +356,18 @@ class _Tape:
                                  reads, effect)
             self.buffer_bytes += sum(b.nbytes for b in buffers if b is not None) + sum(b.nbytes for b in extra)
 
-    def build(self, result_name, buffers=True):
-        """The replay function: straight-line code, dead steps dropped."""
+    def build(self, results, buffers=True):
+        """The replay function: straight-line code, dead steps dropped; it returns what ``results`` (a
+        ``_Results``) builds."""
         self.buffer_bytes = 0
         if buffers:
-            self.assign_buffers(result_name)
+            self.assign_buffers(results.escaping)
         for index, specialize in self.specializations:
             fast = specialize()
             if fast is not None:
                 targets, expr, reads, effect = self.lines[index]
                 self.lines[index] = (targets, self.const(fast) + expr[expr.index("("):], reads, effect)
-        live = {result_name} if result_name else set()
+        live = set(results.reads)
         kept = []
         for targets, expr, reads, effect in reversed(self.lines):
             if effect or any(t in live for t in targets):
@@ -377,7 +377,8 @@ class _Tape:
         body = self.reread_parameters(live)
         for targets, expr in kept:
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
-        body.append(f"    return {result_name or 'None'}")
+        body.extend(f"    {line}" for line in results.lines)
+        body.append(f"    return {results.expression}")
         source = f"def replay({', '.join(self.inputs)}):\n" + "\n".join(body) + "\n"
         scope = dict(self.consts)
         exec(compile_source(source), scope)
@@ -387,8 +388,8 @@ class _Tape:
             validate.scope = scope
         return fn, len(kept)
 
-    def owners(self):
-        """id(array) -> the Tensor holding it: the parameters and buffers of the modules the step called,
+    def state_tensors(self):
+        """The Tensors that outlive the step: the parameters and buffers of the modules the step called,
         the optimizers' parameters and the leaves the backward pass reached."""
         tensors = [leaf for leaf, _ in self.leaf_checks]
         for obj in list(self.consts.values()):
@@ -397,7 +398,11 @@ class _Tape:
         for module in self.modules.values():
             tensors.extend(module.parameters(recurse=False))
             tensors.extend(module.buffers(recurse=False))
-        return {id(t._array): t for t in tensors if isinstance(t, Tensor)}
+        return [t for t in tensors if isinstance(t, Tensor)]
+
+    def owners(self):
+        """id(array) -> the Tensor holding it, for the ``state_tensors``."""
+        return {id(t._array): t for t in self.state_tensors()}
 
     def reread_parameters(self, live):
         """The replay's first line: if any Tensor was given another array since the last call (the global
@@ -418,6 +423,100 @@ class _Tape:
         self.consts["seen_replaced"] = None  # the first call reads them all
         self.validators.append(validate)
         return [f"    if {self.const(arrays_replaced)}[0] != seen_replaced: {self.const(validate)}()"]
+
+
+_CONSTANT_TYPES = (type(None), bool, int, float, complex, str, bytes)
+
+
+class _Results:
+    """How a replay returns what the step returned: the same structure (tuples, lists, dicts and
+    namedtuples, nested), built by the replay's last lines.
+
+    Each Tensor the step computed comes back as a fresh graph-free Tensor around the replay's array
+    (``_plain_tensor``); a parameter, buffer or other state Tensor as the same object, and its ``.grad``
+    as read at the end of the replay; plain Python values (None, numbers, strings) as captured. An input,
+    a value computed outside the recorded ops or an array is refused: a replay could not return it as
+    eager would.
+    """
+
+    def __init__(self, tape, args, result):
+        self.tape = tape
+        self.inputs = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        state = tape.state_tensors()
+        self.state = {id(t): t for t in state}
+        self.state_arrays = {id(t._array): t for t in state}
+        self.grad_owners = {id(t._grad): t for t in state if t._grad is not None}
+        self.lines = []       # code before the return: one local per Tensor returned
+        self.reads = set()    # the names those lines read (kept alive in the replay)
+        self.escaping = set()  # slot names and array ids the result holds: no buffer may be reused for them
+        self.made = {}        # id(Tensor) -> the local that holds its replay counterpart
+        self.expression = self.build(result, "result")
+
+    def build(self, value, path):
+        """The replay's expression for ``value``, found at ``path`` in what the step returned."""
+        if isinstance(value, Tensor):
+            return self.tensor(value, path)
+        if type(value) in _CONSTANT_TYPES:
+            return self.tape.ref(value)
+        if isinstance(value, tuple):
+            items = [self.build(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            if type(value) is tuple:
+                return f"({', '.join(items)},)" if items else "()"
+            if hasattr(type(value), "_fields"):  # a namedtuple
+                return f"{self.tape.const(type(value))}({', '.join(items)})"
+            return f"{self.tape.const(type(value))}(({', '.join(items)},))"
+        if type(value) is list:
+            return f"[{', '.join(self.build(v, f'{path}[{i}]') for i, v in enumerate(value))}]"
+        if type(value) in (dict, collections.OrderedDict):
+            for key in value:
+                if type(key) not in _CONSTANT_TYPES:
+                    self.refuse(path, f"a dict with a {type(key).__name__} key", "use keys that are strings or numbers")
+            items = ", ".join(f"{self.tape.ref(k)}: {self.build(v, f'{path}[{k!r}]')}" for k, v in value.items())
+            return "{" + items + "}" if type(value) is dict else f"{self.tape.const(type(value))}({{{items}}})"
+        self.refuse(path, f"a {type(value).__name__}",
+                    "return Tensors the step computed, plain Python values (None, numbers, strings) and tuples, "
+                    "lists or dicts of those")
+
+    def tensor(self, t, path):
+        """The replay's local for the Tensor ``t`` (one local per Tensor object: eager's ``(a, a)`` stays
+        one object twice)."""
+        local = self.made.get(id(t))
+        if local is None:
+            local = self.made[id(t)] = f"r{len(self.made)}"
+            self.lines.append(f"{local} = {self.tensor_expression(t, path)}")
+        return local
+
+    def tensor_expression(self, t, path):
+        tape, data = self.tape, t._array
+        if id(t) in self.inputs:
+            self.refuse(path, f"the step's input #{self.inputs[id(t)]} ({_describe(data)})",
+                        "a replay gets the inputs' arrays, not their Tensors; use the input you passed")
+        if id(t) in self.state:  # a parameter or buffer: eager returns the object, updated in place
+            return tape.const(t)
+        if id(t) in self.grad_owners:  # a parameter's .grad: the object the replay's backward left there
+            return f"{tape.const(self.grad_owners[id(t)])}._grad"
+        name = tape.slot_of.get(id(data))
+        if name is None and id(data) in self.state_arrays:  # p.detach(): the parameter's array (read again)
+            name = tape.ref(data)
+        elif name is None:
+            how = ("computed outside the recorded ops (a comparison, argmax, any/all)" if id(data) in tape.untracked
+                   else "that the step did not compute")
+            self.refuse(path, f"a Tensor {how} ({_describe(data)})",
+                        "a replay would return the captured values; return it from outside the compiled function")
+        self.reads.add(name)
+        self.escaping.update((name, id(data)))
+        if data.base is not None:  # a view: what it views escapes too (a buffer under it would be rewritten)
+            self.escaping.update((id(data.base), tape.slot_of.get(id(data.base))))
+        return f"{tape.const(_plain_tensor)}({name})"
+
+    @staticmethod
+    def refuse(path, what, advice):
+        raise CompileError(f"mg.compile: the step returned {what} at {path}; {advice}. A compiled step returns "
+                           f"Tensors it computed, parameters, their .grad and plain Python values.")
+
+
+def _describe(array):
+    return f"shape {tuple(array.shape)}, {array.dtype}"
 
 
 class _Stale(Exception):
@@ -592,7 +691,7 @@ class CompiledStep:
         except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
             del self.cache[key]
             return self.capture(key, args)
-        return None if out is None else _plain_tensor(out)
+        return out  # (the replay built the step's result: ``_Results``)
 
     def capture(self, key, args):
         """Run ``step_fn(*args)`` eagerly while recording it, and keep the replay under ``key``."""
@@ -614,12 +713,7 @@ class CompiledStep:
             key = key[:-1] if modes else key
             key = key + (modes + tuple([m.training for m in new_modules]),)
         tape.verify_backward()
-        result_name = None
-        if result is not None:
-            if not isinstance(result, Tensor) or id(result._array) not in tape.slot_of:
-                raise CompileError("mg.compile: the step must return None or a Tensor it computed")
-            result_name = tape.slot_of[id(result._array)]
-        replay, steps = tape.build(result_name, self.buffers)
+        replay, steps = tape.build(_Results(tape, args, result), self.buffers)
         self.buffer_bytes = tape.buffer_bytes
         reread = {name for _, name in tape.reread}
         state = [v for k, v in tape.consts.items() if isinstance(v, np.ndarray) and v.flags.writeable
@@ -651,7 +745,7 @@ class CompiledStep:
         rng_before = rng.bit_generator.state
         out = replay(*arrays)
         got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
-               None if out is None else out.copy())
+               [v.copy() if type(v) is np.ndarray else v for v in _result_leaves(out)])
         for a, b in zip(state, before):
             a[...] = b
         for o, s in zip(optimizers, opt_before):
@@ -661,14 +755,32 @@ class CompiledStep:
         rng.bit_generator.state = rng_before  # eager draws the same dropout masks as the replay did
         expected = self.step_fn(*args)
         want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],
-                None if expected is None else expected._array)
+                _result_leaves(expected))
         for what, x, y in (("state", got[0], want[0]), ("gradients", got[1], want[1])):
             for i, (a, b) in enumerate(zip(x, y)):
                 if (a is None) != (b is None) or a is not None and not _bits_equal(a, b):
                     raise CompileError(f"mg.compile(check=...): replay differs from eager in {what} #{i}")
-        if (got[2] is None) != (want[2] is None) or got[2] is not None and not _bits_equal(got[2], want[2]):
+        if len(got[2]) != len(want[2]) or not all(_same_leaf(a, b) for a, b in zip(got[2], want[2])):
             raise CompileError("mg.compile(check=...): replay's result differs from eager's")
         return expected
+
+
+def _result_leaves(value):
+    """What a step returned, flattened (as ``_Results`` walks it): each Tensor's array, each other value."""
+    if isinstance(value, Tensor):
+        return [value._array]
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _result_leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _result_leaves(item)]
+    return [value]
+
+
+def _same_leaf(a, b):
+    """Two leaves of results (``_result_leaves``): arrays equal bit for bit, other values equal."""
+    if type(a) is np.ndarray or type(b) is np.ndarray:
+        return type(a) is type(b) and _bits_equal(a, b)
+    return type(a) is type(b) and a == b
 
 
 def _name(fn):

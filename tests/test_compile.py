@@ -1,4 +1,5 @@
 """mg.compile (issue 22): capture a training step once, replay it, bit for bit as eager."""
+import collections
 import warnings
 
 import numpy as np
@@ -419,3 +420,77 @@ def test_a_replay_reads_the_parameters_again_only_after_an_array_was_replaced():
     twin_model.load_state_dict(model.state_dict())
     want = _step(twin_model, loss_fn, nn.optim.SGD(twin_model.parameters(), lr=0.1))(x, y)
     assert _bits(compiled(x, y)) == _bits(want) and compiled.captures == 1
+
+
+def _two_layer(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 5))
+    return model, nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _structured_step(model, optimizer):
+    Out = _StepOutput
+
+    def step(x, y):
+        optimizer.zero_grad()
+        hidden = model[1](model[0](x))  # a linear and a relu: both may write into a replay's buffers
+        logits = model[2](hidden)
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        optimizer.step()
+        return Out(loss, {"logits": logits, "first_rows": hidden[:2], "batch": 8, "tag": "train"},
+                   [loss, model[0].weight, model[0].weight.grad, None, 0.5])
+    return step
+
+
+_StepOutput = collections.namedtuple("_StepOutput", "loss extra more")
+
+
+@pytest.mark.parametrize("buffers", [True, False])
+def test_a_step_returning_a_structure_replays_it_with_fresh_tensors_that_the_next_call_keeps(buffers):
+    eager_model, eager_opt = _two_layer()
+    model, optimizer = _two_layer()
+    eager, compiled = _structured_step(eager_model, eager_opt), mg_compile(_structured_step(model, optimizer),
+                                                                           check=2, buffers=buffers)
+    kept = []
+    for x, y in _batches("mlp", 6, 8):
+        want, got = eager(x, y), compiled(x, y)
+        assert type(got) is _StepOutput and list(got.extra) == ["logits", "first_rows", "batch", "tag"]
+        assert got.extra["batch"] == 8 and got.extra["tag"] == "train" and got.more[3:] == [None, 0.5]
+        assert got.more[0] is got.loss  # one Tensor returned twice is one object, as eager's
+        assert got.more[1] is model[0].weight and got.more[2] is model[0].weight.grad  # state: the objects
+        for a, b in ((want.loss, got.loss), (want.extra["logits"], got.extra["logits"]),
+                     (want.extra["first_rows"], got.extra["first_rows"]), (want.more[2], got.more[2])):
+            assert _bits(a) == _bits(b)
+        kept.append((got, [_bits(t) for t in (got.loss, got.extra["logits"], got.extra["first_rows"])]))
+    for got, bits in kept:  # no later replay wrote into a result (results escape the replay's buffers)
+        assert [_bits(t) for t in (got.loss, got.extra["logits"], got.extra["first_rows"])] == bits
+    assert kept[-1][0].loss.grad_fn is None and kept[-1][0].extra["logits"].grad_fn is None  # replayed: graph-free
+    assert compiled.captures == 1 and compiled.checked == 2
+
+
+def _refused(returns):
+    model, optimizer = _two_layer()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        optimizer.step()
+        return returns(loss, logits, x)
+
+    with pytest.raises(CompileError) as caught:
+        mg_compile(step)(*_batches("mlp", 1, 8)[0])
+    return str(caught.value)
+
+
+def test_a_step_returning_what_a_replay_cannot_return_is_refused_naming_it():
+    message = _refused(lambda loss, logits, x: (loss, x))
+    assert "the step's input #0 (shape (8, 20), float32) at result[1]" in message
+    message = _refused(lambda loss, logits, x: {"loss": loss, "hits": logits.argmax(dim=1)})
+    assert "computed outside the recorded ops" in message and "at result['hits']" in message
+    message = _refused(lambda loss, logits, x: [loss, np.zeros(3)])
+    assert "returned a ndarray at result[1]" in message
+    message = _refused(lambda loss, logits, x: (loss, mg.ones(2)))
+    assert "at result[1]" in message
