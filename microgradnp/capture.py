@@ -3,7 +3,12 @@
 ``capture_state.active`` is None outside a capture. While a compiled step's first call runs, it is the
 capture's tape, and every apply path (``apply.apply``, ``hot_path.apply1/2/3``) hands it each forward
 call: ``out = capture_state.active.record_op(prim, args, kwargs, out)``, which records the call and
-returns ``out`` as an ndarray (the conversion the apply path would make). ``mg.autograd.graph``
+returns ``out`` as an ndarray (the conversion the apply path would make).
+
+It is one slot for all threads, tested once per op: a per-thread slot (``threading.local``) would cost
+every eager op more than an attribute load. Instead the tape knows its thread, and while a capture is
+active each tap lets the calls of other threads through unrecorded; ``mg.compile`` runs one capture at a
+time. Outside a capture this costs nothing. ``mg.autograd.graph``
 re-exports it with ``replayable`` and ``capturing``. Kept in its own module, with no imports, so that the tensor and
 the apply paths can import it.
 """

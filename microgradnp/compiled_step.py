@@ -23,6 +23,7 @@ user's guide: ``docs/guide/compiling-a-step.md``.
 import builtins
 import collections
 import operator
+import threading
 import warnings
 
 import numpy as np
@@ -44,6 +45,9 @@ from .tensor import Tensor, arrays_replaced
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
 _INTO = {}  # an eager function -> its out= variant; filled below
+
+_get_ident = threading.get_ident
+_capture_lock = threading.RLock()  # one capture at a time: ``capture_state.active`` is one slot for all threads
 
 
 class CompileError(RuntimeError):
@@ -81,6 +85,9 @@ class _Tape:
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
         self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
         self.unverified = False  # a backward pass was recorded, and not yet compared with the engine's
+        # the capturing thread: ``capture_state.active`` is global (one attribute test per op on the eager
+        # path), so every tap below first lets the ops of other threads through, unrecorded
+        self.thread = _get_ident()
 
     # ---- names ---------------------------------------------------------------------------------------
     def const(self, obj):
@@ -124,11 +131,15 @@ class _Tape:
         """``Tensor._from_op(data)``: a result computed by NumPy outside any recorded op (a comparison,
         ``argmax``, ``any``...). It depends on values the replay would not recompute, so it is marked:
         an op that reads it, or a read of its value, is refused."""
+        if _get_ident() != self.thread:
+            return
         if id(data) not in self.slot_of:
             self.untracked[id(data)] = data
 
     def note_module(self, module):
         """``Module.__call__`` during capture: the module's ``training`` flag is guarded at every call."""
+        if _get_ident() != self.thread:
+            return
         self.modules.setdefault(id(module), module)
 
     def check_inputs(self, args, what):
@@ -146,6 +157,8 @@ class _Tape:
         Refused for a tensor the step computed: what Python does with the value is not recorded, so a
         replay would repeat the captured decision whatever the new values are.
         """
+        if _get_ident() != self.thread:
+            return
         name = self.slot_of.get(id(tensor._array))
         if name is not None and not name.startswith("a") or id(tensor._array) in self.untracked:
             raise CompileError(
@@ -166,11 +179,13 @@ class _Tape:
 
     def before_call(self):
         """``graph.replayable`` is about to call its function (which may change ``.grad``, as clipping does)."""
-        if self.unverified:
+        if self.unverified and _get_ident() == self.thread:
             self.verify_backward()
 
     def record_call(self, fn, args, out, specialize=None):
         """``graph.replayable``: ``fn(*args)`` ran and gave ``out``; ``specialize()`` may give a faster ``fn``."""
+        if _get_ident() != self.thread:
+            return
         if self.untracked:
             self.check_inputs(args, f"{getattr(fn, '__qualname__', fn)!r}")
         if specialize is not None:
@@ -191,6 +206,8 @@ class _Tape:
 
         Returns ``out`` converted to an ndarray, as the apply path would (the replay converts it too).
         """
+        if _get_ident() != self.thread:
+            return out  # (the apply path converts it)
         forward = prim.forward
         if self.unverified:
             self.verify_backward()
@@ -215,6 +232,8 @@ class _Tape:
 
     def on_backward(self, outputs):
         """``engine.backward_listeners``: record ``hot_path.run``'s traversal for these outputs."""
+        if _get_ident() != self.thread:
+            return
         self.backward_seen += 1
         if len(outputs) != 1 or outputs[0]._array.size != 1:
             raise CompileError("mg.compile: only loss.backward() of one scalar loss is captured; run the step eagerly")
@@ -698,13 +717,7 @@ class CompiledStep:
         arrays = [a._array for a in args if isinstance(a, Tensor)]
         modes = tuple([m.training for m in self.guarded])
         tape = _Tape(arrays)
-        engine.backward_listeners.append(tape.on_backward)
-        previous = set_capture(tape)
-        try:
-            result = self.step_fn(*args)
-        finally:
-            set_capture(previous)
-            engine.backward_listeners.remove(tape.on_backward)
+        result = _run_recorded(tape, self.step_fn, args)
         known = {id(m) for m in self.guarded}
         new_modules = [m for k, m in tape.modules.items() if k not in known]
         if new_modules:  # a longer signature: the entries cached so far are keyed without these flags
@@ -763,6 +776,19 @@ class CompiledStep:
         if len(got[2]) != len(want[2]) or not all(_same_leaf(a, b) for a, b in zip(got[2], want[2])):
             raise CompileError("mg.compile(check=...): replay's result differs from eager's")
         return expected
+
+
+def _run_recorded(tape, step_fn, args):
+    """``step_fn(*args)``, eagerly, with ``tape`` recording it (this thread's ops only). A capture in
+    another thread is waited for: there is one ``capture_state.active`` for all threads."""
+    with _capture_lock:
+        engine.backward_listeners.append(tape.on_backward)
+        previous = set_capture(tape)
+        try:
+            return step_fn(*args)
+        finally:
+            set_capture(previous)
+            engine.backward_listeners.remove(tape.on_backward)
 
 
 def _result_leaves(value):

@@ -494,3 +494,74 @@ def test_a_step_returning_what_a_replay_cannot_return_is_refused_naming_it():
     assert "returned a ndarray at result[1]" in message
     message = _refused(lambda loss, logits, x: (loss, mg.ones(2)))
     assert "at result[1]" in message
+
+
+def _leaky_net(seed):
+    # eager work for another thread: module calls, a replayable slope array, backward, an optimizer step
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.LeakyReLU(0.1), nn.Linear(16, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.Adam(model.parameters(), lr=1e-2)
+
+
+def _eager_losses(model, loss_fn, optimizer, batches):
+    step = _step(model, loss_fn, optimizer)
+    return [step(x, y).item() for x, y in batches]  # .item(): a value read, refused only inside a capture
+
+
+def test_a_capture_in_one_thread_records_nothing_of_another_threads_eager_ops():
+    import threading
+    batches = _batches("mlp", 6, 8)
+    model, loss_fn, optimizer = _mlp()
+    inside, finished = threading.Event(), threading.Event()
+
+    def step(x, y):  # its Python runs only while captured: it waits there for the other thread's work
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        inside.set()
+        assert finished.wait(30)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    other_results = []
+
+    def other_thread():
+        assert inside.wait(30)
+        try:
+            other_results.append(_eager_losses(*_leaky_net(1), batches))
+        except Exception as error:  # (reported by the main thread)
+            other_results.append(error)
+        finished.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    compiled = mg_compile(step)
+    got = [_bits(compiled(x, y)) for x, y in batches]
+    worker.join()
+    assert other_results == [_eager_losses(*_leaky_net(1), batches)]  # unaffected by the capture
+    alone = mg_compile(_step(*_mlp()))
+    want = [_bits(alone(x, y)) for x, y in batches]
+    assert got == want  # the replay holds this thread's ops only
+    assert next(iter(compiled.cache.values()))[4] == next(iter(alone.cache.values()))[4]
+
+
+def test_two_threads_capturing_at_once_each_replay_bit_for_bit():
+    import threading
+    batches = _batches("mlp", 8, 8)
+    start = threading.Barrier(2)
+    results = {}
+
+    def run(name, build):
+        compiled = mg_compile(_step(*build()), check=1)
+        start.wait(30)
+        results[name] = ([_bits(compiled(x, y)) for x, y in batches], compiled.captures)
+
+    threads = [threading.Thread(target=run, args=(name, build)) for name, build in
+               (("mlp", _mlp), ("leaky", lambda: _leaky_net(2)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name, build in (("mlp", _mlp), ("leaky", lambda: _leaky_net(2))):
+        eager = _step(*build())
+        assert results[name] == ([_bits(eager(x, y)) for x, y in batches], 1), name
