@@ -25,3 +25,8 @@ capture_state.active = None
 capture_state.listeners = []
 """Functions called with True when a capture starts and False when it ends (``nn.Module`` takes its slow
 call path during a capture, to note each module called: its own eager path then tests nothing)."""
+
+hooks_changed = [0]
+"""Bumped whenever a hook is registered or removed (a module's forward or backward hook, a tensor's
+``register_hook``; ``graph.note_hooks_changed``). A compiled step compares it with the count it last saw,
+once per call, and only when it moved looks for the hooks that a replay would skip."""

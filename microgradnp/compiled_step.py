@@ -30,7 +30,8 @@ import numpy as np
 
 from . import grad_mode
 from .autograd import backward_steps, engine
-from .autograd.graph import set_capture
+from .autograd.engine import backward_listeners
+from .autograd.graph import hooks_changed, set_capture
 from .autograd.namespaces import NUMPY
 from .autograd.node import Node
 from .autograd.primitive import PRIMITIVES
@@ -45,6 +46,9 @@ from .tensor import Tensor, arrays_replaced
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
 _INTO = {}  # an eager function -> its out= variant; filled below
+
+# the hook tables of a module, by PyTorch's attribute names (the engine reads modules duck-typed)
+_MODULE_HOOK_TABLES = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
 
 _get_ident = threading.get_ident
 _capture_lock = threading.RLock()  # one capture at a time: ``capture_state.active`` is one slot for all threads
@@ -668,7 +672,8 @@ class CompiledStep:
 
     Call it as ``step_fn``. ``step_fn`` is the function it compiles (call it for an eager step, to debug);
     ``captures`` counts the captures so far (each runs ``step_fn`` eagerly); ``checked`` counts the
-    replays run side by side with eager (``check``).
+    replays run side by side with eager (``check``); ``eager_calls`` counts the calls run eagerly because
+    hooks a replay would skip were live (``hooks_live``).
     """
 
     def __init__(self, step_fn, check=0, cache_size=8, buffers=True):
@@ -681,9 +686,14 @@ class CompiledStep:
         self.checked = 0
         self.guarded = []  # the modules whose training flags are part of the signature
         self.evictions = 0
+        self.eager_calls = 0
+        self.hooks_seen = hooks_changed[0]  # the hook count when no hook was found last
 
     def __call__(self, *args):
         """One step: a replay when this signature was captured before, else a capture (an eager step)."""
+        if hooks_changed[0] != self.hooks_seen or backward_listeners:  # (rare) a replay runs no hooks
+            if self.hooks_live():
+                return self.step_fn(*args)
         # the signature and the input arrays in one pass (this runs at every call)
         key = [_grad_state.enabled]
         arrays = []
@@ -736,6 +746,7 @@ class CompiledStep:
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
         self.cache[key] = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread])
         self.captures += 1
+        self.hooks_seen = -1  # the next call looks for hooks on the modules this capture found
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
             self.evictions += 1
@@ -746,6 +757,21 @@ class CompiledStep:
                     f"Keep the inputs' shapes and dtypes fixed (drop or pad a short last batch), raise cache_size, "
                     f"or run the step eagerly.", UserWarning, stacklevel=3)
         return result
+
+    def hooks_live(self):
+        """True (and counted in ``eager_calls``) when a replay would skip something that must run: a
+        backward listener (``mg.viz.Monitor``'s) or a hook on a module the captured steps call or on a tensor
+        they give a gradient. Called when hooks were registered or removed since the last look, or while
+        a backward listener is installed (another thread's capture has one: not a reason to run eagerly);
+        finding none, it notes the count, and calls replay again."""
+        live = any(not isinstance(getattr(listener, "__self__", None), _Tape) for listener in backward_listeners)
+        live = live or any(getattr(module, table, None) for module in self.guarded for table in _MODULE_HOOK_TABLES)
+        live = live or any(leaf._hooks for entry in self.cache.values() for leaf in entry[3])
+        if live:
+            self.eager_calls += 1
+        else:
+            self.hooks_seen = hooks_changed[0]
+        return live
 
     def checked_replay(self, entry, args, arrays):
         """A replay, then the same step run eagerly from the same state; raises if any bit differs."""

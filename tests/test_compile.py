@@ -565,3 +565,94 @@ def test_two_threads_capturing_at_once_each_replay_bit_for_bit():
     for name, build in (("mlp", _mlp), ("leaky", lambda: _leaky_net(2))):
         eager = _step(*build())
         assert results[name] == ([_bits(eager(x, y)) for x, y in batches], 1), name
+
+
+def _twins(build=_mlp):
+    """A compiled step and an eager twin, from the same seed."""
+    model, loss_fn, optimizer = build()
+    twin, twin_loss_fn, twin_optimizer = build()
+    return model, mg_compile(_step(model, loss_fn, optimizer)), twin, _step(twin, twin_loss_fn, twin_optimizer)
+
+
+def test_a_monitor_attached_after_the_capture_sees_every_step_the_compiled_step_then_runs_eagerly():
+    model, compiled, twin, eager = _twins()
+    batches = _batches("mlp", 9, 8)
+    for x, y in batches[:3]:  # a capture and two replays
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    with mg.viz.Monitor(model) as monitor:  # (a monitor sees every backward: one at a time)
+        got = [_bits(compiled(x, y)) for x, y in batches[3:6]]
+    with mg.viz.Monitor(twin) as twin_monitor:
+        assert got == [_bits(eager(x, y)) for x, y in batches[3:6]]
+    assert sorted(monitor.losses) == [1, 2, 3] and len(monitor.records) == 3  # it saw every step
+    assert monitor.losses == twin_monitor.losses and compiled.eager_calls == 3
+    for x, y in batches[6:]:  # detached: replays again
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert compiled.eager_calls == 3 and compiled.captures == 1
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]
+
+
+def test_a_tensor_or_module_hook_added_after_the_capture_runs_while_it_lives():
+    model, compiled, twin, eager = _twins()
+    batches = iter(_batches("mlp", 12, 8))
+    calls = []
+
+    def run(count):
+        for _ in range(count):
+            x, y = next(batches)
+            assert _bits(compiled(x, y)) == _bits(eager(x, y))
+
+    run(2)
+    handles = [m[0].weight.register_hook(lambda g: calls.append("grad") or g * 0.5) for m in (model, twin)]
+    run(3)
+    assert calls == ["grad"] * 6 and compiled.eager_calls == 3  # the hook ran (and halved the gradient)
+    for handle in handles:
+        handle.remove()
+    run(2)
+    assert calls == ["grad"] * 6 and compiled.eager_calls == 3  # removed: replays again
+    handle = model[1].register_forward_hook(lambda module, args, out: calls.append("forward"))
+    run(2)
+    assert calls.count("forward") == 2 and compiled.eager_calls == 5
+    handle.remove()
+    run(3)
+    assert calls.count("forward") == 2 and compiled.eager_calls == 5 and compiled.captures == 1
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]
+
+
+def test_a_hook_present_when_the_step_is_captured_runs_at_every_later_call_too():
+    model, compiled, twin, eager = _twins()
+    calls = []
+    model[2].register_forward_hook(lambda module, args, out: calls.append(1))
+    for x, y in _batches("mlp", 4, 8):
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert len(calls) == 4 and compiled.captures == 1 and compiled.eager_calls == 3
+
+
+def test_the_engine_reads_the_module_hook_tables_by_nn_names():
+    from microgradnp.compiled_step import _MODULE_HOOK_TABLES
+    from nn import hooks
+    assert _MODULE_HOOK_TABLES == hooks.HOOK_TABLES
+
+
+def test_the_hook_count_moves_at_every_hook_registration_and_removal():
+    import copy
+
+    from microgradnp.capture import hooks_changed
+    model, _, _ = _mlp()
+    h = model[0](mg.randn(2, 20))
+    registrations = [lambda: model[0].register_forward_hook(lambda *a: None),
+                     lambda: model[0].register_forward_pre_hook(lambda *a: None),
+                     lambda: model[0].register_full_backward_hook(lambda *a: None),
+                     lambda: model[0].register_full_backward_pre_hook(lambda *a: None),
+                     lambda: model[0].weight.register_hook(lambda g: None),
+                     lambda: h.register_hook(lambda g: None)]
+    for register in registrations:
+        count = hooks_changed[0]
+        handle = register()
+        assert hooks_changed[0] > count
+        count = hooks_changed[0]
+        handle.remove()
+        assert hooks_changed[0] > count
+    model[1].register_forward_hook(lambda *a: None)
+    count = hooks_changed[0]
+    copy.deepcopy(model)  # the copy holds a hook too
+    assert hooks_changed[0] > count
