@@ -23,6 +23,7 @@ user's guide: ``docs/guide/compiling-a-step.md``.
 import builtins
 import collections
 import operator
+import re
 import threading
 import warnings
 
@@ -89,6 +90,7 @@ class _Tape:
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
         self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
         self.unverified = False  # a backward pass was recorded, and not yet compared with the engine's
+        self.labels = {}  # line index -> what the step is ("relu (forward)"), for check's messages
         # the capturing thread: ``capture_state.active`` is global (one attribute test per op on the eager
         # path), so every tap below first lets the ops of other threads through, unrecorded
         self.thread = _get_ident()
@@ -120,7 +122,8 @@ class _Tape:
         self.keep.append(value)
         return name
 
-    def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None):
+    def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None, label=None):
+        self.labels[len(self.lines)] = label or _name(fn)
         if outs is not None and fn in _INTO and not kwargs:
             self.into[len(self.lines)] = (fn, args, outs)
         refs = [self.ref(a) for a in args]
@@ -222,13 +225,13 @@ class _Tape:
             value, saved = out
             converted = value if type(value) is np.ndarray else np.asarray(value)
             targets = [converted, saved if type(saved) is np.ndarray else "_"]
-            self.emit(targets, forward, args, kwargs)
+            self.emit(targets, forward, args, kwargs, label=f"{prim.name} (forward)")
             if converted is not value:  # the replay must hold the same array as the node
                 t, e, r, f = self.lines[-1]
                 self.lines[-1] = (t, f"{self.const(_pair_asarray)}({e})", r, f)
             return converted, saved
         converted = out if type(out) is np.ndarray else np.asarray(out)
-        self.emit([converted], forward, args, kwargs, outs=(converted,))
+        self.emit([converted], forward, args, kwargs, outs=(converted,), label=f"{prim.name} (forward)")
         if converted is not out:
             t, e, r, f = self.lines[-1]
             self.lines[-1] = (t, f"{self.const(np.asarray)}({e})", r, f)
@@ -246,6 +249,7 @@ class _Tape:
         g = np.array(1, dtype=data.dtype)
         if data.ndim:
             g = g.reshape(data.shape)
+        self.labels[len(self.lines)] = "the loss's gradient (a one)"
         name = self.new_slot(g)
         self.lines.append(([name], f"{self.const(_root_grad)}({self.const(data.dtype)}, {data.shape!r})", [], False))
         previous = grad_mode.set_enabled(False)
@@ -256,7 +260,7 @@ class _Tape:
 
     def _add(self, a, b):
         out = a + b
-        self.emit([out], operator.add, (a, b))
+        self.emit([out], operator.add, (a, b), label="add (two gradients of one tensor summed)")
         return out
 
     def _traverse(self, root, root_g):
@@ -290,17 +294,20 @@ class _Tape:
                 marks = tuple(None if e is None else True for e in edges)
                 joint = fn.joint_vjp(NUMPY, g, ans, edges, *args, **kwargs)
                 jname = f"j{len(self.lines)}"
-                self.emit([jname], fn.joint_vjp, (NUMPY, g, ans, marks) + tuple(args), kwargs, outs=joint)
+                self.emit([jname], fn.joint_vjp, (NUMPY, g, ans, marks) + tuple(args), kwargs, outs=joint,
+                          label=f"{fn.name} (joint vjp)")
             for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 if fn.joint_vjp is None:
                     gi = fn.vjps[i](NUMPY, g, ans, *args, **kwargs)
-                    self.emit([gi], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,))
+                    self.emit([gi], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,),
+                              label=f"{fn.name} (vjp for input {i})")
                 else:
                     gi = joint[i]
                     if gi is None:
                         continue
+                    self.labels[len(self.lines)] = f"{fn.name} (joint vjp, the gradient for input {i})"
                     self.lines.append(([self.new_slot(gi)], f"{jname}[{i}]", [jname], False))
                 if not node.exact_grads:
                     target = args[i]
@@ -392,13 +399,18 @@ class _Tape:
                 self.lines[index] = (targets, self.const(fast) + expr[expr.index("("):], reads, effect)
         live = set(results.reads)
         kept = []
-        for targets, expr, reads, effect in reversed(self.lines):
+        for index in range(len(self.lines) - 1, -1, -1):
+            targets, expr, reads, effect = self.lines[index]
             if effect or any(t in live for t in targets):
-                kept.append((targets, expr))
+                kept.append((targets, expr, index))
                 live.update(r for r in reads if r.isidentifier())
         kept.reverse()
         body = self.reread_parameters(live)
-        for targets, expr in kept:
+        steps = []  # (its line in the source, targets, expression, label): check's messages name a step by these
+        line_number = 2 + sum(line.count("\n") + 1 for line in body)
+        for targets, expr, index in kept:
+            steps.append((line_number, targets, expr, self.labels.get(index, "")))
+            line_number += expr.count("\n") + 1
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
         body.extend(f"    {line}" for line in results.lines)
         body.append(f"    return {results.expression}")
@@ -407,6 +419,7 @@ class _Tape:
         exec(compile_source(source), scope)
         fn = scope["replay"]
         fn.source = source
+        fn.steps = steps
         for validate in self.validators:
             validate.scope = scope
         return fn, len(kept)
@@ -774,34 +787,69 @@ class CompiledStep:
         return live
 
     def checked_replay(self, entry, args, arrays):
-        """A replay, then the same step run eagerly from the same state; raises if any bit differs."""
+        """A replay, then the same step run eagerly from the same state; raises if any bit differs, naming
+        what differed and the first replay step whose output differs (``difference_error``)."""
         replay, state, optimizers, leaves, _, tensors = entry
         state = state + [t._array for t in tensors]  # (the parameters' arrays now)
-        before = [a.copy() for a in state]
-        opt_before = [_copy_state(o.state) for o in optimizers]
-        grads_before = [leaf._grad for leaf in leaves]
-        rng = _global_rng()
-        rng_before = rng.bit_generator.state
-        out = replay(*arrays)
-        got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
-               [v.copy() if type(v) is np.ndarray else v for v in _result_leaves(out)])
-        for a, b in zip(state, before):
-            a[...] = b
-        for o, s in zip(optimizers, opt_before):
-            _restore_state(o.state, s)
-        for leaf, g in zip(leaves, grads_before):
-            leaf._grad = g
-        rng.bit_generator.state = rng_before  # eager draws the same dropout masks as the replay did
+        start = _Snapshot(state, optimizers, leaves)
+        got = _outcome(state, optimizers, leaves, replay(*arrays), copy=True)
+        start.restore()  # (the random generator too: eager draws the dropout masks the replay drew)
         expected = self.step_fn(*args)
-        want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],
-                _result_leaves(expected))
-        for what, x, y in (("state", got[0], want[0]), ("gradients", got[1], want[1])):
-            for i, (a, b) in enumerate(zip(x, y)):
-                if (a is None) != (b is None) or a is not None and not _bits_equal(a, b):
-                    raise CompileError(f"mg.compile(check=...): replay differs from eager in {what} #{i}")
-        if len(got[2]) != len(want[2]) or not all(_same_leaf(a, b) for a, b in zip(got[2], want[2])):
-            raise CompileError("mg.compile(check=...): replay's result differs from eager's")
+        difference = _first_difference(got, _outcome(state, optimizers, leaves, expected, copy=False))
+        if difference is not None:
+            raise self.difference_error(difference, replay, args, arrays, start, (state, optimizers, leaves))
         return expected
+
+    def difference_error(self, difference, replay, args, arrays, start, state):
+        """The CompileError of a checked replay that differs from eager: what differed (a parameter, a
+        gradient, an optimizer's state, the result), how, and the first replay step whose output differs
+        (``first_differing_step``). The eager step's results are kept."""
+        key, got, want = difference
+        what = _describe_item(key, state, self.guarded)
+        message = f"mg.compile(check=...): the replay differs from eager in {what}: {_describe_difference(got, want)}."
+        end = _Snapshot(*state)
+        try:
+            step = self.first_differing_step(replay, args, arrays, start)
+        finally:
+            end.restore()
+        if step is None:
+            step = ("No replay step's output differs from eager's: the difference comes from a step that writes "
+                    "in place (an optimizer's update, a gradient accumulated into .grad, an out= write).")
+        error = CompileError(f"{message} {step}")
+        error.source = getattr(replay, "source", None)  # the replay's code, whose lines the message cites
+        return error
+
+    def first_differing_step(self, replay, args, arrays, start):
+        """Run from ``start`` a traced copy of the replay that keeps every slot it assigns, then the step
+        eagerly under a capture that keeps every slot it records (the same names, in the same order), and
+        describe the first replay step whose output differs, or None."""
+        steps = getattr(replay, "steps", None)
+        if steps is None:
+            return None
+        start.restore()
+        traced = _traced_values(replay, arrays)
+        start.restore()
+        tape = _TracingTape(arrays)
+        try:
+            _run_recorded(tape, self.step_fn, args)
+        except CompileError:
+            return None
+        for line_number, targets, expr, label in steps:
+            for name in targets:
+                if name not in traced or name not in tape.values:
+                    continue
+                eager_label, eager_value = tape.values[name]
+                if eager_label != label:  # the eager run took another path: its slots do not line up
+                    return None
+                if not _bits_equal(traced[name], eager_value):
+                    function = _called_function(expr, replay.__globals__)
+                    statement = f"{', '.join(targets)} = {expr}"
+                    statement = statement if len(statement) <= 100 else statement[:97] + "..."
+                    return (f"The first replay step whose output differs is line {line_number} of the replay's "
+                            f"source (error.source), `{statement}`: {label}"
+                            + (f", calling {function}" if function else "")
+                            + f"; its output {name}: {_describe_difference(traced[name], eager_value)}.")
+        return None
 
 
 def _run_recorded(tape, step_fn, args):
@@ -817,22 +865,171 @@ def _run_recorded(tape, step_fn, args):
             engine.backward_listeners.remove(tape.on_backward)
 
 
-def _result_leaves(value):
-    """What a step returned, flattened (as ``_Results`` walks it): each Tensor's array, each other value."""
+def _result_leaves(value, path="result"):
+    """What a step returned, flattened (as ``_Results`` walks it): (path, each Tensor's array or other value)."""
     if isinstance(value, Tensor):
-        return [value._array]
+        return [(path, value._array)]
     if isinstance(value, (tuple, list)):
-        return [leaf for item in value for leaf in _result_leaves(item)]
+        return [leaf for i, item in enumerate(value) for leaf in _result_leaves(item, f"{path}[{i}]")]
     if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _result_leaves(item)]
-    return [value]
+        return [leaf for k, item in value.items() for leaf in _result_leaves(item, f"{path}[{k!r}]")]
+    return [(path, value)]
 
 
 def _same_leaf(a, b):
-    """Two leaves of results (``_result_leaves``): arrays equal bit for bit, other values equal."""
+    """Two values a checked replay compares: arrays equal bit for bit, other values equal."""
     if type(a) is np.ndarray or type(b) is np.ndarray:
         return type(a) is type(b) and _bits_equal(a, b)
     return type(a) is type(b) and a == b
+
+
+class _Snapshot:
+    """The state a step changes (arrays, optimizers' state, leaves' gradients, the random generator),
+    saved to be restored: a checked replay and its eager twin start from the same one."""
+
+    def __init__(self, arrays, optimizers, leaves):
+        self.arrays = [(a, a.copy()) for a in arrays]
+        self.optimizers = [(o, _copy_state(o.state)) for o in optimizers]
+        self.grads = [(leaf, leaf._grad, None if leaf._grad is None else leaf._grad._array.copy()) for leaf in leaves]
+        self.rng = _global_rng().bit_generator.state
+
+    def restore(self):
+        for a, saved in self.arrays:
+            a[...] = saved
+        for o, saved in self.optimizers:
+            _restore_state(o.state, saved)
+        for leaf, grad, saved in self.grads:
+            leaf._grad = grad
+            if grad is not None and grad._array.shape == saved.shape:  # (a step may accumulate into it)
+                grad._array[...] = saved
+        _global_rng().bit_generator.state = self.rng
+
+
+def _outcome(arrays, optimizers, leaves, result, copy):
+    """What a step left, as [(key, value)] in a fixed order, for ``_first_difference``: the state arrays,
+    the leaves' gradients, the optimizers' state and the result's leaves (copies if ``copy``)."""
+    take = (lambda v: v.copy() if type(v) is np.ndarray else v) if copy else (lambda v: v)
+    items = [(("state", i), take(a)) for i, a in enumerate(arrays)]
+    items += [(("grad", i), None if leaf._grad is None else take(leaf._grad._array)) for i, leaf in enumerate(leaves)]
+    items += [(("optimizer", o, p, k), take(v)) for o in optimizers for p, s in o.state.items() for k, v in s.items()]
+    items += [(("result", path), take(v)) for path, v in _result_leaves(result)]
+    return items
+
+
+def _first_difference(got, want):
+    """The first (key, replay's value, eager's value) that differs between two ``_outcome``s, or None."""
+    for (key, a), (other, b) in zip(got, want):
+        if not _same_key(key, other) or not _same_leaf(a, b):
+            return key, a, b
+    if len(got) != len(want):
+        key = (got if len(got) > len(want) else want)[min(len(got), len(want))][0]
+        return key, "present" if len(got) > len(want) else "absent", "absent" if len(got) > len(want) else "present"
+    return None
+
+
+def _same_key(a, b):
+    # (by identity for the optimizers and parameters in a key: a Tensor's == is elementwise)
+    return len(a) == len(b) and all(x is y or type(x) in (str, int) and type(x) is type(y) and x == y
+                                    for x, y in zip(a, b))
+
+
+def _describe_item(key, state, modules):
+    """What a key of ``_outcome`` names, for a message: "parameter '0.weight'"."""
+    arrays, _, leaves = state
+    names = _state_names(modules)
+    kind = key[0]
+    if kind == "state":
+        return names.get(id(arrays[key[1]]), f"the state array #{key[1]}")
+    if kind == "grad":
+        return f"the .grad of {names.get(id(leaves[key[1]]._array), f'leaf #{key[1]}')}"
+    if kind == "optimizer":
+        _, optimizer, param, name = key
+        return f"{type(optimizer).__name__}'s state {name!r} of {names.get(id(param._array), 'a parameter')}"
+    return f"the result at {key[1]}"
+
+
+def _state_names(modules):
+    """id(array) -> "parameter '0.weight'" or "buffer 'running_mean'", the longest dotted name any module
+    the step called gives its parameters and buffers (the outermost module's)."""
+    names = {}
+    for module in modules:
+        for kind, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+            for name, tensor in named:
+                if len(name) >= len(names.get(id(tensor._array), (None, ""))[1]):
+                    names[id(tensor._array)] = (kind, name)
+    return {k: f"{kind} {name!r}" for k, (kind, name) in names.items()}
+
+
+def _describe_difference(got, want):
+    """How two values differ: shapes, dtypes, or how many elements and by how much at most."""
+    if type(got) is not np.ndarray or type(want) is not np.ndarray:
+        return f"the replay gave {_short(got)}, eager {_short(want)}"
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return f"the replay gave {_describe(got)}, eager {_describe(want)}"
+    flat_got, flat_want = got.reshape(-1), want.reshape(-1)
+    differ = (_bytes_per_element(flat_got) != _bytes_per_element(flat_want)).any(axis=1)
+    text = f"{int(differ.sum())} of {got.size} elements differ"
+    if got.dtype.kind in "iufc":
+        with np.errstate(all="ignore"):
+            gap = np.abs(flat_got[differ].astype(np.complex128 if got.dtype.kind == "c" else np.float64)
+                         - flat_want[differ]).max()
+        text += f", by up to {gap:.3g}"
+    return f"{text} ({_describe(got)})"
+
+
+def _bytes_per_element(flat):
+    return np.ascontiguousarray(flat).view(np.uint8).reshape(flat.size, flat.dtype.itemsize)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _TracingTape(_Tape):
+    """A capture that also keeps a copy of each slot's value when it is made, with its step's label: the
+    eager side of check's search for the first differing step. Nothing is built from it."""
+
+    def __init__(self, input_arrays):
+        super().__init__(input_arrays)
+        self.values = {}  # slot name -> (label, a copy of its value)
+
+    def new_slot(self, value):
+        name = super().new_slot(value)
+        self.values[name] = (self.labels.get(len(self.lines), ""), value.copy())
+        return name
+
+
+def _traced_values(replay, arrays):
+    """Run a copy of ``replay``'s source that keeps a copy of every slot it assigns: {slot name: array}."""
+    assigned = {line_number: [t for t in targets if t.startswith("s")] for line_number, targets, _, _ in replay.steps}
+    lines = []
+    for number, line in enumerate(replay.source.split("\n"), 1):
+        lines.append(line)
+        names = assigned.get(number)
+        if names:
+            lines.append(f"    __trace__(({', '.join(map(repr, names))},), ({', '.join(names)},))")
+    lines[0] = lines[0].replace("def replay(", "def traced_replay(", 1)
+    values = {}
+    scope = replay.__globals__  # (the replay's own globals: a parameter read again lands there)
+    scope["__trace__"] = lambda names, found: values.update(
+        (n, a.copy()) for n, a in zip(names, found) if type(a) is np.ndarray)
+    try:
+        exec(compile_source("\n".join(lines)), scope)
+        scope["traced_replay"](*arrays)
+    finally:
+        scope.pop("__trace__", None)
+        scope.pop("traced_replay", None)
+    return values
+
+
+def _called_function(expr, scope):
+    """The name of the function a replay line calls (inside the asarray wrappers), or None."""
+    for name in re.findall(r"\b(c\d+)\(", expr):
+        fn = scope.get(name)
+        if fn is not np.asarray and fn is not _pair_asarray:
+            return _name(fn)
+    return None
 
 
 def _name(fn):

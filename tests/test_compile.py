@@ -80,7 +80,8 @@ def test_check_mode_raises_on_a_difference():
     replay = list(compiled.cache.values())[0]
     broken = lambda *arrays: replay[0](*arrays) + 1  # noqa: E731  a replay that is wrong on purpose
     compiled.cache[next(iter(compiled.cache))] = (broken,) + replay[1:]
-    with pytest.raises(CompileError, match="differs from eager"):
+    with pytest.raises(CompileError, match=r"differs from eager in the result at result: 1 of 1 elements differ, by up "
+                                           r"to 1 \(shape \(\), float32\)"):
         compiled(x, y)
 
 
@@ -656,3 +657,62 @@ def test_the_hook_count_moves_at_every_hook_registration_and_removal():
     count = hooks_changed[0]
     copy.deepcopy(model)  # the copy holds a hook too
     assert hooks_changed[0] > count
+
+
+def _one_ulp_high(variant):
+    """An out= variant whose first output is one ulp above the eager function's (a replay wrong on purpose)."""
+    def relu_variant_one_ulp_high(buffers, *args):
+        out = variant.fn(buffers, *args)
+        return np.nextafter(out, np.inf, out=out)
+    return relu_variant_one_ulp_high
+
+
+@pytest.mark.parametrize("which, label", [("forward", "relu (forward)"), ("vjp", "relu (vjp for input 0)")])
+def test_check_names_the_first_replay_step_whose_output_differs(monkeypatch, which, label):
+    from microgradnp import compiled_step
+    relu = mg.autograd.graph.PRIMITIVES["relu"]
+    fn = relu.forward if which == "forward" else relu.vjps[0]
+    variant = compiled_step._INTO[fn]
+    monkeypatch.setitem(compiled_step._INTO, fn, compiled_step._Variant(_one_ulp_high(variant), extra=variant.extra))
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=1)
+    batches = _batches("mlp", 2, 8)
+    compiled(*batches[0])  # the capture: eager
+    with pytest.raises(CompileError) as caught:
+        compiled(*batches[1])
+    message = str(caught.value)
+    assert message.startswith("mg.compile(check=...): the replay differs from eager in parameter '")
+    assert f": {label}, calling " in message and "relu_variant_one_ulp_high" in message
+    line = int(message.split("is line ")[1].split(" ")[0])
+    source_line = caught.value.source.split("\n")[line - 1]
+    assert source_line.strip() in message and source_line.strip().startswith("s")  # the line it names
+    assert "elements differ, by up to" in message and "float32" in message
+    twin, twin_loss_fn, twin_optimizer = _mlp()
+    eager = _step(twin, twin_loss_fn, twin_optimizer)
+    eager(*batches[0]), eager(*batches[1])
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]  # eager's results kept
+
+
+@pytest.mark.parametrize("nudge, what, shape", [
+    (lambda model, optimizer: model[2].weight.numpy(), "parameter '2.weight'", (12, 16)),
+    (lambda model, optimizer: optimizer.state[model[0].bias]["exp_avg"], "Adam's state 'exp_avg' of parameter '0.bias'",
+     (16,))], ids=["parameter", "optimizer_state"])
+def test_check_names_a_difference_in_place_when_no_step_output_differs(nudge, what, shape):
+    model, loss_fn, _ = _mlp()
+    optimizer = nn.optim.Adam(model.parameters(), lr=1e-2)
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=1)
+    x, y = _batches("mlp", 1, 8)[0]
+    compiled(x, y)
+    key = next(iter(compiled.cache))
+    entry = compiled.cache[key]
+
+    def nudged(*arrays):  # the replay, then a write in place that no step's output shows
+        out = entry[0](*arrays)
+        nudge(model, optimizer).reshape(-1)[0] += 1.0
+        return out
+    compiled.cache[key] = (nudged,) + entry[1:]
+    with pytest.raises(CompileError) as caught:
+        compiled(x, y)
+    assert str(caught.value).startswith(
+        f"mg.compile(check=...): the replay differs from eager in {what}: 1 of {np.prod(shape)} elements differ, "
+        f"by up to 1 (shape {shape}, float32). No replay step's output differs from eager's")
