@@ -14,8 +14,16 @@
   calls is seen; a global count, ``tensor.arrays_replaced``, tells).
 - **Replay**: the later calls of that signature call the generated function on the inputs' arrays.
   The same functions run on the same values in the same order, so the results equal eager bit for bit.
+  The function's last lines build what the step returned (``_Results``: a structure of fresh graph-free
+  Tensors, state Tensors and constants).
 - ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
-  raise on any bit of difference.
+  raise on any bit of difference; the error names what differed and the first replay step whose output
+  differs (a traced copy of the replay against a second capture that keeps every slot).
+- **Threads**: ``capture_state.active`` is global; the tape records its own thread's calls only, and
+  one capture runs at a time (``_capture_lock``).
+- **Hooks**: a replay runs none; while a hook or backward listener is live on what the captures use, a
+  call runs the step eagerly (``CompiledStep.hooks_live``; a global count of hook registrations,
+  ``capture.hooks_changed``, makes that one integer test per call).
 
 The design, its measurements and what is missing: ``compile_design.md`` in the session notes; the
 user's guide: ``docs/guide/compiling-a-step.md``.
@@ -1065,11 +1073,19 @@ def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 
 
     ``step_fn(*args)`` is a function of Tensors (and hashable Python values) that runs one step: for
     example ``zero_grad()``, the forward pass and the loss, ``loss.backward()``, gradient clipping,
-    ``optimizer.step()``; it returns None or a Tensor it computed (the loss). The returned callable
-    takes the same arguments. Its first call for a *signature* (each Tensor argument's shape, dtype and
-    ``requires_grad``, the other arguments' values, the grad mode and the ``training`` flags of the
-    modules the step called) runs ``step_fn`` eagerly and records every op, the backward pass in the
-    engine's order and the optimizer's update; the later calls with that signature replay the record:
+    ``optimizer.step()``. It returns None, a Tensor it computed (the loss), or a structure of those:
+    tuples, lists, dicts and namedtuples (nested) of Tensors it computed, parameters and buffers, their
+    ``.grad``, and plain Python values (None, numbers, strings), as in ``return loss, {"logits": logits}``;
+    a replay returns the same structure, each computed Tensor a fresh graph-free one (never an array the
+    next call rewrites), a parameter the object itself, a plain value as captured. Returning an input or
+    a Tensor the recorded ops did not compute raises ``CompileError``, naming where it sits in the
+    structure.
+
+    The returned callable takes the same arguments. Its first call for a *signature* (each Tensor
+    argument's shape, dtype and ``requires_grad``, the other arguments' values, the grad mode and the
+    ``training`` flags of the modules the step called) runs ``step_fn`` eagerly and records every op,
+    the backward pass in the engine's order and the optimizer's update; the later calls with that
+    signature replay the record:
     the same NumPy functions on the new inputs' arrays, with no Tensor, Node or Python code of
     ``step_fn`` in between. The results (the loss, the parameters, ``.grad`` and the optimizer's state)
     equal eager bit for bit.
@@ -1077,17 +1093,26 @@ def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 
     A step whose Python control flow depends on a value it computed (``if loss.item() > 1``, ``.numpy()``
     of an intermediate) cannot be replayed: its capture raises ``CompileError``. Run it eagerly instead.
 
+    A replay runs no hooks: while a module the step calls or a parameter it updates has a hook, or a
+    backward listener is installed (``mg.viz.Monitor``), calls run ``step_fn`` eagerly instead
+    (``.eager_calls`` counts them), and replay again once the hooks are gone. A capture records only
+    the ops of the thread that runs it; captures in several threads run one after the other.
+
     Args:
         step_fn: the step; its Python code runs only when a signature is captured.
         check: ``True`` runs the first 3 replays side by side with an eager step (``N``, an int: the
             first N) and raises ``CompileError`` on any bit of difference; the eager results are kept.
+            The message names what differs (a parameter by its name, a ``.grad``, an optimizer's state,
+            a result) and the first replay step whose output differs: what it computes, the function
+            it calls, its line in the replay's code (``error.source``), and by how much.
         cache_size: how many signatures keep their replay (least recently used first out). A warning
             says when captures keep coming for new signatures and the cache evicts one.
         buffers: write the results of ops that have an out= variant (linear, relu) into arrays kept
             by the replay: a leaf's ``.grad`` may then be rewritten by the next call.
 
     Returns:
-        A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far.
+        A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far,
+        ``.eager_calls`` the calls run eagerly because of hooks.
     """
     if check is True:
         check = 3
