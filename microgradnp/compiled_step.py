@@ -14,8 +14,16 @@
   calls is seen; a global count, ``tensor.arrays_replaced``, tells).
 - **Replay**: the later calls of that signature call the generated function on the inputs' arrays.
   The same functions run on the same values in the same order, so the results equal eager bit for bit.
+  The function's last lines build what the step returned (``_Results``: a structure of fresh graph-free
+  Tensors, state Tensors and constants).
 - ``check=N``: the first N replays run side by side with eager (state snapshotted and restored) and
-  raise on any bit of difference.
+  raise on any bit of difference; the error names what differed and the first replay step whose output
+  differs (a traced copy of the replay against a second capture that keeps every slot).
+- **Threads**: ``capture_state.active`` is global; the tape records its own thread's calls only, and
+  one capture runs at a time (``_capture_lock``).
+- **Hooks**: a replay runs none; while a hook or backward listener is live on what the captures use, a
+  call runs the step eagerly (``CompiledStep.hooks_live``; a global count of hook registrations,
+  ``capture.hooks_changed``, makes that one integer test per call).
 
 - **Buffers**: ufunc steps and the steps with an ``out=`` variant write their results into arrays the
   replay owns, shared between results whose lifetimes do not overlap (``replay_buffers``).
@@ -25,13 +33,16 @@ The user's guide: ``docs/guide/compiling-a-step.md``.
 import builtins
 import collections
 import math
+import re
+import threading
 import warnings
 
 import numpy as np
 
 from . import grad_mode
 from .autograd import backward_steps, engine
-from .autograd.graph import set_capture
+from .autograd.engine import backward_listeners
+from .autograd.graph import hooks_changed, set_capture
 from .autograd.namespaces import NUMPY
 from .autograd.node import Node
 from .autograd.primitive import PRIMITIVES
@@ -47,6 +58,12 @@ from .tensor import Tensor, arrays_replaced
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
 _INTO = {}  # an eager function -> its out= variant; filled below
+
+# the hook tables of a module, by PyTorch's attribute names (the engine reads modules duck-typed)
+_MODULE_HOOK_TABLES = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+_get_ident = threading.get_ident
+_capture_lock = threading.RLock()  # one capture at a time: ``capture_state.active`` is one slot for all threads
 
 
 class CompileError(RuntimeError):
@@ -91,6 +108,10 @@ class _Tape:
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
         self.untracked = {}  # id -> array made outside any recorded op during capture (note_result)
         self.unverified = False  # a backward pass was recorded, and not yet compared with the engine's
+        self.labels = {}  # line index -> what the step is ("relu (forward)"), for check's messages
+        # the capturing thread: ``capture_state.active`` is global (one attribute test per op on the eager
+        # path), so every tap below first lets the ops of other threads through, unrecorded
+        self.thread = _get_ident()
 
     # ---- names ---------------------------------------------------------------------------------------
     def const(self, obj):
@@ -120,7 +141,8 @@ class _Tape:
         self.keep.append(value)
         return name
 
-    def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None):
+    def emit(self, targets, fn, args, kwargs=None, effect=False, outs=None, label=None):
+        self.labels[len(self.lines)] = label or _name(fn)
         if outs is not None:
             if fn in _INTO:
                 self.into[len(self.lines)] = (fn, args, outs)
@@ -138,11 +160,15 @@ class _Tape:
         """``Tensor._from_op(data)``: a result computed by NumPy outside any recorded op (a comparison,
         ``argmax``, ``any``...). It depends on values the replay would not recompute, so it is marked:
         an op that reads it, or a read of its value, is refused."""
+        if _get_ident() != self.thread:
+            return
         if id(data) not in self.slot_of:
             self.untracked[id(data)] = data
 
     def note_module(self, module):
         """``Module.__call__`` during capture: the module's ``training`` flag is guarded at every call."""
+        if _get_ident() != self.thread:
+            return
         self.modules.setdefault(id(module), module)
 
     def check_inputs(self, args, what):
@@ -160,6 +186,8 @@ class _Tape:
         Refused for a tensor the step computed: what Python does with the value is not recorded, so a
         replay would repeat the captured decision whatever the new values are.
         """
+        if _get_ident() != self.thread:
+            return
         name = self.slot_of.get(id(tensor._array))
         if name is not None and not name.startswith("a") or id(tensor._array) in self.untracked:
             raise CompileError(
@@ -209,11 +237,13 @@ class _Tape:
 
     def before_call(self):
         """``graph.replayable`` is about to call its function (which may change ``.grad``, as clipping does)."""
-        if self.unverified:
+        if self.unverified and _get_ident() == self.thread:
             self.verify_backward()
 
     def record_call(self, fn, args, out, specialize=None):
         """``graph.replayable``: ``fn(*args)`` ran and gave ``out``; ``specialize()`` may give a faster ``fn``."""
+        if _get_ident() != self.thread:
+            return
         if self.untracked:
             self.check_inputs(args, f"{getattr(fn, '__qualname__', fn)!r}")
         if specialize is not None:
@@ -236,6 +266,8 @@ class _Tape:
 
         Returns ``out`` converted to an ndarray, as the apply path would (the replay converts it too).
         """
+        if _get_ident() != self.thread:
+            return out  # (the apply path converts it)
         forward = prim.forward
         if self.unverified:
             self.verify_backward()
@@ -246,14 +278,15 @@ class _Tape:
             value, saved = out
             converted = value if type(value) is np.ndarray else np.asarray(value)
             targets = [converted, saved if type(saved) is np.ndarray else "_"]
-            self.emit(targets, forward, args, kwargs)
+            self.emit(targets, forward, args, kwargs, label=f"{prim.name} (forward)")
             if converted is not value:  # the replay must hold the same array as the node
                 t, e, r, f = self.lines[-1]
                 self.lines[-1] = (t, f"{self.const(_pair_asarray)}({e})", r, f)
             return converted, saved
         converted = out if type(out) is np.ndarray else np.asarray(out)
         # (a NumPy scalar result, converted by the apply path, cannot be written into a buffer)
-        self.emit([converted], forward, args, kwargs, outs=(converted,) if converted is out else None)
+        self.emit([converted], forward, args, kwargs, outs=(converted,) if converted is out else None,
+                  label=f"{prim.name} (forward)")
         if converted is not out:
             t, e, r, f = self.lines[-1]
             self.lines[-1] = (t, f"{self.const(np.asarray)}({e})", r, f)
@@ -261,6 +294,8 @@ class _Tape:
 
     def on_backward(self, outputs):
         """``engine.backward_listeners``: record ``hot_path.run``'s traversal for these outputs."""
+        if _get_ident() != self.thread:
+            return
         self.backward_seen += 1
         if len(outputs) != 1 or outputs[0]._array.size != 1:
             raise CompileError("mg.compile: only loss.backward() of one scalar loss is captured; run the step eagerly")
@@ -269,6 +304,7 @@ class _Tape:
         g = np.array(1, dtype=data.dtype)
         if data.ndim:
             g = g.reshape(data.shape)
+        self.labels[len(self.lines)] = "the loss's gradient (a one)"
         name = self.new_slot(g)
         self.lines.append(([name], f"{self.const(_root_grad)}({self.const(data.dtype)}, {data.shape!r})", [], False))
         previous = grad_mode.set_enabled(False)
@@ -279,7 +315,7 @@ class _Tape:
 
     def _add(self, a, b):
         out = np.add(a, b)  # (``a + b``, as ``hot_path.run`` sums, through the ufunc, which takes out=)
-        self.emit([out], np.add, (a, b), outs=(out,))
+        self.emit([out], np.add, (a, b), outs=(out,), label="add (two gradients of one tensor summed)")
         return out
 
     def _traverse(self, root, root_g):
@@ -313,17 +349,20 @@ class _Tape:
                 marks = tuple(None if e is None else True for e in edges)
                 joint = fn.joint_vjp(NUMPY, g, ans, edges, *args, **kwargs)
                 jname = f"j{len(self.lines)}"
-                self.emit([jname], fn.joint_vjp, (NUMPY, g, ans, marks) + tuple(args), kwargs, outs=joint)
+                self.emit([jname], fn.joint_vjp, (NUMPY, g, ans, marks) + tuple(args), kwargs, outs=joint,
+                          label=f"{fn.name} (joint vjp)")
             for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 if fn.joint_vjp is None:
                     gi = fn.vjps[i](NUMPY, g, ans, *args, **kwargs)
-                    self.emit([gi], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,))
+                    self.emit([gi], fn.vjps[i], (NUMPY, g, ans) + tuple(args), kwargs, outs=(gi,),
+                              label=f"{fn.name} (vjp for input {i})")
                 else:
                     gi = joint[i]
                     if gi is None:
                         continue
+                    self.labels[len(self.lines)] = f"{fn.name} (joint vjp, the gradient for input {i})"
                     self.lines.append(([self.new_slot(gi)], f"{jname}[{i}]", [jname], False))
                 if not node.exact_grads:
                     target = args[i]
@@ -374,16 +413,19 @@ class _Tape:
         self.unverified = True
 
     # ---- code ----------------------------------------------------------------------------------------
-    def escaping(self, result_name):
-        """The names whose arrays leave the replay: the result, and the gradient of a leaf whose ``.grad`` is
-        not cleared by a recorded ``zero_grad()`` first (it is accumulated into at the next call)."""
-        escaping = {result_name} if result_name else set()
+    def escaping(self, results):
+        """The names whose arrays leave the replay: those of the step's result (``_Results.escaping``: slot
+        names and array ids), and the gradient of a leaf whose ``.grad`` is not cleared by a recorded
+        ``zero_grad()`` first (it is accumulated into at the next call)."""
+        ids = {x for x in results if not isinstance(x, str)}
+        escaping = {x for x in results if isinstance(x, str)}
+        escaping.update(name for name, array in self.named.items() if id(array) in ids)
         for leaf, g in self.leaf_checks:
             if id(leaf) not in self.cleared and id(g) in self.slot_of:
                 escaping.add(self.slot_of[id(g)])
         return escaping
 
-    def assign_buffers(self, kept, result_name):
+    def assign_buffers(self, kept, results):
         """Rewrite the kept steps that can write into buffers (ufuncs, ``_INTO`` variants) to do so, with
         buffers shared by liveness (``replay_buffers.plan_buffers``); returns the steps, rewritten.
 
@@ -402,7 +444,7 @@ class _Tape:
                 steps[position] = BufferStep(tuple(o if i in outputs else None for i, o in enumerate(outs)),
                                              in_place=False)
         plan, self.buffer_bytes = plan_buffers([(targets, reads) for _, targets, _, reads, _ in kept], steps,
-                                               self.named, pinned, self.escaping(result_name))
+                                               self.named, pinned, self.escaping(results))
         self.buffer_ids = {id(b) for buffers in plan.values() for b in buffers if b is not None}
         rewritten = []
         for position, (index, targets, expr, reads, effect) in enumerate(kept):
@@ -421,8 +463,9 @@ class _Tape:
             rewritten.append((targets, expr))
         return rewritten
 
-    def build(self, result_name, buffers=True):
-        """The replay function: straight-line code, dead steps dropped, results in buffers where they can."""
+    def build(self, results, buffers=True):
+        """The replay function: straight-line code, dead steps dropped, results in buffers where they can; it
+        returns what ``results`` (a ``_Results``) builds."""
         self.buffer_bytes = 0
         self.buffer_ids = set()
         for index, specialize in self.specializations:
@@ -430,7 +473,7 @@ class _Tape:
             if fast is not None:
                 targets, expr, reads, effect = self.lines[index]
                 self.lines[index] = (targets, self.const(fast) + expr[expr.index("("):], reads, effect)
-        live = {result_name} if result_name else set()
+        live = set(results.reads)
         kept = []
         for index in range(len(self.lines) - 1, -1, -1):
             targets, expr, reads, effect = self.lines[index]
@@ -439,24 +482,30 @@ class _Tape:
                 live.update(r for r in reads if r.isidentifier())
         kept.reverse()
         if buffers:
-            code = self.assign_buffers(kept, result_name)
+            code = self.assign_buffers(kept, results.escaping)
         else:
             code = [(targets, expr) for _, targets, expr, _, _ in kept]
         body = self.reread_parameters(live)
-        for targets, expr in code:
+        steps = []  # (its line in the source, targets, expression, label): check's messages name a step by these
+        line_number = 2 + sum(line.count("\n") + 1 for line in body)
+        for (targets, expr), (index, *_) in zip(code, kept):
+            steps.append((line_number, targets, expr, self.labels.get(index, "")))
+            line_number += expr.count("\n") + 1
             body.append(f"    {', '.join(targets)} = {expr}" if targets else f"    {expr}")
-        body.append(f"    return {result_name or 'None'}")
+        body.extend(f"    {line}" for line in results.lines)
+        body.append(f"    return {results.expression}")
         source = f"def replay({', '.join(self.inputs + ['inputs'])}):\n" + "\n".join(body) + "\n"
         scope = dict(self.consts)
         exec(compile_source(source), scope)
         fn = scope["replay"]
         fn.source = source
+        fn.steps = steps
         for validate in self.validators:
             validate.scope = scope
         return fn, len(code)
 
-    def owners(self):
-        """id(array) -> the Tensor holding it: the parameters and buffers of the modules the step called,
+    def state_tensors(self):
+        """The Tensors that outlive the step: the parameters and buffers of the modules the step called,
         the optimizers' parameters and the leaves the backward pass reached."""
         tensors = [leaf for leaf, _ in self.leaf_checks]
         for obj in list(self.consts.values()):
@@ -465,7 +514,11 @@ class _Tape:
         for module in self.modules.values():
             tensors.extend(module.parameters(recurse=False))
             tensors.extend(module.buffers(recurse=False))
-        return {id(t._array): t for t in tensors if isinstance(t, Tensor)}
+        return [t for t in tensors if isinstance(t, Tensor)]
+
+    def owners(self):
+        """id(array) -> the Tensor holding it, for the ``state_tensors``."""
+        return {id(t._array): t for t in self.state_tensors()}
 
     def reread_parameters(self, live):
         """The replay's first line: if any Tensor was given another array since the last call (the global
@@ -486,6 +539,99 @@ class _Tape:
         self.consts["seen_replaced"] = None  # the first call reads them all
         self.validators.append(validate)
         return [f"    if {self.const(arrays_replaced)}[0] != seen_replaced: {self.const(validate)}()"]
+
+
+_CONSTANT_TYPES = (type(None), bool, int, float, complex, str, bytes)
+
+
+class _Results:
+    """How a replay returns what the step returned: the same structure (tuples, lists, dicts and
+    namedtuples, nested), built by the replay's last lines.
+
+    Each Tensor the step computed comes back as a fresh graph-free Tensor around the replay's array
+    (``_plain_tensor``); a parameter, buffer or other state Tensor as the same object, and its ``.grad``
+    as read at the end of the replay; an input as the Tensor that call was given; plain Python values (None,
+    numbers, strings) as captured. A value computed outside the recorded ops or an array is refused: a
+    replay could not return it as eager would.
+    """
+
+    def __init__(self, tape, args, result):
+        self.tape = tape
+        self.inputs = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        state = tape.state_tensors()
+        self.state = {id(t): t for t in state}
+        self.state_arrays = {id(t._array): t for t in state}
+        self.grad_owners = {id(t._grad): t for t in state if t._grad is not None}
+        self.lines = []       # code before the return: one local per Tensor returned
+        self.reads = set()    # the names those lines read (kept alive in the replay)
+        self.escaping = set()  # slot names and array ids the result holds: no buffer may be reused for them
+        self.made = {}        # id(Tensor) -> the local that holds its replay counterpart
+        self.expression = self.build(result, "result")
+
+    def build(self, value, path):
+        """The replay's expression for ``value``, found at ``path`` in what the step returned."""
+        if isinstance(value, Tensor):
+            return self.tensor(value, path)
+        if type(value) in _CONSTANT_TYPES:
+            return self.tape.ref(value)
+        if isinstance(value, tuple):
+            items = [self.build(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            if type(value) is tuple:
+                return f"({', '.join(items)},)" if items else "()"
+            if hasattr(type(value), "_fields"):  # a namedtuple
+                return f"{self.tape.const(type(value))}({', '.join(items)})"
+            return f"{self.tape.const(type(value))}(({', '.join(items)},))"
+        if type(value) is list:
+            return f"[{', '.join(self.build(v, f'{path}[{i}]') for i, v in enumerate(value))}]"
+        if type(value) in (dict, collections.OrderedDict):
+            for key in value:
+                if type(key) not in _CONSTANT_TYPES:
+                    self.refuse(path, f"a dict with a {type(key).__name__} key", "use keys that are strings or numbers")
+            items = ", ".join(f"{self.tape.ref(k)}: {self.build(v, f'{path}[{k!r}]')}" for k, v in value.items())
+            return "{" + items + "}" if type(value) is dict else f"{self.tape.const(type(value))}({{{items}}})"
+        self.refuse(path, f"a {type(value).__name__}",
+                    "return Tensors the step computed, plain Python values (None, numbers, strings) and tuples, "
+                    "lists or dicts of those")
+
+    def tensor(self, t, path):
+        """The replay's local for the Tensor ``t`` (one local per Tensor object: eager's ``(a, a)`` stays
+        one object twice)."""
+        local = self.made.get(id(t))
+        if local is None:
+            local = self.made[id(t)] = f"r{len(self.made)}"
+            self.lines.append(f"{local} = {self.tensor_expression(t, path)}")
+        return local
+
+    def tensor_expression(self, t, path):
+        tape, data = self.tape, t._array
+        if id(t) in self.inputs:  # eager returns the object it was given: so does a replay, that call's
+            return f"inputs[{self.inputs[id(t)]}]"
+        if id(t) in self.state:  # a parameter or buffer: eager returns the object, updated in place
+            return tape.const(t)
+        if id(t) in self.grad_owners:  # a parameter's .grad: the object the replay's backward left there
+            return f"{tape.tensor_name(self.grad_owners[id(t)])}._grad"
+        name = tape.slot_of.get(id(data))
+        if name is None and id(data) in self.state_arrays:  # p.detach(): the parameter's array (read again)
+            name = tape.ref(data)
+        elif name is None:
+            how = ("computed outside the recorded ops (a comparison, argmax, any/all)" if id(data) in tape.untracked
+                   else "that the step did not compute")
+            self.refuse(path, f"a Tensor {how} ({_describe(data)})",
+                        "a replay would return the captured values; return it from outside the compiled function")
+        self.reads.add(name)
+        self.escaping.update((name, id(data)))
+        if data.base is not None:  # a view: what it views escapes too (a buffer under it would be rewritten)
+            self.escaping.update((id(data.base), tape.slot_of.get(id(data.base))))
+        return f"{tape.const(_plain_tensor)}({name})"
+
+    @staticmethod
+    def refuse(path, what, advice):
+        raise CompileError(f"mg.compile: the step returned {what} at {path}; {advice}. A compiled step returns "
+                           f"Tensors it computed, parameters, their .grad and plain Python values.")
+
+
+def _describe(array):
+    return f"shape {tuple(array.shape)}, {array.dtype}"
 
 
 class _Stale(Exception):
@@ -689,7 +835,8 @@ class CompiledStep:
 
     Call it as ``step_fn``. ``step_fn`` is the function it compiles (call it for an eager step, to debug);
     ``captures`` counts the captures so far (each runs ``step_fn`` eagerly); ``checked`` counts the
-    replays run side by side with eager (``check``).
+    replays run side by side with eager (``check``); ``eager_calls`` counts the calls run eagerly because
+    hooks a replay would skip were live (``hooks_live``).
     """
 
     def __init__(self, step_fn, check=0, cache_size=8, buffers=True):
@@ -702,9 +849,14 @@ class CompiledStep:
         self.checked = 0
         self.guarded = []  # the modules whose training flags are part of the signature
         self.evictions = 0
+        self.eager_calls = 0
+        self.hooks_seen = hooks_changed[0]  # the hook count when no hook was found last
 
     def __call__(self, *args):
         """One step: a replay when this signature was captured before, else a capture (an eager step)."""
+        if hooks_changed[0] != self.hooks_seen or backward_listeners:  # (rare) a replay runs no hooks
+            if self.hooks_live():
+                return self.step_fn(*args)
         # the signature and the input arrays in one pass (this runs at every call)
         key = [_grad_state.enabled]
         arrays = []
@@ -731,20 +883,14 @@ class CompiledStep:
         except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
             del self.cache[key]
             return self.capture(key, args)
-        return None if out is None else _plain_tensor(out)
+        return out  # (the replay built the step's result: ``_Results``)
 
     def capture(self, key, args):
         """Run ``step_fn(*args)`` eagerly while recording it, and keep the replay under ``key``."""
         arrays = [a._array for a in args if isinstance(a, Tensor)]
         modes = tuple([m.training for m in self.guarded])
         tape = _Tape(arrays, args)
-        engine.backward_listeners.append(tape.on_backward)
-        previous = set_capture(tape)
-        try:
-            result = self.step_fn(*args)
-        finally:
-            set_capture(previous)
-            engine.backward_listeners.remove(tape.on_backward)
+        result = _run_recorded(tape, self.step_fn, args)
         known = {id(m) for m in self.guarded}
         new_modules = [m for k, m in tape.modules.items() if k not in known]
         if new_modules:  # a longer signature: the entries cached so far are keyed without these flags
@@ -753,12 +899,7 @@ class CompiledStep:
             key = key[:-1] if modes else key
             key = key + (modes + tuple([m.training for m in new_modules]),)
         tape.verify_backward()
-        result_name = None
-        if result is not None:
-            if not isinstance(result, Tensor) or id(result._array) not in tape.slot_of:
-                raise CompileError("mg.compile: the step must return None or a Tensor it computed")
-            result_name = tape.slot_of[id(result._array)]
-        replay, steps = tape.build(result_name, self.buffers)
+        replay, steps = tape.build(_Results(tape, args, result), self.buffers)
         self.buffer_bytes = tape.buffer_bytes
         reread = {name for _, name in tape.reread}
         state = [v for k, v in tape.consts.items() if isinstance(v, np.ndarray) and v.flags.writeable
@@ -768,6 +909,7 @@ class CompiledStep:
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
         self.cache[key] = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread])
         self.captures += 1
+        self.hooks_seen = -1  # the next call looks for hooks on the modules this capture found
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
             self.evictions += 1
@@ -779,39 +921,266 @@ class CompiledStep:
                     f"or run the step eagerly.", UserWarning, stacklevel=3)
         return result
 
+    def hooks_live(self):
+        """True (and counted in ``eager_calls``) when a replay would skip something that must run: a
+        backward listener (``mg.viz.Monitor``'s) or a hook on a module the captured steps call or on a tensor
+        they give a gradient. Called when hooks were registered or removed since the last look, or while
+        a backward listener is installed (another thread's capture has one: not a reason to run eagerly);
+        finding none, it notes the count, and calls replay again."""
+        live = any(not isinstance(getattr(listener, "__self__", None), _Tape) for listener in backward_listeners)
+        live = live or any(getattr(module, table, None) for module in self.guarded for table in _MODULE_HOOK_TABLES)
+        live = live or any(leaf._hooks for entry in self.cache.values() for leaf in entry[3])
+        if live:
+            self.eager_calls += 1
+        else:
+            self.hooks_seen = hooks_changed[0]
+        return live
+
     def checked_replay(self, entry, args, arrays):
-        """A replay, then the same step run eagerly from the same state; raises if any bit differs."""
+        """A replay, then the same step run eagerly from the same state; raises if any bit differs, naming
+        what differed and the first replay step whose output differs (``difference_error``)."""
         replay, state, optimizers, leaves, _, tensors = entry
         state = state + [t._array for t in tensors]  # (the parameters' arrays now)
         leaves = leaves + [a for a in args if isinstance(a, Tensor) and a.requires_grad]
-        before = [a.copy() for a in state]
-        opt_before = [_copy_state(o.state) for o in optimizers]
-        # a gradient may be accumulated into in place: its values are restored, not only the Tensor
-        grads_before = [(leaf._grad, None if leaf._grad is None else leaf._grad._array.copy()) for leaf in leaves]
-        rng = _global_rng()
-        rng_before = rng.bit_generator.state
-        out = replay(*arrays, args)
-        got = ([a.copy() for a in state], [None if leaf._grad is None else leaf._grad._array.copy() for leaf in leaves],
-               None if out is None else out.copy())
-        for a, b in zip(state, before):
-            a[...] = b
-        for o, s in zip(optimizers, opt_before):
-            _restore_state(o.state, s)
-        for leaf, (g, values) in zip(leaves, grads_before):
-            leaf._grad = g
-            if g is not None and g._array.shape == values.shape:
-                g._array[...] = values
-        rng.bit_generator.state = rng_before  # eager draws the same dropout masks as the replay did
+        start = _Snapshot(state, optimizers, leaves)
+        got = _outcome(state, optimizers, leaves, replay(*arrays, args), copy=True)
+        start.restore()  # (the random generator too: eager draws the dropout masks the replay drew)
         expected = self.step_fn(*args)
-        want = (state, [None if leaf._grad is None else leaf._grad._array for leaf in leaves],
-                None if expected is None else expected._array)
-        for what, x, y in (("state", got[0], want[0]), ("gradients", got[1], want[1])):
-            for i, (a, b) in enumerate(zip(x, y)):
-                if (a is None) != (b is None) or a is not None and not _bits_equal(a, b):
-                    raise CompileError(f"mg.compile(check=...): replay differs from eager in {what} #{i}")
-        if (got[2] is None) != (want[2] is None) or got[2] is not None and not _bits_equal(got[2], want[2]):
-            raise CompileError("mg.compile(check=...): replay's result differs from eager's")
+        difference = _first_difference(got, _outcome(state, optimizers, leaves, expected, copy=False))
+        if difference is not None:
+            raise self.difference_error(difference, replay, args, arrays, start, (state, optimizers, leaves))
         return expected
+
+    def difference_error(self, difference, replay, args, arrays, start, state):
+        """The CompileError of a checked replay that differs from eager: what differed (a parameter, a
+        gradient, an optimizer's state, the result), how, and the first replay step whose output differs
+        (``first_differing_step``). The eager step's results are kept."""
+        key, got, want = difference
+        what = _describe_item(key, state, self.guarded)
+        message = f"mg.compile(check=...): the replay differs from eager in {what}: {_describe_difference(got, want)}."
+        end = _Snapshot(*state)
+        try:
+            step = self.first_differing_step(replay, args, arrays, start)
+        finally:
+            end.restore()
+        if step is None:
+            step = ("No replay step's output differs from eager's: the difference comes from a step that writes "
+                    "in place (an optimizer's update, a gradient accumulated into .grad, an out= write).")
+        error = CompileError(f"{message} {step}")
+        error.source = getattr(replay, "source", None)  # the replay's code, whose lines the message cites
+        return error
+
+    def first_differing_step(self, replay, args, arrays, start):
+        """Run from ``start`` a traced copy of the replay that keeps every slot it assigns, then the step
+        eagerly under a capture that keeps every slot it records (the same names, in the same order), and
+        describe the first replay step whose output differs, or None."""
+        steps = getattr(replay, "steps", None)
+        if steps is None:
+            return None
+        start.restore()
+        traced = _traced_values(replay, arrays, args)
+        start.restore()
+        tape = _TracingTape(arrays, args)
+        try:
+            _run_recorded(tape, self.step_fn, args)
+        except CompileError:
+            return None
+        for line_number, targets, expr, label in steps:
+            for name in targets:
+                if name not in traced or name not in tape.values:
+                    continue
+                eager_label, eager_value = tape.values[name]
+                if eager_label != label:  # the eager run took another path: its slots do not line up
+                    return None
+                if not _bits_equal(traced[name], eager_value):
+                    function = _called_function(expr, replay.__globals__)
+                    statement = f"{', '.join(targets)} = {expr}"
+                    statement = statement if len(statement) <= 100 else statement[:97] + "..."
+                    return (f"The first replay step whose output differs is line {line_number} of the replay's "
+                            f"source (error.source), `{statement}`: {label}"
+                            + (f", calling {function}" if function else "")
+                            + f"; its output {name}: {_describe_difference(traced[name], eager_value)}.")
+        return None
+
+
+def _run_recorded(tape, step_fn, args):
+    """``step_fn(*args)``, eagerly, with ``tape`` recording it (this thread's ops only). A capture in
+    another thread is waited for: there is one ``capture_state.active`` for all threads."""
+    with _capture_lock:
+        engine.backward_listeners.append(tape.on_backward)
+        previous = set_capture(tape)
+        try:
+            return step_fn(*args)
+        finally:
+            set_capture(previous)
+            engine.backward_listeners.remove(tape.on_backward)
+
+
+def _result_leaves(value, path="result"):
+    """What a step returned, flattened (as ``_Results`` walks it): (path, each Tensor's array or other value)."""
+    if isinstance(value, Tensor):
+        return [(path, value._array)]
+    if isinstance(value, (tuple, list)):
+        return [leaf for i, item in enumerate(value) for leaf in _result_leaves(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [leaf for k, item in value.items() for leaf in _result_leaves(item, f"{path}[{k!r}]")]
+    return [(path, value)]
+
+
+def _same_leaf(a, b):
+    """Two values a checked replay compares: arrays equal bit for bit, other values equal."""
+    if type(a) is np.ndarray or type(b) is np.ndarray:
+        return type(a) is type(b) and _bits_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+class _Snapshot:
+    """The state a step changes (arrays, optimizers' state, leaves' gradients, the random generator),
+    saved to be restored: a checked replay and its eager twin start from the same one."""
+
+    def __init__(self, arrays, optimizers, leaves):
+        self.arrays = [(a, a.copy()) for a in arrays]
+        self.optimizers = [(o, _copy_state(o.state)) for o in optimizers]
+        self.grads = [(leaf, leaf._grad, None if leaf._grad is None else leaf._grad._array.copy()) for leaf in leaves]
+        self.rng = _global_rng().bit_generator.state
+
+    def restore(self):
+        for a, saved in self.arrays:
+            a[...] = saved
+        for o, saved in self.optimizers:
+            _restore_state(o.state, saved)
+        for leaf, grad, saved in self.grads:
+            leaf._grad = grad
+            if grad is not None and grad._array.shape == saved.shape:  # (a step may accumulate into it)
+                grad._array[...] = saved
+        _global_rng().bit_generator.state = self.rng
+
+
+def _outcome(arrays, optimizers, leaves, result, copy):
+    """What a step left, as [(key, value)] in a fixed order, for ``_first_difference``: the state arrays,
+    the leaves' gradients, the optimizers' state and the result's leaves (copies if ``copy``)."""
+    take = (lambda v: v.copy() if type(v) is np.ndarray else v) if copy else (lambda v: v)
+    items = [(("state", i), take(a)) for i, a in enumerate(arrays)]
+    items += [(("grad", i), None if leaf._grad is None else take(leaf._grad._array)) for i, leaf in enumerate(leaves)]
+    items += [(("optimizer", o, p, k), take(v)) for o in optimizers for p, s in o.state.items() for k, v in s.items()]
+    items += [(("result", path), take(v)) for path, v in _result_leaves(result)]
+    return items
+
+
+def _first_difference(got, want):
+    """The first (key, replay's value, eager's value) that differs between two ``_outcome``s, or None."""
+    for (key, a), (other, b) in zip(got, want):
+        if not _same_key(key, other) or not _same_leaf(a, b):
+            return key, a, b
+    if len(got) != len(want):
+        key = (got if len(got) > len(want) else want)[min(len(got), len(want))][0]
+        return key, "present" if len(got) > len(want) else "absent", "absent" if len(got) > len(want) else "present"
+    return None
+
+
+def _same_key(a, b):
+    # (by identity for the optimizers and parameters in a key: a Tensor's == is elementwise)
+    return len(a) == len(b) and all(x is y or type(x) in (str, int) and type(x) is type(y) and x == y
+                                    for x, y in zip(a, b))
+
+
+def _describe_item(key, state, modules):
+    """What a key of ``_outcome`` names, for a message: "parameter '0.weight'"."""
+    arrays, _, leaves = state
+    names = _state_names(modules)
+    kind = key[0]
+    if kind == "state":
+        return names.get(id(arrays[key[1]]), f"the state array #{key[1]}")
+    if kind == "grad":
+        return f"the .grad of {names.get(id(leaves[key[1]]._array), f'leaf #{key[1]}')}"
+    if kind == "optimizer":
+        _, optimizer, param, name = key
+        return f"{type(optimizer).__name__}'s state {name!r} of {names.get(id(param._array), 'a parameter')}"
+    return f"the result at {key[1]}"
+
+
+def _state_names(modules):
+    """id(array) -> "parameter '0.weight'" or "buffer 'running_mean'", the longest dotted name any module
+    the step called gives its parameters and buffers (the outermost module's)."""
+    names = {}
+    for module in modules:
+        for kind, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+            for name, tensor in named:
+                if len(name) >= len(names.get(id(tensor._array), (None, ""))[1]):
+                    names[id(tensor._array)] = (kind, name)
+    return {k: f"{kind} {name!r}" for k, (kind, name) in names.items()}
+
+
+def _describe_difference(got, want):
+    """How two values differ: shapes, dtypes, or how many elements and by how much at most."""
+    if type(got) is not np.ndarray or type(want) is not np.ndarray:
+        return f"the replay gave {_short(got)}, eager {_short(want)}"
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return f"the replay gave {_describe(got)}, eager {_describe(want)}"
+    flat_got, flat_want = got.reshape(-1), want.reshape(-1)
+    differ = (_bytes_per_element(flat_got) != _bytes_per_element(flat_want)).any(axis=1)
+    text = f"{int(differ.sum())} of {got.size} elements differ"
+    if got.dtype.kind in "iufc":
+        with np.errstate(all="ignore"):
+            gap = np.abs(flat_got[differ].astype(np.complex128 if got.dtype.kind == "c" else np.float64)
+                         - flat_want[differ]).max()
+        text += f", by up to {gap:.3g}"
+    return f"{text} ({_describe(got)})"
+
+
+def _bytes_per_element(flat):
+    return np.ascontiguousarray(flat).view(np.uint8).reshape(flat.size, flat.dtype.itemsize)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _TracingTape(_Tape):
+    """A capture that also keeps a copy of each slot's value when it is made, with its step's label: the
+    eager side of check's search for the first differing step. Nothing is built from it."""
+
+    def __init__(self, input_arrays, args=()):
+        super().__init__(input_arrays, args)
+        self.values = {}  # slot name -> (label, a copy of its value)
+
+    def new_slot(self, value):
+        name = super().new_slot(value)
+        self.values[name] = (self.labels.get(len(self.lines), ""), value.copy())
+        return name
+
+
+def _traced_values(replay, arrays, args):
+    """Run a copy of ``replay``'s source that keeps a copy of every slot it assigns: {slot name: array}."""
+    assigned = {line_number: [t for t in targets if t.startswith("s")] for line_number, targets, _, _ in replay.steps}
+    lines = []
+    for number, line in enumerate(replay.source.split("\n"), 1):
+        lines.append(line)
+        names = assigned.get(number)
+        if names:
+            lines.append(f"    __trace__(({', '.join(map(repr, names))},), ({', '.join(names)},))")
+    lines[0] = lines[0].replace("def replay(", "def traced_replay(", 1)
+    values = {}
+    scope = replay.__globals__  # (the replay's own globals: a parameter read again lands there)
+    scope["__trace__"] = lambda names, found: values.update(
+        (n, a.copy()) for n, a in zip(names, found) if type(a) is np.ndarray)
+    try:
+        exec(compile_source("\n".join(lines)), scope)
+        scope["traced_replay"](*arrays, args)
+    finally:
+        scope.pop("__trace__", None)
+        scope.pop("traced_replay", None)
+    return values
+
+
+def _called_function(expr, scope):
+    """The name of the function a replay line calls (inside the asarray wrappers), or None."""
+    for name in re.findall(r"\b(c\d+)\(", expr):
+        fn = scope.get(name)
+        if fn is not np.asarray and fn is not _pair_asarray:
+            return _name(fn)
+    return None
 
 
 def _name(fn):
@@ -847,11 +1216,19 @@ def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 
 
     ``step_fn(*args)`` is a function of Tensors (and hashable Python values) that runs one step: for
     example ``zero_grad()``, the forward pass and the loss, ``loss.backward()``, gradient clipping,
-    ``optimizer.step()``; it returns None or a Tensor it computed (the loss). The returned callable
-    takes the same arguments. Its first call for a *signature* (each Tensor argument's shape, dtype and
-    ``requires_grad``, the other arguments' values, the grad mode and the ``training`` flags of the
-    modules the step called) runs ``step_fn`` eagerly and records every op, the backward pass in the
-    engine's order and the optimizer's update; the later calls with that signature replay the record:
+    ``optimizer.step()``. It returns None, a Tensor it computed (the loss), or a structure of those:
+    tuples, lists, dicts and namedtuples (nested) of Tensors it computed, parameters and buffers, their
+    ``.grad``, and plain Python values (None, numbers, strings), as in ``return loss, {"logits": logits}``;
+    a replay returns the same structure, each computed Tensor a fresh graph-free one (never an array the
+    next call rewrites), a parameter the object itself, an input the Tensor that call was given, a plain
+    value as captured. Returning a Tensor the recorded ops did not compute raises ``CompileError``, naming
+    where it sits in the structure.
+
+    The returned callable takes the same arguments. Its first call for a *signature* (each Tensor
+    argument's shape, dtype and ``requires_grad``, the other arguments' values, the grad mode and the
+    ``training`` flags of the modules the step called) runs ``step_fn`` eagerly and records every op,
+    the backward pass in the engine's order and the optimizer's update; the later calls with that
+    signature replay the record:
     the same NumPy functions on the new inputs' arrays, with no Tensor, Node or Python code of
     ``step_fn`` in between. The results (the loss, the parameters, ``.grad`` and the optimizer's state)
     equal eager bit for bit.
@@ -859,17 +1236,26 @@ def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 
     A step whose Python control flow depends on a value it computed (``if loss.item() > 1``, ``.numpy()``
     of an intermediate) cannot be replayed: its capture raises ``CompileError``. Run it eagerly instead.
 
+    A replay runs no hooks: while a module the step calls or a parameter it updates has a hook, or a
+    backward listener is installed (``mg.viz.Monitor``), calls run ``step_fn`` eagerly instead
+    (``.eager_calls`` counts them), and replay again once the hooks are gone. A capture records only
+    the ops of the thread that runs it; captures in several threads run one after the other.
+
     Args:
         step_fn: the step; its Python code runs only when a signature is captured.
         check: ``True`` runs the first 3 replays side by side with an eager step (``N``, an int: the
             first N) and raises ``CompileError`` on any bit of difference; the eager results are kept.
+            The message names what differs (a parameter by its name, a ``.grad``, an optimizer's state,
+            a result) and the first replay step whose output differs: what it computes, the function
+            it calls, its line in the replay's code (``error.source``), and by how much.
         cache_size: how many signatures keep their replay (least recently used first out). A warning
             says when captures keep coming for new signatures and the cache evicts one.
         buffers: write the results of ops that have an out= variant (linear, relu) into arrays kept
             by the replay: a leaf's ``.grad`` may then be rewritten by the next call.
 
     Returns:
-        A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far.
+        A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far,
+        ``.eager_calls`` the calls run eagerly because of hooks.
     """
     if check is True:
         check = 3

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes
 from .capture import capture_state as _capture
+from .capture import hooks_changed
 from .devices import CPU
 
 
@@ -359,6 +360,7 @@ class Tensor:
                 hooks = []
                 self.grad_fn.set_info("hooks", hooks)
         hooks.append(hook)
+        hooks_changed[0] += 1  # a compiled step's replay would skip it: its next call looks for hooks
         return _HookHandle(hooks, hook)
 
 
@@ -417,6 +419,7 @@ class _HookHandle:
         """Unregister the hook."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+            hooks_changed[0] += 1
 
 
 def _format(t):

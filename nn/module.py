@@ -6,7 +6,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import capture_state, is_recording
+from microgradnp.autograd.graph import capture_state, is_recording, note_hooks_changed
 
 from . import hooks as _hooks
 from .functional.loss_checks import warn
@@ -36,11 +36,13 @@ def _note_hooks(module):
     global _hooks_live
     _hooked.add(module)
     _hooks_live = True
+    note_hooks_changed()  # a compiled step that calls this module must now run eagerly to run the hook
 
 
 def _recount_hooks():
     # after a handle's remove(): calls go straight to forward again once no module holds a hook
     global _hooks_live
+    note_hooks_changed()
     for module in list(_hooked):
         if not any(module.__dict__.get(name) for name in _hooks.HOOK_TABLES):
             _hooked.discard(module)

@@ -1,4 +1,5 @@
 """mg.compile (issue 22): capture a training step once, replay it, bit for bit as eager."""
+import collections
 import warnings
 
 import numpy as np
@@ -79,7 +80,8 @@ def test_check_mode_raises_on_a_difference():
     replay = list(compiled.cache.values())[0]
     broken = lambda *arrays: replay[0](*arrays) + 1  # noqa: E731  a replay that is wrong on purpose
     compiled.cache[next(iter(compiled.cache))] = (broken,) + replay[1:]
-    with pytest.raises(CompileError, match="differs from eager"):
+    with pytest.raises(CompileError, match=r"differs from eager in the result at result: 1 of 1 elements differ, by up "
+                                           r"to 1 \(shape \(\), float32\)"):
         compiled(x, y)
 
 
@@ -494,3 +496,311 @@ def test_tensors_made_inside_the_step_are_made_again_at_every_replay():
     assert compiled.captures == 1
     assert [a.tobytes() for a in eager] == [b.tobytes() for b in replayed]
     assert _bits(model.weight.grad) == eager_grad.tobytes()
+def _two_layer(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 5))
+    return model, nn.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _structured_step(model, optimizer):
+    Out = _StepOutput
+
+    def step(x, y):
+        optimizer.zero_grad()
+        hidden = model[1](model[0](x))  # a linear and a relu: both may write into a replay's buffers
+        logits = model[2](hidden)
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        optimizer.step()
+        return Out(loss, {"logits": logits, "first_rows": hidden[:2], "batch": 8, "tag": "train"},
+                   [loss, model[0].weight, model[0].weight.grad, None, 0.5])
+    return step
+
+
+_StepOutput = collections.namedtuple("_StepOutput", "loss extra more")
+
+
+@pytest.mark.parametrize("buffers", [True, False])
+def test_a_step_returning_a_structure_replays_it_with_fresh_tensors_that_the_next_call_keeps(buffers):
+    eager_model, eager_opt = _two_layer()
+    model, optimizer = _two_layer()
+    eager, compiled = _structured_step(eager_model, eager_opt), mg_compile(_structured_step(model, optimizer),
+                                                                           check=2, buffers=buffers)
+    kept = []
+    for x, y in _batches("mlp", 6, 8):
+        want, got = eager(x, y), compiled(x, y)
+        assert type(got) is _StepOutput and list(got.extra) == ["logits", "first_rows", "batch", "tag"]
+        assert got.extra["batch"] == 8 and got.extra["tag"] == "train" and got.more[3:] == [None, 0.5]
+        assert got.more[0] is got.loss  # one Tensor returned twice is one object, as eager's
+        assert got.more[1] is model[0].weight and got.more[2] is model[0].weight.grad  # state: the objects
+        for a, b in ((want.loss, got.loss), (want.extra["logits"], got.extra["logits"]),
+                     (want.extra["first_rows"], got.extra["first_rows"]), (want.more[2], got.more[2])):
+            assert _bits(a) == _bits(b)
+        kept.append((got, [_bits(t) for t in (got.loss, got.extra["logits"], got.extra["first_rows"])]))
+    for got, bits in kept:  # no later replay wrote into a result (results escape the replay's buffers)
+        assert [_bits(t) for t in (got.loss, got.extra["logits"], got.extra["first_rows"])] == bits
+    assert kept[-1][0].loss.grad_fn is None and kept[-1][0].extra["logits"].grad_fn is None  # replayed: graph-free
+    assert compiled.captures == 1 and compiled.checked == 2
+
+
+def _refused(returns):
+    model, optimizer = _two_layer()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        optimizer.step()
+        return returns(loss, logits, x)
+
+    with pytest.raises(CompileError) as caught:
+        mg_compile(step)(*_batches("mlp", 1, 8)[0])
+    return str(caught.value)
+
+
+def test_a_step_returning_what_a_replay_cannot_return_is_refused_naming_it():
+    message = _refused(lambda loss, logits, x: {"loss": loss, "hits": logits.argmax(dim=1)})
+    assert "computed outside the recorded ops" in message and "at result['hits']" in message
+    message = _refused(lambda loss, logits, x: [loss, np.zeros(3)])
+    assert "returned a ndarray at result[1]" in message
+    message = _refused(lambda loss, logits, x: (loss, mg.from_numpy(np.ones(2))))
+    assert "a Tensor that the step did not compute (shape (2,), float64) at result[1]" in message
+
+
+def test_a_step_returning_its_input_or_a_tensor_it_made_returns_that_calls():
+    model, optimizer = _two_layer()
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss, x, mg.ones(2)
+
+    compiled = mg_compile(step)
+    for x, y in _batches("mlp", 3, 8):
+        loss, same, ones = compiled(x, y)
+        assert same is x and _bits(ones) == np.ones(2, np.float32).tobytes()
+    assert compiled.captures == 1
+
+
+def _leaky_net(seed):
+    # eager work for another thread: module calls, a replayable slope array, backward, an optimizer step
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), nn.LeakyReLU(0.1), nn.Linear(16, 5))
+    return model, nn.CrossEntropyLoss(), nn.optim.Adam(model.parameters(), lr=1e-2)
+
+
+def _eager_losses(model, loss_fn, optimizer, batches):
+    step = _step(model, loss_fn, optimizer)
+    return [step(x, y).item() for x, y in batches]  # .item(): a value read, refused only inside a capture
+
+
+def test_a_capture_in_one_thread_records_nothing_of_another_threads_eager_ops():
+    import threading
+    batches = _batches("mlp", 6, 8)
+    model, loss_fn, optimizer = _mlp()
+    inside, finished = threading.Event(), threading.Event()
+
+    def step(x, y):  # its Python runs only while captured: it waits there for the other thread's work
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        inside.set()
+        assert finished.wait(30)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    other_results = []
+
+    def other_thread():
+        assert inside.wait(30)
+        try:
+            other_results.append(_eager_losses(*_leaky_net(1), batches))
+        except Exception as error:  # (reported by the main thread)
+            other_results.append(error)
+        finished.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    compiled = mg_compile(step)
+    got = [_bits(compiled(x, y)) for x, y in batches]
+    worker.join()
+    assert other_results == [_eager_losses(*_leaky_net(1), batches)]  # unaffected by the capture
+    alone = mg_compile(_step(*_mlp()))
+    want = [_bits(alone(x, y)) for x, y in batches]
+    assert got == want  # the replay holds this thread's ops only
+    assert next(iter(compiled.cache.values()))[4] == next(iter(alone.cache.values()))[4]
+
+
+def test_two_threads_capturing_at_once_each_replay_bit_for_bit():
+    import threading
+    batches = _batches("mlp", 8, 8)
+    start = threading.Barrier(2)
+    results = {}
+
+    def run(name, build):
+        compiled = mg_compile(_step(*build()), check=1)
+        start.wait(30)
+        results[name] = ([_bits(compiled(x, y)) for x, y in batches], compiled.captures)
+
+    threads = [threading.Thread(target=run, args=(name, build)) for name, build in
+               (("mlp", _mlp), ("leaky", lambda: _leaky_net(2)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name, build in (("mlp", _mlp), ("leaky", lambda: _leaky_net(2))):
+        eager = _step(*build())
+        assert results[name] == ([_bits(eager(x, y)) for x, y in batches], 1), name
+
+
+def _twins(build=_mlp):
+    """A compiled step and an eager twin, from the same seed."""
+    model, loss_fn, optimizer = build()
+    twin, twin_loss_fn, twin_optimizer = build()
+    return model, mg_compile(_step(model, loss_fn, optimizer)), twin, _step(twin, twin_loss_fn, twin_optimizer)
+
+
+def test_a_monitor_attached_after_the_capture_sees_every_step_the_compiled_step_then_runs_eagerly():
+    model, compiled, twin, eager = _twins()
+    batches = _batches("mlp", 9, 8)
+    for x, y in batches[:3]:  # a capture and two replays
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    with mg.viz.Monitor(model) as monitor:  # (a monitor sees every backward: one at a time)
+        got = [_bits(compiled(x, y)) for x, y in batches[3:6]]
+    with mg.viz.Monitor(twin) as twin_monitor:
+        assert got == [_bits(eager(x, y)) for x, y in batches[3:6]]
+    assert sorted(monitor.losses) == [1, 2, 3] and len(monitor.records) == 3  # it saw every step
+    assert monitor.losses == twin_monitor.losses and compiled.eager_calls == 3
+    for x, y in batches[6:]:  # detached: replays again
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert compiled.eager_calls == 3 and compiled.captures == 1
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]
+
+
+def test_a_tensor_or_module_hook_added_after_the_capture_runs_while_it_lives():
+    model, compiled, twin, eager = _twins()
+    batches = iter(_batches("mlp", 12, 8))
+    calls = []
+
+    def run(count):
+        for _ in range(count):
+            x, y = next(batches)
+            assert _bits(compiled(x, y)) == _bits(eager(x, y))
+
+    run(2)
+    handles = [m[0].weight.register_hook(lambda g: calls.append("grad") or g * 0.5) for m in (model, twin)]
+    run(3)
+    assert calls == ["grad"] * 6 and compiled.eager_calls == 3  # the hook ran (and halved the gradient)
+    for handle in handles:
+        handle.remove()
+    run(2)
+    assert calls == ["grad"] * 6 and compiled.eager_calls == 3  # removed: replays again
+    handle = model[1].register_forward_hook(lambda module, args, out: calls.append("forward"))
+    run(2)
+    assert calls.count("forward") == 2 and compiled.eager_calls == 5
+    handle.remove()
+    run(3)
+    assert calls.count("forward") == 2 and compiled.eager_calls == 5 and compiled.captures == 1
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]
+
+
+def test_a_hook_present_when_the_step_is_captured_runs_at_every_later_call_too():
+    model, compiled, twin, eager = _twins()
+    calls = []
+    model[2].register_forward_hook(lambda module, args, out: calls.append(1))
+    for x, y in _batches("mlp", 4, 8):
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+    assert len(calls) == 4 and compiled.captures == 1 and compiled.eager_calls == 3
+
+
+def test_the_engine_reads_the_module_hook_tables_by_nn_names():
+    from microgradnp.compiled_step import _MODULE_HOOK_TABLES
+    from nn import hooks
+    assert _MODULE_HOOK_TABLES == hooks.HOOK_TABLES
+
+
+def test_the_hook_count_moves_at_every_hook_registration_and_removal():
+    import copy
+
+    from microgradnp.capture import hooks_changed
+    model, _, _ = _mlp()
+    h = model[0](mg.randn(2, 20))
+    registrations = [lambda: model[0].register_forward_hook(lambda *a: None),
+                     lambda: model[0].register_forward_pre_hook(lambda *a: None),
+                     lambda: model[0].register_full_backward_hook(lambda *a: None),
+                     lambda: model[0].register_full_backward_pre_hook(lambda *a: None),
+                     lambda: model[0].weight.register_hook(lambda g: None),
+                     lambda: h.register_hook(lambda g: None)]
+    for register in registrations:
+        count = hooks_changed[0]
+        handle = register()
+        assert hooks_changed[0] > count
+        count = hooks_changed[0]
+        handle.remove()
+        assert hooks_changed[0] > count
+    model[1].register_forward_hook(lambda *a: None)
+    count = hooks_changed[0]
+    copy.deepcopy(model)  # the copy holds a hook too
+    assert hooks_changed[0] > count
+
+
+def _one_ulp_high(variant):
+    """An out= variant whose first output is one ulp above the eager function's (a replay wrong on purpose)."""
+    def relu_variant_one_ulp_high(buffers, *args):
+        out = variant.fn(buffers, *args)
+        return np.nextafter(out, np.inf, out=out)
+    return relu_variant_one_ulp_high
+
+
+@pytest.mark.parametrize("which, label", [("forward", "relu (forward)"), ("vjp", "relu (vjp for input 0)")])
+def test_check_names_the_first_replay_step_whose_output_differs(monkeypatch, which, label):
+    from microgradnp import compiled_step
+    relu = mg.autograd.graph.PRIMITIVES["relu"]
+    fn = relu.forward if which == "forward" else relu.vjps[0]
+    variant = compiled_step._INTO[fn]
+    monkeypatch.setitem(compiled_step._INTO, fn, compiled_step._Variant(_one_ulp_high(variant), extra=variant.extra))
+    model, loss_fn, optimizer = _mlp()
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=1)
+    batches = _batches("mlp", 2, 8)
+    compiled(*batches[0])  # the capture: eager
+    with pytest.raises(CompileError) as caught:
+        compiled(*batches[1])
+    message = str(caught.value)
+    assert message.startswith("mg.compile(check=...): the replay differs from eager in parameter '")
+    assert f": {label}, calling " in message and "relu_variant_one_ulp_high" in message
+    line = int(message.split("is line ")[1].split(" ")[0])
+    source_line = caught.value.source.split("\n")[line - 1]
+    assert source_line.strip() in message and source_line.strip().startswith("s")  # the line it names
+    assert "elements differ, by up to" in message and "float32" in message
+    twin, twin_loss_fn, twin_optimizer = _mlp()
+    eager = _step(twin, twin_loss_fn, twin_optimizer)
+    eager(*batches[0]), eager(*batches[1])
+    assert [_bits(p) for p in model.parameters()] == [_bits(p) for p in twin.parameters()]  # eager's results kept
+
+
+@pytest.mark.parametrize("nudge, what, shape", [
+    (lambda model, optimizer: model[2].weight.numpy(), "parameter '2.weight'", (12, 16)),
+    (lambda model, optimizer: optimizer.state[model[0].bias]["exp_avg"], "Adam's state 'exp_avg' of parameter '0.bias'",
+     (16,))], ids=["parameter", "optimizer_state"])
+def test_check_names_a_difference_in_place_when_no_step_output_differs(nudge, what, shape):
+    model, loss_fn, _ = _mlp()
+    optimizer = nn.optim.Adam(model.parameters(), lr=1e-2)
+    compiled = mg_compile(_step(model, loss_fn, optimizer), check=1)
+    x, y = _batches("mlp", 1, 8)[0]
+    compiled(x, y)
+    key = next(iter(compiled.cache))
+    entry = compiled.cache[key]
+
+    def nudged(*arrays):  # the replay, then a write in place that no step's output shows
+        out = entry[0](*arrays)
+        nudge(model, optimizer).reshape(-1)[0] += 1.0
+        return out
+    compiled.cache[key] = (nudged,) + entry[1:]
+    with pytest.raises(CompileError) as caught:
+        compiled(x, y)
+    assert str(caught.value).startswith(
+        f"mg.compile(check=...): the replay differs from eager in {what}: 1 of {np.prod(shape)} elements differ, "
+        f"by up to 1 (shape {shape}, float32). No replay step's output differs from eager's")

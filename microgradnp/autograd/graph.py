@@ -17,14 +17,14 @@ table of primitives in ``primitive.py``, the version counter in ``tensor.py``.
 """
 import operator
 
-from ..capture import capture_state, replayable
+from ..capture import capture_state, hooks_changed, replayable
 from ..tensor import increment_version
 from .node import ONE_INPUT, Node, current_scope, is_recording, record, scope, user_frame
 from .primitive import PRIMITIVES, Primitive, primitive
 
 __all__ = ["Node", "ONE_INPUT", "record", "scope", "current_scope", "is_recording", "user_frame",
            "PRIMITIVES", "Primitive", "primitive", "increment_version", "array_of",
-           "grad_of", "clear_grads", "replayable", "capturing", "capture_state"]
+           "grad_of", "clear_grads", "replayable", "capturing", "capture_state", "note_hooks_changed"]
 
 array_of = operator.attrgetter("_array")
 grad_of = operator.attrgetter("_grad")
@@ -45,6 +45,15 @@ _capture = capture_state
 def capturing():
     """True while a compiled step is being captured (its first, eager call)."""
     return _capture.active is not None
+
+
+def note_hooks_changed():
+    """Say that a hook was registered or removed (module hooks call this; tensor hooks count themselves).
+
+    A compiled step replays without running hooks: at its next call it looks whether the modules and
+    tensors it uses now have hooks, and runs the step eagerly while they do. One integer increment.
+    """
+    hooks_changed[0] += 1
 
 
 def set_capture(tape):
