@@ -851,13 +851,24 @@ class CompiledStep:
         self.evictions = 0
         self.eager_calls = 0
         self.hooks_seen = hooks_changed[0]  # the hook count when no hook was found last
+        self.last = None  # (guard, key, entry) of the replay run last: tried first, without building a key
 
     def __call__(self, *args):
         """One step: a replay when this signature was captured before, else a capture (an eager step)."""
         if hooks_changed[0] != self.hooks_seen or backward_listeners:  # (rare) a replay runs no hooks
             if self.hooks_live():
                 return self.step_fn(*args)
-        # the signature and the input arrays in one pass (this runs at every call)
+        last = self.last
+        if last is not None and self.checked >= self.check:
+            arrays = last[0](args)  # the signature of the last replay, tested without building a key
+            if arrays is not None:
+                try:
+                    return last[2][0](*arrays, args)
+                except _Stale:
+                    self.last = None
+                    del self.cache[last[1]]
+                    return self.capture(last[1], args)
+        # the signature and the input arrays in one pass
         key = [_grad_state.enabled]
         arrays = []
         for a in args:
@@ -874,6 +885,7 @@ class CompiledStep:
         if entry is None:
             return self.capture(key, args)
         self.cache.move_to_end(key)  # least recently used first out
+        self.last = (entry[6], key, entry)
         try:
             if self.checked < self.check:
                 result = self.checked_replay(entry, args, arrays)
@@ -881,6 +893,7 @@ class CompiledStep:
                 return result
             out = entry[0](*arrays, args)
         except _Stale:  # a parameter now holds an array of another shape or dtype (raised before any step)
+            self.last = None
             del self.cache[key]
             return self.capture(key, args)
         return out  # (the replay built the step's result: ``_Results``)
@@ -907,7 +920,10 @@ class CompiledStep:
         optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]
         optimizers = [o for o in optimizers if hasattr(o, "param_groups")]
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
-        self.cache[key] = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread])
+        entry = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread],
+                 _signature_guard(key, args, self.guarded))
+        self.cache[key] = entry
+        self.last = (entry[6], key, entry)
         self.captures += 1
         self.hooks_seen = -1  # the next call looks for hooks on the modules this capture found
         while len(self.cache) > self.cache_size:
@@ -939,7 +955,7 @@ class CompiledStep:
     def checked_replay(self, entry, args, arrays):
         """A replay, then the same step run eagerly from the same state; raises if any bit differs, naming
         what differed and the first replay step whose output differs (``difference_error``)."""
-        replay, state, optimizers, leaves, _, tensors = entry
+        replay, state, optimizers, leaves, _, tensors, _ = entry
         state = state + [t._array for t in tensors]  # (the parameters' arrays now)
         leaves = leaves + [a for a in args if isinstance(a, Tensor) and a.requires_grad]
         start = _Snapshot(state, optimizers, leaves)
@@ -1001,6 +1017,38 @@ class CompiledStep:
                             + (f", calling {function}" if function else "")
                             + f"; its output {name}: {_describe_difference(traced[name], eager_value)}.")
         return None
+
+
+def _signature_guard(key, args, modules):
+    """A function of a call's arguments: their arrays when the call has the signature ``key`` (made by
+    ``CompiledStep.__call__`` from ``args`` and the ``training`` flags of ``modules``), else None.
+
+    Generated code with the signature's values as constants: it tests what the key holds without
+    building the key (dtypes by identity: an equal dtype that is another object only takes the slow path).
+    """
+    consts = {"Tensor": Tensor, "grad_state": _grad_state}
+    tests = [f"len(args) != {len(args)}", f"grad_state.enabled is not {key[0]!r}"]
+    arrays = []
+    for i, (a, part) in enumerate(zip(args, key[1:])):
+        if isinstance(a, Tensor):
+            if type(a) is not Tensor:  # (a subclass: the slow path's isinstance decides)
+                return lambda args: None
+            shape, dtype, requires_grad = part
+            consts[f"d{i}"] = dtype
+            tests.append(f"type(args[{i}]) is not Tensor or args[{i}]._array.shape != {shape!r} "
+                         f"or args[{i}]._array.dtype is not d{i} or args[{i}].requires_grad is not {requires_grad!r}")
+            arrays.append(f"args[{i}]._array")
+        else:
+            consts[f"t{i}"], consts[f"v{i}"] = part
+            tests.append(f"type(args[{i}]) is not t{i} or args[{i}] != v{i}")
+    if modules:
+        for j, (module, flag) in enumerate(zip(modules, key[-1])):
+            consts[f"m{j}"] = module
+            tests.append(f"m{j}.training is not {flag!r}")
+    source = ("def guard(args):\n    if (" + "\n            or ".join(f"({t})" for t in tests) + "):\n"
+              "        return None\n    return (" + "".join(f"{a}, " for a in arrays) + ")\n")
+    exec(compile_source(source), consts)
+    return consts["guard"]
 
 
 def _run_recorded(tape, step_fn, args):

@@ -804,3 +804,29 @@ def test_check_names_a_difference_in_place_when_no_step_output_differs(nudge, wh
     assert str(caught.value).startswith(
         f"mg.compile(check=...): the replay differs from eager in {what}: 1 of {np.prod(shape)} elements differ, "
         f"by up to 1 (shape {shape}, float32). No replay step's output differs from eager's")
+
+
+def test_the_last_signature_is_tested_first_and_any_change_takes_the_full_lookup():
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5))
+    calls = []
+
+    def step(x, scale):
+        calls.append(scale)
+        return (model(x) * scale).sum()
+
+    compiled = mg_compile(step)
+    x3, x4 = mg.randn(5, 3), mg.randn(4, 3)
+    x3_grad = x3.detach().requires_grad_()
+    signatures = [(x3, 2.0), (x3, 2.0), (x4, 2.0), (x4, 2.0), (x3, 3.0), (x3, 2.0), (x3_grad, 2.0), (x3, 2)]
+    for x, scale in signatures:
+        compiled(x, scale)
+    with mg.no_grad():
+        compiled(x4, 2.0)
+    model.eval()
+    compiled(x4, 2.0)
+    model.train()
+    compiled(x4, 2.0)
+    # a capture for each new signature (the float 2.0 and the int 2 differ by type), none for a repeated one
+    assert calls == [2.0, 2.0, 3.0, 2.0, 2, 2.0, 2.0]
+    assert compiled.captures == 7
