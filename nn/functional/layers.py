@@ -176,17 +176,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` picked by the integer indices in ``input`` (output shape ``input.shape + (dim,)``).
 
-    Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch.
+    Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch. An index out of
+    range raises an IndexError, inside a compiled step (``mg.compile``) at every replay too.
     """
-    index = input.numpy() if isinstance(input, mg.Tensor) else np.asarray(input)
+    index = array_of(input) if isinstance(input, mg.Tensor) else np.asarray(input)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype} (use .long())")
     rows = weight.shape[0]
+    if capture_state.active is not None:  # the indices change from call to call: recorded, checked at every replay
+        return _captured_embedding(index, weight, padding_idx)
     if index.size and (index.min() < 0 or index.max() >= rows):
-        bad = index[(index < 0) | (index >= rows)]
-        raise IndexError(f"embedding: index {int(bad.flat[0])} is out of range for an embedding with {rows} rows "
-                         f"(valid: 0..{rows - 1}); input holds values from {int(index.min())} to "
-                         f"{int(index.max())}")
+        _check_indices(index, rows)
     out = weight[index]
     if padding_idx is not None:
         padding_idx = padding_idx % rows
@@ -194,3 +194,28 @@ def embedding(input, weight, padding_idx=None):
         if is_padding.any():
             out = mg.where(is_padding, out.detach(), out)
     return out
+
+
+def _check_indices(index, rows):
+    """Raise an IndexError naming the first index out of [0, rows) (a compiled step runs it at every replay)."""
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index[(index < 0) | (index >= rows)]
+        raise IndexError(f"embedding: index {int(bad.flat[0])} is out of range for an embedding with {rows} rows "
+                         f"(valid: 0..{rows - 1}); input holds values from {int(index.min())} to "
+                         f"{int(index.max())}")
+
+
+def _captured_embedding(index, weight, padding_idx):
+    """``embedding`` while a compiled step is captured: the range check is a step of the replay, and the padding
+    rows are always detached with ``where`` (with no padding index among the indices it passes every value
+    and gradient through unchanged, as the eager lookup without it)."""
+    replayable(_check_indices, index, weight.shape[0])
+    out = weight[index]
+    if padding_idx is None:
+        return out
+    return mg.where(replayable(_padding_rows, index, padding_idx % weight.shape[0]), out.detach(), out)
+
+
+def _padding_rows(index, padding_idx):
+    # where the indices are the padding index, with a trailing dim that broadcasts over the embedding
+    return np.asarray(index == padding_idx)[..., None]
