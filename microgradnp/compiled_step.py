@@ -22,6 +22,7 @@ user's guide: ``docs/guide/compiling-a-step.md``.
 """
 import builtins
 import collections
+import math
 import operator
 import warnings
 
@@ -488,6 +489,9 @@ def _relu_vjp_into(buffers, xp, g, ans, x):
 def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
     buf_x, buf_w = buffers[0], buffers[1]
     grad_x = None if edges[0] is None else _product_into(g, weight, buf_x)
+    if g.ndim != 2:  # as linalg._linear_vjp: every leading dimension is a batch dimension, flattened into rows
+        rows = math.prod(g.shape[:-1])
+        g, x = xp.reshape(g, (rows, g.shape[-1])), xp.reshape(x, (rows, x.shape[-1]))
     if w_special(weight):  # linalg._weight_gradient's own out= array, preallocated
         grad_w = None if edges[1] is None else (
             product(g.T, x, out=buf_w) if buf_w is not None else linalg._weight_gradient(xp, g, x, weight))
