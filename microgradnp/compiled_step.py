@@ -32,6 +32,7 @@ The user's guide: ``docs/guide/compiling-a-step.md``.
 """
 import builtins
 import collections
+import copy
 import math
 import re
 import threading
@@ -64,6 +65,11 @@ _MODULE_HOOK_TABLES = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks"
 
 _get_ident = threading.get_ident
 _capture_lock = threading.RLock()  # one capture at a time: ``capture_state.active`` is one slot for all threads
+
+
+# what a step computes besides arrays: a VJP on 0-d operands returns a NumPy (or Python) scalar, which a
+# replay must compute again like an array, not keep as a constant
+_COMPUTED_SCALARS = (np.floating, np.complexfloating, float, complex)
 
 
 class CompileError(RuntimeError):
@@ -125,7 +131,7 @@ class _Tape:
 
     def ref(self, value):
         """The name to read ``value`` by: its slot if a recorded step or an input made it, else a constant."""
-        if type(value) is np.ndarray:
+        if type(value) is np.ndarray or isinstance(value, _COMPUTED_SCALARS):
             name = self.slot_of.get(id(value))
             if name is not None:
                 return name
@@ -151,7 +157,8 @@ class _Tape:
         refs = [self.ref(a) for a in args]
         kw = [f"{k}={self.ref(v)}" for k, v in (kwargs or {}).items()]
         # the outputs get their slots after the arguments are named: a VJP may return its ``g`` itself
-        targets = [self.new_slot(t) if type(t) is np.ndarray else t for t in targets]
+        targets = [self.new_slot(t) if type(t) is np.ndarray or isinstance(t, _COMPUTED_SCALARS) else t
+                   for t in targets]
         expr = f"{self.const(fn)}({', '.join(refs + kw)})"
         self.lines.append((targets, expr, refs + [k.split('=', 1)[1] for k in kw], effect))
 
@@ -920,8 +927,11 @@ class CompiledStep:
         optimizers = [getattr(v, "__self__", None) for v in tape.consts.values()]
         optimizers = [o for o in optimizers if hasattr(o, "param_groups")]
         leaves = [v for v in tape.consts.values() if isinstance(v, Tensor)]
+        # a learning-rate scheduler stepped inside the step (PyTorch's schedulers have last_epoch and a
+        # state dict): a checked replay restores it before its eager twin steps it again
+        schedulers = [v for v in tape.consts.values() if hasattr(v, "last_epoch") and hasattr(v, "load_state_dict")]
         entry = (replay, state, optimizers, leaves, steps, [t for t, _ in tape.reread],
-                 _signature_guard(key, args, self.guarded))
+                 _signature_guard(key, args, self.guarded), schedulers)
         self.cache[key] = entry
         self.last = (entry[6], key, entry)
         self.captures += 1
@@ -955,10 +965,10 @@ class CompiledStep:
     def checked_replay(self, entry, args, arrays):
         """A replay, then the same step run eagerly from the same state; raises if any bit differs, naming
         what differed and the first replay step whose output differs (``difference_error``)."""
-        replay, state, optimizers, leaves, _, tensors, _ = entry
+        replay, state, optimizers, leaves, _, tensors, _, schedulers = entry
         state = state + [t._array for t in tensors]  # (the parameters' arrays now)
         leaves = leaves + [a for a in args if isinstance(a, Tensor) and a.requires_grad]
-        start = _Snapshot(state, optimizers, leaves)
+        start = _Snapshot(state, optimizers, leaves, schedulers)
         got = _outcome(state, optimizers, leaves, replay(*arrays, args), copy=True)
         start.restore()  # (the random generator too: eager draws the dropout masks the replay drew)
         expected = self.step_fn(*args)
@@ -1083,12 +1093,15 @@ def _same_leaf(a, b):
 
 
 class _Snapshot:
-    """The state a step changes (arrays, optimizers' state, leaves' gradients, the random generator),
-    saved to be restored: a checked replay and its eager twin start from the same one."""
+    """The state a step changes (arrays, optimizers' state and settings, schedulers, leaves' gradients, the
+    random generator), saved to be restored: a checked replay and its eager twin start from the same one."""
 
-    def __init__(self, arrays, optimizers, leaves):
+    def __init__(self, arrays, optimizers, leaves, schedulers=()):
         self.arrays = [(a, a.copy()) for a in arrays]
         self.optimizers = [(o, _copy_state(o.state)) for o in optimizers]
+        self.settings = [(group, {k: v for k, v in group.items() if k != "params"})
+                         for o in optimizers for group in o.param_groups]
+        self.schedulers = [(s, copy.deepcopy(s.state_dict())) for s in schedulers]
         self.grads = [(leaf, leaf._grad, None if leaf._grad is None else leaf._grad._array.copy()) for leaf in leaves]
         self.rng = _global_rng().bit_generator.state
 
@@ -1097,6 +1110,10 @@ class _Snapshot:
             a[...] = saved
         for o, saved in self.optimizers:
             _restore_state(o.state, saved)
+        for group, saved in self.settings:
+            group.update(saved)
+        for scheduler, saved in self.schedulers:
+            scheduler.load_state_dict(copy.deepcopy(saved))
         for leaf, grad, saved in self.grads:
             leaf._grad = grad
             if grad is not None and grad._array.shape == saved.shape:  # (a step may accumulate into it)

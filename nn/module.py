@@ -6,7 +6,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import capture_state, is_recording, note_hooks_changed
+from microgradnp.autograd.graph import array_of, capture_state, grad_of, is_recording, note_hooks_changed, replayable
 
 from . import hooks as _hooks
 from .functional.loss_checks import warn
@@ -369,14 +369,23 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        """Clear every parameter's gradient (to None by default, or to zeros in place)."""
+        """Clear every parameter's gradient (to None by default, or to zeros in place); inside a compiled step
+        (``mg.compile``) at every replay, as ``optimizer.zero_grad()``."""
+        if capture_state.active is not None:  # inside a compiled step's capture: recorded as one replay step
+            replayable(self._clear_grads, set_to_none)
+        else:
+            self._clear_grads(set_to_none)
+
+    def _clear_grads(self, set_to_none):
+        # the clearing itself: called eagerly, or by a compiled step's replay
         for param in self.parameters():
-            if param.grad is None:
+            grad = grad_of(param)
+            if grad is None:
                 continue
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.numpy()[...] = 0
+                array_of(grad)[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every descendant, then on this module (e.g. custom init); returns self."""

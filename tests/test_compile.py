@@ -830,3 +830,48 @@ def test_the_last_signature_is_tested_first_and_any_change_takes_the_full_lookup
     # a capture for each new signature (the float 2.0 and the int 2 differ by type), none for a repeated one
     assert calls == [2.0, 2.0, 3.0, 2.0, 2, 2.0, 2.0]
     assert compiled.captures == 7
+
+
+def test_check_restores_a_scheduler_stepped_inside_the_step():
+    def make():
+        model, loss_fn, optimizer = _mlp()
+        scheduler = nn.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            return loss
+        return model, optimizer, step
+
+    batches = _batches("mlp", 10, 8)
+    eager_model, eager_optimizer, eager_step = make()
+    model, optimizer, step = make()
+    compiled = mg_compile(step, check=4)
+    for x, y in batches:
+        assert _bits(eager_step(x, y)) == _bits(compiled(x, y))
+        assert optimizer.param_groups[0]["lr"] == eager_optimizer.param_groups[0]["lr"]
+    assert compiled.checked == 4 and optimizer.param_groups[0]["lr"] == 0.1 * 0.5 ** 5
+    for p, q in zip(eager_model.parameters(), model.parameters()):
+        assert _bits(p) == _bits(q)
+
+
+def test_gradients_that_are_numpy_scalars_are_computed_again_at_every_replay():
+    # a VJP on 0-d operands returns a NumPy scalar, not an array: it must not be kept as a constant
+    w, v = mg.tensor(np.ones(3), requires_grad=True), mg.tensor(np.full(3, 2.0), requires_grad=True)
+    w_eager, v_eager = mg.tensor(np.ones(3), requires_grad=True), mg.tensor(np.full(3, 2.0), requires_grad=True)
+
+    def step_of(w, v):
+        def step(x):
+            loss = (w * x).sum() * (v * x).sum()
+            loss.backward()
+            return loss
+        return step
+
+    compiled, eager = mg_compile(step_of(w, v), check=2), step_of(w_eager, v_eager)
+    for i in range(5):
+        x = mg.tensor(np.arange(3.0) + i)
+        assert _bits(compiled(x)) == _bits(eager(x))
+    assert _bits(w.grad) == _bits(w_eager.grad) and _bits(v.grad) == _bits(v_eager.grad)

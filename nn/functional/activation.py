@@ -7,6 +7,8 @@ import numpy as np
 import microgradnp as mg
 from microgradnp.autograd.graph import array_of, capture_state, replayable
 
+from .derived import mask
+
 
 def relu(input, inplace=False):
     """max(input, 0). ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor."""
@@ -60,8 +62,9 @@ def gelu(input, approximate="none"):
 def elu(input, alpha=1.0, inplace=False):
     """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere."""
     # exp only sees non-positive values, so large positive inputs cannot overflow in the unused branch
-    negative_part = mg.where(input > 0, 0.0, input)
-    return mg.where(input > 0, input, alpha * (mg.exp(negative_part) - 1.0))
+    positive = mask(np.greater, input, 0)
+    negative_part = mg.where(positive, 0.0, input)
+    return mg.where(positive, input, alpha * (mg.exp(negative_part) - 1.0))
 
 
 def _softmax_dim(name, ndim):
@@ -89,7 +92,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
     scaled = input * beta
     smooth = (mg.log1p(mg.exp(-mg.abs(scaled))) + mg.maximum(scaled, 0.0)) / beta
-    return mg.where(scaled > threshold, input, smooth)
+    return mg.where(mask(np.greater, scaled, threshold), input, smooth)
 
 
 def silu(input, inplace=False):
@@ -108,7 +111,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
                          f"max_val={max_val}")
     # where, not clamp: clamp passes the gradient at the bounds themselves, hardtanh does not
-    return mg.where(input <= min_val, min_val, mg.where(input >= max_val, max_val, input))
+    return mg.where(mask(np.less_equal, input, min_val), min_val,
+                    mg.where(mask(np.greater_equal, input, max_val), max_val, input))
 
 
 def relu6(input, inplace=False):
@@ -129,7 +133,7 @@ def prelu(input, weight):
             raise RuntimeError(f"prelu: weight has {n} slopes but the input of shape {tuple(input.shape)} has "
                                f"{channels} channel(s) in dimension 1; give 1 slope or one per channel")
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
-    return mg.where(input > 0, input, weight * input)
+    return mg.where(mask(np.greater, input, 0), input, weight * input)
 
 
 def logsigmoid(input):
@@ -144,12 +148,14 @@ def softsign(input):
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6; the gradient is 1/6 strictly between -3 and 3, else 0 (as in PyTorch)."""
-    return mg.where(input <= -3.0, 0.0, mg.where(input >= 3.0, 1.0, input / 6 + 0.5))
+    return mg.where(mask(np.less_equal, input, -3.0), 0.0,
+                    mg.where(mask(np.greater_equal, input, 3.0), 1.0, input / 6 + 0.5))
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6; the gradient is 0 at -3 and 1 at 3, as in PyTorch."""
-    return mg.where(input <= -3.0, 0.0, mg.where(input >= 3.0, input, input * (input + 3) / 6))
+    return mg.where(mask(np.less_equal, input, -3.0), 0.0,
+                    mg.where(mask(np.greater_equal, input, 3.0), input, input * (input + 3) / 6))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -165,5 +171,6 @@ def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (it divides the input)")
-    negative_part = mg.where(input > 0, 0.0, input)  # exp only sees non-positive values: no overflow
-    return mg.where(input > 0, input, alpha * (mg.exp(negative_part / alpha) - 1.0))
+    positive = mask(np.greater, input, 0)
+    negative_part = mg.where(positive, 0.0, input)  # exp only sees non-positive values: no overflow
+    return mg.where(positive, input, alpha * (mg.exp(negative_part / alpha) - 1.0))

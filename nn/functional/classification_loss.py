@@ -9,9 +9,9 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import array_of
+from microgradnp.autograd.graph import array_of, capture_state, replayable
 
-from . import loss_checks
+from . import derived, loss_checks
 from .loss_checks import (
     broadcast_weight,
     check_reduction,
@@ -68,41 +68,87 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 # ---- cross-entropy and NLL ------------------------------------------------------------------------------
 
-def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing=0.0):
-    """Negative log-likelihood of the target classes (and PyTorch's label-smoothing term)."""
+def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing=0.0,
+                        loss_name="nll_loss"):
+    """Negative log-likelihood of the target classes (and PyTorch's label-smoothing term).
+
+    Every array computed from the targets (the masks, the mean's divisor) is one ``replayable`` call: a plain
+    call eagerly, recomputed from each call's targets by a compiled step's replay.
+    """
     classes = log_probs.shape[class_dim]
     if valid is None:
         valid = np.ones(index.shape, dtype=bool)
-    # a one-hot mask carrying each sample's class weight selects -log p[target] with one multiply
-    classes_shape = [1] * log_probs.ndim
-    classes_shape[class_dim] = classes
-    picked = np.expand_dims(index, class_dim) == np.arange(classes).reshape(classes_shape)
-    picked &= np.expand_dims(valid, class_dim)
     dtype = log_probs.dtype
-    if weight is None:
-        per_sample_weight = valid.astype(dtype)
-        mask = picked.astype(dtype)
-    else:
-        weight_data = array_of(weight) if isinstance(weight, mg.Tensor) else weight
-        mask = picked * weight_data
-        per_sample_weight = mask.sum(axis=class_dim)
+    weight_data = None if weight is None else array_of(weight) if isinstance(weight, mg.Tensor) else weight
+    picked = replayable(_picked_classes, index, valid, classes, class_dim)
+    mask = replayable(_target_weights, picked, weight_data, dtype)
     loss = -mg.sum(log_probs * mask, dim=class_dim)
     if label_smoothing > 0:
-        smooth = -mg.sum(log_probs if weight is None else log_probs * weight, dim=class_dim) * valid.astype(dtype)
+        counted_samples = replayable(_as_dtype, valid, dtype)
+        smooth = -mg.sum(log_probs if weight is None else log_probs * weight, dim=class_dim) * counted_samples
     if reduction == "none":
         total = loss
         if label_smoothing > 0:
             total = (1 - label_smoothing) * loss + smooth * _uniform_share(label_smoothing, classes)
         return total
-    total_weight = float(per_sample_weight.sum())
-    if reduction == "mean" and not total_weight:
-        counted = picked if label_smoothing == 0 else np.broadcast_to(np.expand_dims(valid, class_dim), picked.shape)
-        return _mean_of_nothing(log_probs, counted)
-    divisor = 1.0 if reduction == "sum" else total_weight
-    result = mg.sum(loss) / divisor
+    divisor = 1.0
+    if reduction == "mean":
+        divisor = replayable(_total_weight, valid, mask, class_dim, dtype, weight is not None)
+        if capture_state.active is not None:
+            replayable(_check_mean_path, divisor, not divisor, loss_name)
+        if not divisor:
+            if label_smoothing == 0:
+                return _mean_of_nothing(log_probs, picked)
+            return _mean_of_nothing(log_probs, replayable(_counted_classes, valid, class_dim, picked.shape))
+    # a compiled step's capture records a gradient that NumPy returns as a scalar (0-d operands) as a constant:
+    # the sums keep their dims until the end there, so that the gradient through the divisor stays an array
+    keep = capture_state.active is not None
+    result = mg.sum(loss, keepdim=keep) / divisor
     if label_smoothing > 0:
-        result = (1 - label_smoothing) * result + mg.sum(smooth) / divisor * _uniform_share(label_smoothing, classes)
-    return result
+        smoothed = mg.sum(smooth, keepdim=keep) / divisor * _uniform_share(label_smoothing, classes)
+        result = (1 - label_smoothing) * result + smoothed
+    return mg.reshape(result, ()) if keep else result
+
+
+def _picked_classes(index, valid, classes, class_dim):
+    """The one-hot mask of each counted sample's target class along ``class_dim`` (all False for an ignored one)."""
+    classes_shape = [1] * (np.ndim(index) + 1)
+    classes_shape[class_dim] = classes
+    picked = np.expand_dims(index, class_dim) == np.arange(classes).reshape(classes_shape)
+    picked &= np.expand_dims(valid, class_dim)
+    return picked
+
+
+def _target_weights(picked, weight_data, dtype):
+    """A one-hot mask carrying each sample's class weight: it selects -log p[target] with one multiply."""
+    return picked.astype(dtype) if weight_data is None else picked * weight_data
+
+
+def _as_dtype(valid, dtype):
+    return np.asarray(valid).astype(dtype)
+
+
+def _total_weight(valid, mask, class_dim, dtype, weighted):
+    """The sum of the counted samples' weights (their number when no class is weighted): the mean's divisor,
+    a 0-d array of the loss's dtype (dividing by it gives the bits of dividing by the same Python float)."""
+    per_sample_weight = mask.sum(axis=class_dim) if weighted else np.asarray(valid).astype(dtype)
+    return np.asarray(per_sample_weight.sum())
+
+
+def _counted_classes(valid, class_dim, shape):
+    # every class of each counted sample: what label smoothing reads
+    return np.broadcast_to(np.expand_dims(valid, class_dim), shape)
+
+
+def _check_mean_path(total_weight, none_counted_at_capture, loss_name):
+    """At a compiled step's replay: raise unless the mean takes the path the capture took. A batch whose
+    targets are all ignored (or weighted 0) has a NaN mean computed another way (``_mean_of_nothing``)."""
+    if (not total_weight) != none_counted_at_capture:
+        raise mg.CompileError(
+            f"mg.compile: {loss_name}: the targets of this call are {'all' if not total_weight else 'not all'} "
+            f"ignored (or weighted 0), those of the call the step was captured with were "
+            f"{'all' if none_counted_at_capture else 'not all'}: the mean loss is computed another way then, which "
+            f"the replay cannot follow. Run such a batch eagerly (the compiled step's step_fn).")
 
 
 def _mean_of_nothing(log_probs, counted):
@@ -123,7 +169,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
     The class dimension is 1 (0 for a single unbatched sample). Computed as log_softmax + NLL, so any
     logit magnitude is safe. ``weight`` rescales each class, targets equal to ``ignore_index`` are skipped,
-    and ``label_smoothing`` mixes the target with the uniform distribution, all as in PyTorch.
+    and ``label_smoothing`` mixes the target with the uniform distribution, all as in PyTorch. A class index
+    out of range raises an IndexError, inside a compiled step (``mg.compile``) at every replay too.
     """
     loss_name = "cross_entropy"
     if not 0.0 <= label_smoothing <= 1.0:
@@ -146,7 +193,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return mg.cross_entropy(input, index, reduction)  # the everyday case: one fused op
     weight = class_weight(weight, input, classes, class_dim, loss_name)
     log_probs = mg.log_softmax(input, dim=class_dim)
-    return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing)
+    return _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, label_smoothing, loss_name)
 
 
 def _uniform_share(label_smoothing, classes):
@@ -172,7 +219,10 @@ def _soft_target_cross_entropy(log_probs, target, weight, class_dim, reduction, 
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Negative log-likelihood: -input[target] (input holds log-probabilities, e.g. from log_softmax)."""
+    """Negative log-likelihood: -input[target] (input holds log-probabilities, e.g. from log_softmax).
+
+    A class index out of range raises an IndexError, inside a compiled step (``mg.compile``) at every replay too.
+    """
     loss_name = "nll_loss"
     input, class_dim, classes = class_scores(
         input, reduction, loss_name,
@@ -180,7 +230,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         "raw scores to nn.CrossEntropyLoss.")
     weight = class_weight(weight, input, classes, class_dim, loss_name)
     index, valid = index_target(input, target, class_dim, ignore_index, loss_name)
-    return _nll_from_log_probs(input, index, valid, weight, class_dim, reduction)
+    return _nll_from_log_probs(input, index, valid, weight, class_dim, reduction, loss_name=loss_name)
 
 
 # ---- distributions and margins --------------------------------------------------------------------------
@@ -211,7 +261,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = mg.exp(target) * (target - input)
     else:
-        positive = target.numpy() != 0
+        positive = derived.mask(np.not_equal, target, 0)
         safe = mg.where(positive, target, 1.0)  # log(0) is never taken: the term is 0 there
         loss = mg.where(positive, target * mg.log(safe), 0.0) - target * input
     if reduction == "batchmean":

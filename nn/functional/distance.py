@@ -6,8 +6,10 @@ its norm (as PyTorch's norm does), never NaN.
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of, capture_state, replayable
 
 from . import loss_checks
+from .derived import floor_straight_through, mask
 from .loss_checks import check_reduction, floating_input
 from .regression_loss import legacy_reduction
 
@@ -40,19 +42,23 @@ def _check_dim(dim, ndim, name, shapes):
 def _norm(x, dim, keepdim):
     """The Euclidean norm along ``dim``, whose gradient is 0 (not NaN) where the norm is 0."""
     squares = mg.sum(x * x, dim=dim, keepdim=keepdim)
-    nonzero = squares.numpy() > 0
-    if nonzero.all():
-        return mg.sqrt(squares)
-    return mg.where(nonzero, mg.sqrt(mg.where(nonzero, squares, 1.0)), 0.0)
+    return _root_of_nonzero(squares, mg.sqrt)
 
 
-def _clamp_value_min(x, low):
-    """``x`` with values below ``low`` raised to ``low``, while the gradient flows as if unclamped (PyTorch
-    clamps the norms of cosine_similarity under no_grad)."""
-    below = x.numpy() < low
-    if not below.any():
-        return x
-    return mg.where(below, x - x.detach() + low, x)  # x - x.detach() is exactly 0, with x's gradient
+def _root_of_nonzero(powers, root):
+    """``root(powers)`` where ``powers`` > 0 and 0 elsewhere, with a gradient of 0 (not NaN) there.
+
+    Eagerly the plain root when every value is positive. A compiled step always records the ``where`` form,
+    with the mask recomputed at every replay: with every value positive it equals the plain root bit for bit,
+    value and gradient (each ``where`` passes its input's values and gradient through unchanged).
+    """
+    if capture_state.active is not None:
+        nonzero = mask(np.greater, powers, 0)
+    else:
+        nonzero = array_of(powers) > 0
+        if nonzero.all():
+            return root(powers)
+    return mg.where(nonzero, root(mg.where(nonzero, powers, 1.0)), 0.0)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -65,8 +71,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     shapes = (np.shape(x1), np.shape(x2))
     x1, x2 = _pair(x1, x2, name)
     _check_dim(dim, x1.ndim, name, shapes)
-    n1 = _clamp_value_min(_norm(x1, dim, keepdim=True), eps)
-    n2 = _clamp_value_min(_norm(x2, dim, keepdim=True), eps)
+    # PyTorch clamps the norms under no_grad: the gradient flows as if unclamped
+    n1 = floor_straight_through(_norm(x1, dim, keepdim=True), eps)
+    n2 = floor_straight_through(_norm(x2, dim, keepdim=True), eps)
     return mg.sum((x1 / n1) * (x2 / n2), dim=dim)
 
 
@@ -90,17 +97,20 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     if p == float("-inf"):
         return mg.amin(size, dim=-1, keepdim=keepdim)
     if p == 0:
-        counts = (diff.numpy() != 0).sum(axis=-1, keepdims=keepdim)
-        return mg.tensor(counts.astype(diff.dtype))
+        if capture_state.active is not None:  # computed from the values by NumPy: recomputed at every replay
+            return mg.from_numpy(replayable(_nonzero_counts, array_of(diff), keepdim))
+        return mg.tensor(_nonzero_counts(array_of(diff), keepdim))
     if p < 0:
         raise ValueError(f"{name}: p must be positive, inf, -inf or 0, got {p}")
     if p == 1:
         return mg.sum(size, dim=-1, keepdim=keepdim)
     powers = mg.sum(size ** p, dim=-1, keepdim=keepdim)
-    nonzero = powers.numpy() > 0
-    if nonzero.all():
-        return powers ** (1.0 / p)
-    return mg.where(nonzero, mg.where(nonzero, powers, 1.0) ** (1.0 / p), 0.0)
+    return _root_of_nonzero(powers, lambda t: t ** (1.0 / p))
+
+
+def _nonzero_counts(diff, keepdim):
+    """How many differences along the last dim are not 0 (the "0-norm"), in the differences' dtype."""
+    return np.asarray((diff != 0).sum(axis=-1, keepdims=keepdim).astype(diff.dtype))
 
 
 _EPSILON = 1e-12  # PyTorch's: added to each squared norm, so that a zero vector gives a finite cosine
@@ -133,6 +143,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     squares1 = mg.sum(input1 * input1, dim=dim) + _EPSILON
     squares2 = mg.sum(input2 * input2, dim=dim) + _EPSILON
     cos = products / mg.sqrt(squares1 * squares2)
-    labels = target.numpy()
-    loss = mg.where(labels == 1, 1 - cos, 0.0) + mg.where(labels == -1, mg.clamp(cos - margin, min=0.0), 0.0)
+    loss = (mg.where(mask(np.equal, target, 1), 1 - cos, 0.0)
+            + mg.where(mask(np.equal, target, -1), mg.clamp(cos - margin, min=0.0), 0.0))
     return loss_checks.reduce(loss, reduction)

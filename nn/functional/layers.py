@@ -2,7 +2,7 @@
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import capture_state, replayable
+from microgradnp.autograd.graph import array_of, capture_state, increment_version, replayable
 
 from .loss_checks import warn_if_float64_input
 
@@ -81,8 +81,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalise each channel (dim 1) of an (N, C) or (N, C, L) input.
 
     In training the batch statistics are used (biased variance) and, when the running buffers are given,
-    they move towards them: ``running = (1 - momentum) * running + momentum * batch`` with the unbiased
-    batch variance, as in PyTorch. Otherwise the running statistics are used.
+    they move towards them, in place: ``running = (1 - momentum) * running + momentum * batch`` with the
+    unbiased batch variance, as in PyTorch. Otherwise the running statistics are used. Inside a compiled
+    step (``mg.compile``) every replay moves the buffers, and reads them afresh in eval mode.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with a batch and a channel dimension, got shape "
@@ -100,21 +101,54 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         var = mg.mean(centered * centered, dim=axes, keepdim=True)
         out = centered / mg.sqrt(var + eps)
         if running_mean is not None and running_var is not None:
-            # new arrays rather than writes into the old ones, so graphs that saved the old stats stay valid
-            unbiased = var.numpy().reshape(channels) * (count / (count - 1))
-            running_mean.data = ((1 - momentum) * running_mean.numpy()
-                                 + momentum * mean.numpy().reshape(channels)).astype(running_mean.dtype)
-            running_var.data = ((1 - momentum) * running_var.numpy() + momentum * unbiased).astype(running_var.dtype)
+            buffers = (running_mean, running_var)
+            arrays = (array_of(running_mean), array_of(running_var), array_of(mean), array_of(var))
+            if capture_state.active is None:
+                _update_running_stats(buffers, *arrays, momentum, count)
+            else:  # a compiled step moves the statistics at every replay
+                replayable(_update_running_stats, buffers, *arrays, momentum, count)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        inv_std = (1.0 / np.sqrt(running_var.numpy() + eps)).astype(input.dtype)
-        out = (input - running_mean.numpy().reshape(shape).astype(input.dtype)) * inv_std.reshape(shape)
+        if capture_state.active is not None:  # the statistics change between calls: a replay reads them afresh
+            shift = replayable(_running_shift, array_of(running_mean), shape, input.dtype)
+            scale = replayable(_running_scale, array_of(running_var), eps, shape, input.dtype)
+            out = (input - shift) * scale
+        else:
+            inv_std = (1.0 / np.sqrt(running_var.numpy() + eps)).astype(input.dtype)
+            out = (input - running_mean.numpy().reshape(shape).astype(input.dtype)) * inv_std.reshape(shape)
     if weight is not None:
         out = out * mg.reshape(weight, shape)
     if bias is not None:
         out = out + mg.reshape(bias, shape)
     return out
+
+
+def _update_running_stats(buffers, running_mean, running_var, mean, var, momentum, count):
+    """running = (1 - momentum) * running + momentum * batch (the unbiased batch variance for ``running_var``),
+    written into the buffers' arrays.
+
+    In place, as PyTorch does, so that a compiled step's replay, which holds these arrays, moves the same
+    statistics the module holds; ``buffers`` (the two Tensors) get their versions moved, so that a graph that
+    saved the old values refuses to backward. ``momentum`` may be a 0-d array: the factor of a cumulative
+    average, computed by the previous step of a replay (``_BatchNorm``).
+    """
+    if type(momentum) is np.ndarray:
+        momentum = momentum.item()
+    channels = mean.size
+    unbiased = var.reshape(channels) * (count / (count - 1))
+    running_mean[...] = ((1 - momentum) * running_mean + momentum * mean.reshape(channels)).astype(running_mean.dtype)
+    running_var[...] = ((1 - momentum) * running_var + momentum * unbiased).astype(running_var.dtype)
+    increment_version(buffers)
+
+
+def _running_shift(running_mean, shape, dtype):
+    # (batch_norm's eval-mode lines, as functions for a compiled step's replay)
+    return running_mean.reshape(shape).astype(dtype)
+
+
+def _running_scale(running_var, eps, shape, dtype):
+    return (1.0 / np.sqrt(running_var + eps)).astype(dtype).reshape(shape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -142,17 +176,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` picked by the integer indices in ``input`` (output shape ``input.shape + (dim,)``).
 
-    Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch.
+    Rows at ``padding_idx`` are returned as they are but get no gradient, as in PyTorch. An index out of
+    range raises an IndexError, inside a compiled step (``mg.compile``) at every replay too.
     """
-    index = input.numpy() if isinstance(input, mg.Tensor) else np.asarray(input)
+    index = array_of(input) if isinstance(input, mg.Tensor) else np.asarray(input)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype} (use .long())")
     rows = weight.shape[0]
+    if capture_state.active is not None:  # the indices change from call to call: recorded, checked at every replay
+        return _captured_embedding(index, weight, padding_idx)
     if index.size and (index.min() < 0 or index.max() >= rows):
-        bad = index[(index < 0) | (index >= rows)]
-        raise IndexError(f"embedding: index {int(bad.flat[0])} is out of range for an embedding with {rows} rows "
-                         f"(valid: 0..{rows - 1}); input holds values from {int(index.min())} to "
-                         f"{int(index.max())}")
+        _check_indices(index, rows)
     out = weight[index]
     if padding_idx is not None:
         padding_idx = padding_idx % rows
@@ -160,3 +194,28 @@ def embedding(input, weight, padding_idx=None):
         if is_padding.any():
             out = mg.where(is_padding, out.detach(), out)
     return out
+
+
+def _check_indices(index, rows):
+    """Raise an IndexError naming the first index out of [0, rows) (a compiled step runs it at every replay)."""
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index[(index < 0) | (index >= rows)]
+        raise IndexError(f"embedding: index {int(bad.flat[0])} is out of range for an embedding with {rows} rows "
+                         f"(valid: 0..{rows - 1}); input holds values from {int(index.min())} to "
+                         f"{int(index.max())}")
+
+
+def _captured_embedding(index, weight, padding_idx):
+    """``embedding`` while a compiled step is captured: the range check is a step of the replay, and the padding
+    rows are always detached with ``where`` (with no padding index among the indices it passes every value
+    and gradient through unchanged, as the eager lookup without it)."""
+    replayable(_check_indices, index, weight.shape[0])
+    out = weight[index]
+    if padding_idx is None:
+        return out
+    return mg.where(replayable(_padding_rows, index, padding_idx % weight.shape[0]), out.detach(), out)
+
+
+def _padding_rows(index, padding_idx):
+    # where the indices are the padding index, with a trailing dim that broadcasts over the embedding
+    return np.asarray(index == padding_idx)[..., None]

@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import array_of
+from microgradnp.autograd.graph import array_of, capture_state, replayable
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -132,7 +132,10 @@ _UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u
 
 def index_target(input, target, class_dim, ignore_index, loss):
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
-    and the mask of targets not equal to ``ignore_index`` (None when every target counts)."""
+    and the mask of targets not equal to ``ignore_index`` (None when every target counts).
+
+    While a compiled step is captured the range check and the mask are recorded (``_replayed_index_target``).
+    """
     shape = tuple(input.shape)
     classes = shape[class_dim]
     expected = shape[:class_dim] + shape[class_dim + 1:]
@@ -144,17 +147,35 @@ def index_target(input, target, class_dim, ignore_index, loss):
     if index.shape != expected:
         raise ValueError(f"{loss}: input of shape {shape} ({classes} classes along dim {class_dim}) needs a "
                          f"target of class indices of shape {expected}, got {tuple(index.shape)}")
+    if capture_state.active is not None:  # the targets change from call to call
+        return _replayed_index_target(index, classes, ignore_index, loss)
     # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
     unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
     if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:
         return index, None  # the usual case: every target valid and in range
-    valid = index != ignore_index
+    return index, _counted_targets(index, classes, ignore_index, loss)
+
+
+def _counted_targets(index, classes, ignore_index, loss):
+    """The mask of the targets not equal to ``ignore_index``, or an IndexError naming the first target out of
+    [0, classes)."""
+    valid = np.asarray(index != ignore_index)
     out_of_range = valid & ((index < 0) | (index >= classes))
     if out_of_range.any():
         bad = index[out_of_range]
         raise IndexError(f"{loss}: target class indices must be in [0, {classes}) (or ignore_index={ignore_index}),"
                          f" got {int(bad.flat[0])} ({int(out_of_range.sum())} bad of {index.size}; target "
                          f"values range from {int(index.min())} to {int(index.max())})")
+    return valid
+
+
+def _replayed_index_target(index, classes, ignore_index, loss):
+    """``index_target``'s range check and mask while a compiled step is captured: recorded, so that every
+    replay checks that call's targets (and raises the eager IndexError) and recomputes the mask. Whether
+    there is a mask depends on ``ignore_index`` and the shape only (with targets out of range eager raises)."""
+    valid = replayable(_counted_targets, index, classes, ignore_index, loss)
+    if index.size and not 0 <= ignore_index < classes:
+        return index, None
     return index, valid
 
 

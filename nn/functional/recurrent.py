@@ -28,6 +28,7 @@ import functools
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import capture_state, replayable
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 """The number of gate blocks stacked in each mode's ``weight_ih`` and ``weight_hh`` (PyTorch's layout)."""
@@ -175,7 +176,7 @@ def _direction(mode, steps, hx, weights, hidden_size, reverse):
 
 def _dropout_masks(shape, p, dtype):
     """Inverted-dropout multipliers of ``shape``: 0 with probability ``p``, else 1 / (1 - p), drawn from the
-    global generator (``mg.manual_seed``)."""
+    global generator (``mg.manual_seed``); a compiled step draws them afresh at every replay."""
     if p >= 1:
         return np.zeros(shape, dtype)
     keep = mg.random.get_generator(None).random(shape) >= p
@@ -204,8 +205,14 @@ def run_layers(mode, steps, hx, weights, hidden_size, num_layers, bidirectional,
             else:
                 steps = outputs[0]
             if dropout > 0:
-                masks = _dropout_masks((len(steps),) + tuple(steps[0].shape), dropout, np.dtype(steps[0].dtype))
-                steps = [x * mask for x, mask in zip(steps, masks)]
+                shape = (len(steps),) + tuple(steps[0].shape)
+                if capture_state.active is not None:  # a random source: a compiled step draws fresh masks per replay
+                    masks = mg.from_numpy(replayable(_dropout_masks, shape, dropout, np.dtype(steps[0].dtype)))
+                    # each step's mask through a recorded indexing op: a NumPy view taken here would be a constant
+                    steps = [x * masks[t] for t, x in enumerate(steps)]
+                else:
+                    masks = _dropout_masks(shape, dropout, np.dtype(steps[0].dtype))
+                    steps = [x * mask for x, mask in zip(steps, masks)]
         outputs = []
         for direction in range(directions):
             k = layer * directions + direction

@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of, replayable
 
 from . import loss_checks
+from .derived import floor_straight_through, mask
 from .loss_checks import check_reduction, floating_input, matching_target, reduce, warn_if_relu_output
 
 
@@ -37,7 +39,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     input, target = _prepare(input, target, reduction, "huber_loss")
     diff = input - target
     size = mg.abs(diff)
-    return reduce(mg.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction)
+    return reduce(mg.where(mask(np.less, size, delta), 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction)
 
 
 def legacy_reduction(size_average, reduce, reduction, loss):
@@ -68,7 +70,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     size = mg.abs(diff)
     if beta == 0:
         return loss_checks.reduce(size, reduction)
-    return loss_checks.reduce(mg.where(size < beta, (0.5 / beta) * diff * diff, size - 0.5 * beta), reduction)
+    quadratic = mask(np.less, size, beta)
+    return loss_checks.reduce(mg.where(quadratic, (0.5 / beta) * diff * diff, size - 0.5 * beta), reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -77,7 +80,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
     ``var`` has the input's shape, or one dimension fewer or of size 1 (one variance shared along it), or is a
     float. Variances below ``eps`` count as ``eps`` in the loss, while their gradient flows as if unclamped
-    (as in PyTorch).
+    (as in PyTorch). A negative variance raises a ValueError, inside a compiled step at every replay too.
     """
     loss_name = "gaussian_nll_loss"
     input, target = _prepare(input, target, reduction, loss_name)
@@ -88,8 +91,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     else:
         var = var if isinstance(var, mg.Tensor) else mg.tensor(np.asarray(var))
         var = var.to(input.dtype) if var.dtype != input.dtype else var
-        if (var.numpy() < 0).any():
-            raise ValueError(f"{loss_name}: var has negative entry/entries")
+        replayable(_check_variances, array_of(var), loss_name)
     if var.shape != input.shape:
         if input.shape[:-1] == var.shape:  # one variance per sample, shared along the last dim
             var = mg.unsqueeze(var, -1)
@@ -99,15 +101,18 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                              f"{tuple(input.shape)} (give the input's shape, that shape without its last dim, "
                              f"or size 1 "
                              f"in one dim)")
-    low = var.numpy() < eps
-    if low.any():
-        # the value clamped at eps, the gradient that of var itself (var - var is exactly 0)
-        var = mg.where(low, var - var.detach() + eps, var)
+    var = floor_straight_through(var, eps)  # the value clamped at eps, the gradient that of var itself
     diff = input - target
     loss = 0.5 * (mg.log(var) + diff * diff / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return reduce(loss, reduction)
+
+
+def _check_variances(var, loss_name):
+    """Raise unless every variance is >= 0: a compiled step runs this at every replay, on each call's ``var``."""
+    if (var < 0).any():
+        raise ValueError(f"{loss_name}: var has negative entry/entries")
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
@@ -124,8 +129,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * mg.log(input + eps)
     if full:
-        counts = target.numpy()
-        big = counts > 1
+        big = mask(np.greater, target, 1)
         safe = mg.where(big, target, 2.0)  # the term is 0 where target <= 1: keep log away from 0 there
         stirling = safe * mg.log(safe) - safe + 0.5 * mg.log(2 * math.pi * safe)
         loss = loss + mg.where(big, stirling, 0.0)

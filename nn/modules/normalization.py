@@ -3,6 +3,7 @@ sample)."""
 import numpy as np
 
 import microgradnp as mg
+from microgradnp.autograd.graph import array_of, capture_state, increment_version, replayable
 
 from .. import functional as F
 from ..module import Module
@@ -13,8 +14,10 @@ class _BatchNorm(Module):
     """Batch normalisation over the batch (and the spatial dims) for each channel (dim 1).
 
     Training uses the batch statistics (biased variance) and updates ``running_mean`` and ``running_var``
-    (unbiased variance) with ``momentum`` (``None``: a cumulative average); eval mode uses the running
-    statistics. ``weight`` starts at 1 and ``bias`` at 0 when ``affine``.
+    (unbiased variance) with ``momentum`` (``None``: a cumulative average), and ``num_batches_tracked``, in
+    place as PyTorch does; eval mode uses the running statistics. ``weight`` starts at 1 and ``bias`` at 0
+    when ``affine``. Inside a compiled step (``mg.compile``) each replay updates the buffers as an eager step
+    would, and a replay in eval mode reads their current values.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
@@ -54,9 +57,16 @@ class _BatchNorm(Module):
                              f"{self.expected.format(c=self.num_features)}, got {tuple(input.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.numpy() + 1)
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.numpy())
+            counter = array_of(self.num_batches_tracked)
+            if capture_state.active is None:
+                counter += 1  # in place, as the running statistics (see F.batch_norm)
+                increment_version(self.num_batches_tracked)
+                if self.momentum is None:
+                    factor = 1.0 / float(counter)
+            elif self.momentum is None:  # a compiled step counts at every replay, and the factor follows the count
+                factor = replayable(_count_batch_for_average, self.num_batches_tracked, counter)
+            else:
+                replayable(_count_batch, self.num_batches_tracked, counter)
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
@@ -66,6 +76,19 @@ class _BatchNorm(Module):
         """The settings shown inside the parentheses of ``repr``."""
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+def _count_batch(buffer, counter):
+    """``num_batches_tracked`` (``counter``, its 0-d array) + 1, in place: a step of a compiled step's replay."""
+    counter += 1
+    increment_version(buffer)
+
+
+def _count_batch_for_average(buffer, counter):
+    """``_count_batch``, then the factor of a cumulative average (momentum=None), 1 / count, as a 0-d array:
+    a compiled step's replay computes it from each call's count and hands it to the statistics' update."""
+    _count_batch(buffer, counter)
+    return np.array(1.0 / float(counter))
 
 
 class BatchNorm1d(_BatchNorm):

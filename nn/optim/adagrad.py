@@ -1,6 +1,8 @@
 """Adagrad: per-coordinate learning rates that shrink with the sum of squared gradients."""
 import numpy as np
 
+from microgradnp.autograd.graph import array_of
+
 from .optimizer import Optimizer, check_hyper
 
 
@@ -22,7 +24,7 @@ class Adagrad(Optimizer):
         # as in PyTorch the accumulator exists from the start, so state_dict() has it before any step
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = {"step": 0, "sum": np.full_like(p.numpy(), group["initial_accumulator_value"])}
+                self.state[p] = {"step": 0, "sum": np.full_like(array_of(p), group["initial_accumulator_value"])}
 
     def _update(self, param, grad, group, state):
         if not state:

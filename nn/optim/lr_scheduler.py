@@ -1,13 +1,18 @@
 """Learning-rate schedules with PyTorch's recurrences, step for step.
 
 Call ``scheduler.step()`` once per epoch (``OneCycleLR``: once per batch), after ``optimizer.step()``;
-``ReduceLROnPlateau.step(metric)`` takes the validation metric.
+``ReduceLROnPlateau.step(metric)`` takes the validation metric. A ``step()`` called inside a compiled step
+(``mg.compile``) is recorded as one step of its replay, so it runs at every call as it would eagerly
+(``ReduceLROnPlateau``'s is refused there: it decides from a value).
 """
 import math
 import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
+
+import microgradnp as mg
+from microgradnp.autograd.graph import capture_state, replayable
 
 from .optimizer import Optimizer
 
@@ -58,7 +63,12 @@ class LRScheduler:
         return self._last_lr
 
     def step(self, epoch=None):
-        """Advance one epoch (or jump to ``epoch``, using the closed form where there is one)."""
+        """Advance one epoch (or jump to ``epoch``, using the closed form where there is one).
+
+        Called inside a compiled step (``mg.compile``), it is one step of the replay: it runs at every call.
+        """
+        if capture_state.active is not None and not _recording[0]:
+            return _record_step(LRScheduler.step, self, epoch)
         if self._step_count == 1 and not self._is_initial and not self.optimizer._opt_called:
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`: call them in the "
                           "opposite order (optimizer.step() first), or the first value of the learning rate "
@@ -93,6 +103,23 @@ class LRScheduler:
 
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
+
+
+_recording = [False]  # a scheduler's step() is being recorded: the steps it calls (SequentialLR's) are part of it
+
+
+def _record_step(step, scheduler, *args):
+    """``step(scheduler, *args)``, recorded by the compiled step being captured as one step of its replay."""
+    _recording[0] = True
+    try:
+        replayable(_run_step, step, scheduler, args)
+    finally:
+        _recording[0] = False
+
+
+def _run_step(step, scheduler, args):
+    # a replay step: the scheduler's Python code runs at every call, as eagerly
+    step(scheduler, *args)
 
 
 class StepLR(LRScheduler):
@@ -350,6 +377,8 @@ class SequentialLR(LRScheduler):
 
     def step(self):
         """Step the scheduler of the current epoch (a new one starts from its epoch 0 at its milestone)."""
+        if capture_state.active is not None and not _recording[0]:
+            return _record_step(SequentialLR.step, self)
         self.last_epoch += 1
         index = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
@@ -400,6 +429,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch=None):
         """Advance one epoch, or go to ``epoch`` (which may be fractional)."""
+        if capture_state.active is not None and not _recording[0]:
+            return _record_step(CosineAnnealingWarmRestarts.step, self, epoch)
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
@@ -584,7 +615,14 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def step(self, metrics, epoch=None):
-        """Record one epoch's metric (a number or a one-element tensor) and reduce the lr on a plateau."""
+        """Record one epoch's metric (a number or a one-element tensor) and reduce the lr on a plateau.
+
+        Refused inside a compiled step (``mg.compile``): whether the lr changes depends on the metric's value.
+        """
+        if capture_state.active is not None:
+            raise mg.CompileError(
+                "mg.compile: ReduceLROnPlateau.step(metric) decides from the metric's value, which a replay cannot "
+                "follow; call it outside the compiled function (with the loss it returns, say, once per epoch)")
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

@@ -43,7 +43,7 @@ class SGD(Optimizer):
                 try:
                     add_scaled_(array_of(p), array_of(grad), alpha)
                 except ShapeMismatch:  # a .grad assigned by hand (checked there: the shapes are compared anyway)
-                    raise grad_shape_error(self, p, grad.numpy()) from None
+                    raise grad_shape_error(self, p, array_of(grad)) from None
                 updated.append(p)
         finally:
             # as in Optimizer._step_group: a graph that saved the old values must refuse to backward
@@ -92,7 +92,7 @@ class SGD(Optimizer):
                             try:
                                 add_scaled_(array_of(p), array_of(grad), alpha)
                             except ShapeMismatch:
-                                raise grad_shape_error(self, p, grad.numpy()) from None
+                                raise grad_shape_error(self, p, array_of(grad)) from None
                         updated.append(p)
                 finally:
                     increment_version(updated)
