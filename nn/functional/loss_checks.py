@@ -130,6 +130,11 @@ def class_weight(weight, input, classes, class_dim, loss):
 _UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i8", "i4", "u8", "u4")}
 
 
+def _as_unsigned(index):
+    # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
+    return index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
+
+
 def index_target(input, target, class_dim, ignore_index, loss):
     """(index, valid): the class-index target as an integer ndarray of the right shape, every value in range,
     and the mask of targets not equal to ``ignore_index`` (None when every target counts).
@@ -149,9 +154,8 @@ def index_target(input, target, class_dim, ignore_index, loss):
                          f"target of class indices of shape {expected}, got {tuple(index.shape)}")
     if capture_state.active is not None:  # the targets change from call to call
         return _replayed_index_target(index, classes, ignore_index, loss)
-    # seen as unsigned, a negative index is huge: one reduce checks both ends of the range
-    unsigned = index.view(_UNSIGNED.get(index.dtype) or index.dtype.str.replace("i", "u"))
-    if index.size and not 0 <= ignore_index < classes and np.maximum.reduce(unsigned, axis=None) < classes:
+    if (index.size and not 0 <= ignore_index < classes
+            and np.maximum.reduce(_as_unsigned(index), axis=None) < classes):
         return index, None  # the usual case: every target valid and in range
     return index, _counted_targets(index, classes, ignore_index, loss)
 
@@ -173,10 +177,17 @@ def _replayed_index_target(index, classes, ignore_index, loss):
     """``index_target``'s range check and mask while a compiled step is captured: recorded, so that every
     replay checks that call's targets (and raises the eager IndexError) and recomputes the mask. Whether
     there is a mask depends on ``ignore_index`` and the shape only (with targets out of range eager raises)."""
-    valid = replayable(_counted_targets, index, classes, ignore_index, loss)
     if index.size and not 0 <= ignore_index < classes:
+        replayable(_check_targets, index, classes, ignore_index, loss)
         return index, None
-    return index, valid
+    return index, replayable(_counted_targets, index, classes, ignore_index, loss)
+
+
+def _check_targets(index, classes, ignore_index, loss):
+    """``_counted_targets``' IndexError for a target out of [0, classes), checked first with one reduce as
+    ``index_target`` checks it (the mask itself is not needed: ``ignore_index`` is out of that range)."""
+    if np.maximum.reduce(_as_unsigned(index), axis=None) >= classes:
+        _counted_targets(index, classes, ignore_index, loss)
 
 
 # ---- misuse warnings ----------------------------------------------------------------------------------------
