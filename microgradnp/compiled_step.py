@@ -49,7 +49,7 @@ from .autograd.node import Node
 from .autograd.primitive import PRIMITIVES
 from .grad_mode import _state as _grad_state
 from .ops import linalg, windows
-from .ops.constant_arrays import ZERO, zeros_view
+from .ops.constant_arrays import ZERO, ones_vector, zeros_view
 from .ops.elementwise import _VECTOR_MIN
 from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
 from .random import get_generator
@@ -109,6 +109,7 @@ class _Tape:
         self.ufuncs = {}   # line index -> the output at capture of a one-output ufunc step (it takes out=)
         self.cleared = set()  # ids of leaves whose .grad a recorded zero_grad(set_to_none=True) cleared
         self.grads_none = set()  # ids of those leaves whose .grad no recorded step has set since
+        self.new_grads = {}  # line index -> (leaf's name, gradient's name, gradient): ``leaf._grad = Tensor(g)``
         self.specializations = []  # (line index, factory of a faster function for that line's call)
         self.fresh_leaves = {}  # leaf -> whether its .grad was None when the backward pass began
         self.modules = {}  # id -> every nn.Module called during capture (its training flag is guarded)
@@ -411,6 +412,7 @@ class _Tape:
             if shared:
                 self.lines.append(([], acc, [gname], True))
             elif id(leaf) in self.grads_none:  # cleared by a recorded zero_grad: None at every replay
+                self.new_grads[len(self.lines)] = (name, gname, g)
                 self.lines.append(([], f"{name}._grad = {self.const(_plain_tensor)}({gname})", [gname], True))
             else:
                 self.lines.append(([], f"if {name}._grad is None: {name}._grad = {self.const(_plain_tensor)}({gname})\n"
@@ -453,8 +455,16 @@ class _Tape:
         plan, self.buffer_bytes = plan_buffers([(targets, reads) for _, targets, _, reads, _ in kept], steps,
                                                self.named, pinned, self.escaping(results))
         self.buffer_ids = {id(b) for buffers in plan.values() for b in buffers if b is not None}
+        buffer_of = {id(o): b for position, step in steps.items() for o, b in zip(step.outputs, plan[position])
+                     if o is not None and b is not None}
         rewritten = []
         for position, (index, targets, expr, reads, effect) in enumerate(kept):
+            if index in self.new_grads and id(self.new_grads[index][2]) in buffer_of:
+                # the gradient is a buffer of its own (pinned), the same array at every call: so is its Tensor,
+                # unless something gave that Tensor another array since
+                leaf, gname, g = self.new_grads[index]
+                grad = self.const(_plain_tensor(buffer_of[id(g)]))
+                expr = f"{leaf}._grad = {grad} if {grad}._array is {gname} else {self.const(_plain_tensor)}({gname})"
             buffers = plan.get(position)
             if buffers and any(b is not None for b in buffers):
                 call = expr[expr.index("(") + 1:]
@@ -734,7 +744,12 @@ def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
             product(g.T, x, out=buf_w) if buf_w is not None else linalg._weight_gradient(xp, g, x, weight))
     else:
         grad_w = None if edges[1] is None else _product_into(g.T, x, buf_w)
-    grad_b = None if bias is None or edges[2] is None else xp.sum_to(g, shape=bias.shape)
+    if bias is None or edges[2] is None:
+        grad_b = None
+    elif buffers[2] is not None and g.ndim == 2 and bias.shape == g.shape[1:] and g.dtype.char in "fd":
+        grad_b = ones_vector(len(g), g.dtype).dot(g, out=buffers[2])  # (shape.sum_to_shape's product, into it)
+    else:
+        grad_b = xp.sum_to(g, shape=bias.shape)
     return grad_x, grad_w, grad_b
 
 
@@ -800,7 +815,7 @@ def _variants():
     table[linear.forward] = _Variant(_linear_into, choose=_choose_linear)
     table[relu.forward] = _Variant(_relu_into)
     table[relu.vjps[0]] = _Variant(_relu_vjp_into, extra=lambda args, outs: (np.empty(outs[0].shape, bool),))
-    table[linear.joint_vjp] = _Variant(_linear_vjp_into, outputs=(0, 1))
+    table[linear.joint_vjp] = _Variant(_linear_vjp_into, outputs=(0, 1, 2))
     matmul, unfold, fold, window_max = (PRIMITIVES[n] for n in ("matmul", "unfold", "fold", "window_max"))
     table[matmul.forward] = _Variant(_matmul_into)
     table[matmul.vjps[0]] = _Variant(_matmul_vjp_a_into)
