@@ -209,9 +209,20 @@ class _Tape:
         position = self.input_index.get(id(tensor))
         return self.const(tensor) if position is None else f"inputs[{position}]"
 
+    def note_grads_cleared(self, tensors):
+        """``graph.clear_grads`` (``zero_grad()``) set these tensors' ``.grad`` to None: at this point of every
+        replay too, so the backward pass that follows assigns their gradients without testing."""
+        if _get_ident() != self.thread:
+            return
+        cleared = {id(t) for t in tensors}
+        self.cleared.update(cleared)
+        self.grads_none.update(cleared)
+
     def note_grad_read(self, tensor):
         """``tensor.grad`` read by the step (``w -= lr * w.grad``): the replay reads the ``.grad`` of its own
         call, which may be another array than the one captured (a gradient accumulated into, not reset)."""
+        if _get_ident() != self.thread:
+            return
         if self.unverified:
             self.verify_backward()
         array = tensor._grad._array
@@ -220,6 +231,8 @@ class _Tape:
 
     def note_grad_write(self, tensor, grad):
         """``tensor.grad = grad`` in the step (``w.grad = None`` after a hand-written update): replayed."""
+        if _get_ident() != self.thread:
+            return
         if self.unverified:
             self.verify_backward()
         name = self.tensor_name(tensor)
@@ -256,12 +269,6 @@ class _Tape:
             self.check_inputs(args, f"{getattr(fn, '__qualname__', fn)!r}")
         if specialize is not None:
             self.specializations.append((len(self.lines), specialize))
-        owner = getattr(fn, "__self__", None)
-        if getattr(fn, "__name__", "") == "_zero_grad" and args == (True,) and owner is not None:
-            # (prototype: the real API lets the optimizer say which gradients it clears)
-            cleared = {id(p) for group in owner.param_groups for p in group["params"]}
-            self.cleared.update(cleared)
-            self.grads_none.update(cleared)
         if out is None:
             self.emit([], fn, args, effect=True)
         elif type(out) is np.ndarray:
@@ -680,7 +687,7 @@ def compile_source(source):
     return builtins.compile(source, "<mg.compile replay>", "exec")
 
 
-# ---- out= variants (prototype: the real design declares them with the primitives) ----------------------
+# ---- out= variants -------------------------------------------------------------------------------------
 # Each mirrors its eager function's branches exactly and makes the same NumPy/BLAS calls with out=
 # buffers, so that the bits are the same; it is called as variant(buffers, *the eager call's arguments).
 
@@ -1330,8 +1337,10 @@ def compile(step_fn, *, check=False, cache_size=8, buffers=True):  # noqa: A001 
             it calls, its line in the replay's code (``error.source``), and by how much.
         cache_size: how many signatures keep their replay (least recently used first out). A warning
             says when captures keep coming for new signatures and the cache evicts one.
-        buffers: write the results of ops that have an out= variant (linear, relu) into arrays kept
-            by the replay: a leaf's ``.grad`` may then be rewritten by the next call.
+        buffers: write the results of the ops that can write into a given array (the ufuncs, linear,
+            relu, matmul, unfold, fold, max pooling's gradient) into arrays the replay allocates once and
+            shares between results whose lifetimes do not overlap: a leaf's ``.grad`` may then be
+            rewritten by the next call (what the step returns never is).
 
     Returns:
         A ``CompiledStep``: call it as ``step_fn``; ``.captures`` counts the captures so far,

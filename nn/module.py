@@ -6,7 +6,15 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 import microgradnp as mg
-from microgradnp.autograd.graph import array_of, capture_state, grad_of, is_recording, note_hooks_changed, replayable
+from microgradnp.autograd.graph import (
+    array_of,
+    capture_state,
+    clear_grads,
+    grad_of,
+    is_recording,
+    note_hooks_changed,
+    replayable,
+)
 
 from . import hooks as _hooks
 from .functional.loss_checks import warn
@@ -378,13 +386,12 @@ class Module:
 
     def _clear_grads(self, set_to_none):
         # the clearing itself: called eagerly, or by a compiled step's replay
+        if set_to_none:
+            clear_grads(list(self.parameters()))
+            return
         for param in self.parameters():
             grad = grad_of(param)
-            if grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
+            if grad is not None:
                 array_of(grad)[...] = 0
 
     def apply(self, fn):

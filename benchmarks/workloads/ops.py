@@ -8,7 +8,7 @@ chains of each size one by one and reports the median chain's time divided by 10
 import numpy as np
 
 from . import chain
-from .common import Metric, import_torch, time_steps
+from .common import Metric, import_torch, ratio_target, time_steps
 
 TITLE = "one op (x*1.0001, +0.001, tanh) in a 1000-op chain, forward + backward, float64"
 LENGTH = 1000
@@ -106,8 +106,11 @@ IMPLEMENTATIONS = {"numpy": NumpyOps, "numpy forward": NumpyForwardOps, "microgr
 
 
 def targets(summary):
-    """The issue's target for this workload: at most 3 us per op (forward + backward) on 1 element."""
+    """The targets for this workload: at most 3 us per op (forward + backward) on 1 element, and on 1000
+    elements at most 2x the hand-written NumPy op (its forward and backward calls)."""
     per_op = summary.median("microgradnp", "us_per_op_1")
     if per_op is None:
         return []
-    return [("ops, 1 element: <= 3 us per op fwd+bwd", f"{per_op:.2f} us", per_op <= 3.0)]
+    return ([("ops, 1 element: <= 3 us per op fwd+bwd", f"{per_op:.2f} us", per_op <= 3.0)]
+            + ratio_target(summary, "ops, 1000 elements: <= 2x the hand-written NumPy op", "microgradnp", 2.0,
+                           metric="us_per_op_1000"))

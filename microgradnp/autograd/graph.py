@@ -32,9 +32,12 @@ grad_of = operator.attrgetter("_grad")
 
 def clear_grads(tensors):
     """Set the ``.grad`` of every tensor in ``tensors`` to None, as ``optimizer.zero_grad()`` does each step
-    (one call for a whole parameter group, not a property assignment per parameter)."""
+    (one call for a whole parameter group, not a property assignment per parameter). A compiled step's
+    capture notes the cleared tensors: their ``.grad`` is None at this point of every replay."""
     for tensor in tensors:
         tensor._grad = None
+    if capture_state.active is not None:
+        capture_state.active.note_grads_cleared(tensors)
 
 
 # ``capture_state.active`` is the capture in progress or None: library code tests it (one attribute read)
@@ -57,7 +60,7 @@ def note_hooks_changed():
 
 
 def set_capture(tape):
-    """Start (``tape``) or stop (None) a capture; returns the previous one. For the compile prototype."""
+    """Start (``tape``) or stop (None) a capture; returns the previous one (``mg.compile``'s capture)."""
     previous = _capture.active
     _capture.active = tape
     for listener in _capture.listeners:
