@@ -10,6 +10,8 @@ import microgradnp as mg
 from microgradnp import CompileError, nn
 from microgradnp import compile as mg_compile
 
+from training_steps import tutorial_step
+
 
 def _bits(t):
     return t.numpy().tobytes()
@@ -28,14 +30,7 @@ def _mlp(seed=0):
     return model, nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.1)
 
 
-def _step(model, loss_fn, optimizer):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+_step = tutorial_step
 
 
 def _batches(kind, count, batch):

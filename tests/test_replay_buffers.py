@@ -11,6 +11,8 @@ from microgradnp.autograd.namespaces import NUMPY
 from microgradnp.autograd.primitive import PRIMITIVES
 from microgradnp.replay_buffers import BufferStep, plan_buffers
 
+from training_steps import tutorial_step
+
 
 def _same_bits(a, b):
     return a is None and b is None or (a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
@@ -213,13 +215,7 @@ def _lstm_tagger():
 
 
 def _train(compiled, model, loss_fn, optimizer, batches):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = tutorial_step(model, loss_fn, optimizer)
     run = mg_compile(step, check=2) if compiled else step
     losses = [run(x, y).numpy().copy() for x, y in batches]
     return losses, [p.numpy().copy() for p in model.parameters()], run
