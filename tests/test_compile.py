@@ -757,11 +757,12 @@ def _one_ulp_high(variant):
 
 @pytest.mark.parametrize("which, label", [("forward", "relu (forward)"), ("vjp", "relu (vjp for input 0)")])
 def test_check_names_the_first_replay_step_whose_output_differs(monkeypatch, which, label):
-    from microgradnp import compiled_step
+    from microgradnp import replay_variants
     relu = mg.autograd.graph.PRIMITIVES["relu"]
     fn = relu.forward if which == "forward" else relu.vjps[0]
-    variant = compiled_step._INTO[fn]
-    monkeypatch.setitem(compiled_step._INTO, fn, compiled_step._Variant(_one_ulp_high(variant), extra=variant.extra))
+    variant = replay_variants._INTO[fn]
+    patched = replay_variants._Variant(_one_ulp_high(variant), extra=variant.extra)
+    monkeypatch.setitem(replay_variants._INTO, fn, patched)
     model, loss_fn, optimizer = _mlp()
     compiled = mg_compile(_step(model, loss_fn, optimizer), check=1)
     batches = _batches("mlp", 2, 8)

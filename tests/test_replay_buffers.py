@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import microgradnp as mg
+from microgradnp import capture_tape, nn, replay_variants
 from microgradnp import compile as mg_compile
-from microgradnp import compiled_step, nn
 from microgradnp.autograd.namespaces import NUMPY
 from microgradnp.autograd.primitive import PRIMITIVES
 from microgradnp.replay_buffers import BufferStep, plan_buffers
@@ -100,8 +100,8 @@ def test_the_linear_variants_equal_the_plain_linear_bit_for_bit(case):
     x, weight, bias = case
     plain = _LINEAR.forward(x, weight, bias)
     for buffers in ((None,), _buffers_like((plain,))):
-        assert _same_bits(compiled_step._linear_into(buffers, x, weight, bias), plain)
-        chosen = compiled_step._choose_linear((x, weight, bias), buffers)
+        assert _same_bits(replay_variants._linear_into(buffers, x, weight, bias), plain)
+        chosen = replay_variants._choose_linear((x, weight, bias), buffers)
         assert _same_bits(chosen(_buffers_like((plain,)) if buffers[0] is not None else buffers, x, weight, bias),
                           plain)
     g = np.random.default_rng(1).standard_normal(plain.shape).astype(plain.dtype)
@@ -110,7 +110,7 @@ def test_the_linear_variants_equal_the_plain_linear_bit_for_bit(case):
             continue
         expected = _LINEAR.joint_vjp(NUMPY, g, plain, edges, x, weight, bias)
         for buffers in ((None, None, None), _buffers_like(expected)):
-            got = compiled_step._linear_vjp_into(buffers, NUMPY, g, plain, edges, x, weight, bias)
+            got = replay_variants._linear_vjp_into(buffers, NUMPY, g, plain, edges, x, weight, bias)
             assert all(_same_bits(a, b) for a, b in zip(got, expected))
 
 
@@ -123,11 +123,11 @@ def test_the_relu_variants_equal_the_plain_relu_bit_for_bit(shape, order, dtype)
     x.flat[1::11] = -0.0
     x.flat[2::13] = np.nan
     plain = _RELU.forward(x)
-    assert _same_bits(compiled_step._relu_into(_buffers_like((plain,)), x), plain)
+    assert _same_bits(replay_variants._relu_into(_buffers_like((plain,)), x), plain)
     g = np.random.default_rng(3).standard_normal(shape).astype(dtype)
     expected = _RELU.vjps[0](NUMPY, g, plain, x)
     buffers = (np.empty_like(expected), np.empty(expected.shape, bool))
-    assert _same_bits(compiled_step._relu_vjp_into(buffers, NUMPY, g, plain, x), expected)
+    assert _same_bits(replay_variants._relu_vjp_into(buffers, NUMPY, g, plain, x), expected)
 
 
 _MATMUL = PRIMITIVES["matmul"]
@@ -141,10 +141,10 @@ def test_the_matmul_variants_equal_the_plain_matmul_bit_for_bit(a_shape, b_shape
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
     plain = _MATMUL.forward(a, b)
-    assert _same_bits(compiled_step._matmul_into(_buffers_like((plain,)), a, b), plain)
+    assert _same_bits(replay_variants._matmul_into(_buffers_like((plain,)), a, b), plain)
     g = rng.standard_normal(plain.shape).astype(dtype)
-    for vjp, variant in ((_MATMUL.vjps[0], compiled_step._matmul_vjp_a_into),
-                         (_MATMUL.vjps[1], compiled_step._matmul_vjp_b_into)):
+    for vjp, variant in ((_MATMUL.vjps[0], replay_variants._matmul_vjp_a_into),
+                         (_MATMUL.vjps[1], replay_variants._matmul_vjp_b_into)):
         expected = vjp(NUMPY, g, plain, a, b)
         buffers = _buffers_like((expected,)) if a.ndim >= 2 and b.ndim >= 2 else (None,)  # (1-D: the plain rule)
         assert _same_bits(variant(buffers, NUMPY, g, plain, a, b), expected)
@@ -166,18 +166,18 @@ def test_the_unfold_and_fold_variants_equal_the_plain_ones_bit_for_bit(settings,
     x = rng.standard_normal((2, 3) + (11, 9)[:len(kernel_size)]).astype(dtype)
     unfold, fold = PRIMITIVES["unfold"], PRIMITIVES["fold"]
     columns = unfold.forward(x, kernel_size, dilation, padding, stride)
-    assert _same_bits(compiled_step._unfold_into(_buffers_like((columns,)), x, kernel_size, dilation, padding,
+    assert _same_bits(replay_variants._unfold_into(_buffers_like((columns,)), x, kernel_size, dilation, padding,
                                                  stride), columns)
     g = rng.standard_normal(columns.shape).astype(dtype)
     image = unfold.vjps[0](NUMPY, g, columns, x, kernel_size, dilation, padding, stride)
-    assert _same_bits(compiled_step._unfold_vjp_into(_buffers_like((image,)), NUMPY, g, columns, x, kernel_size,
+    assert _same_bits(replay_variants._unfold_vjp_into(_buffers_like((image,)), NUMPY, g, columns, x, kernel_size,
                                                      dilation, padding, stride), image)
     size = tuple(x.shape[2:])
     folded = fold.forward(g, size, kernel_size, dilation, padding, stride)
-    assert _same_bits(compiled_step._fold_into(_buffers_like((folded,)), g, size, kernel_size, dilation, padding,
+    assert _same_bits(replay_variants._fold_into(_buffers_like((folded,)), g, size, kernel_size, dilation, padding,
                                                stride), folded)
     back = fold.vjps[0](NUMPY, x, folded, g, size, kernel_size, dilation, padding, stride)
-    assert _same_bits(compiled_step._fold_vjp_into(_buffers_like((back,)), NUMPY, x, folded, g, size,
+    assert _same_bits(replay_variants._fold_vjp_into(_buffers_like((back,)), NUMPY, x, folded, g, size,
                                                    kernel_size, dilation, padding, stride), back)
 
 
@@ -191,7 +191,7 @@ def test_the_window_max_vjp_variant_equals_the_plain_one_with_ties_and_nan(dtype
     ans = window_max.forward(tiles, axes)
     g = rng.standard_normal(ans.shape).astype(dtype)
     expected = window_max.vjps[0](NUMPY, g, ans, tiles, axes)
-    got = compiled_step._window_max_vjp_into(_buffers_like((expected,)), NUMPY, g, ans, tiles, axes)
+    got = replay_variants._window_max_vjp_into(_buffers_like((expected,)), NUMPY, g, ans, tiles, axes)
     assert _same_bits(got, expected)
 
 
@@ -232,14 +232,14 @@ def test_an_lstm_step_with_shared_buffers_replays_bit_for_bit_and_allocates_less
         assert _same_bits(a, b)
     # captured again, watched: the outputs of every step that writes into a buffer, against what was allocated
     outputs = []
-    build = compiled_step._Tape.build
+    build = capture_tape._Tape.build
 
     def watched_build(tape, result_name, buffers=True):
         outputs.extend(tape.ufuncs.values())
         outputs.extend(o for _, _, outs in tape.into.values() for o in outs if isinstance(o, np.ndarray))
         return build(tape, result_name, buffers)
 
-    monkeypatch.setattr(compiled_step._Tape, "build", watched_build)
+    monkeypatch.setattr(capture_tape._Tape, "build", watched_build)
     replayed[2].cache.clear()
     replayed[2].last = None
     replayed[2](*batches[0])
