@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..autograd.primitive import primitive
+from .constant_arrays import ZERO
 
 
 def block_counts(spatial, kernel_size, dilation, padding, stride):
@@ -89,17 +90,23 @@ fold = primitive("fold", _fold, reads=(), grads_in_input_shapes=True,
 
 def _first_largest_positions(tiles, axes, largest):
     # per kernel position, the tiles' view at it and where it holds its window's first largest element
-    # (a NaN counts as largest): a few passes over every window at once, one kernel position at a time
+    # (a NaN counts as largest): a few passes over every window at once, one kernel position at a time.
+    # Each mask is valid until the next one is asked for (the first is reused for the running "taken")
     tiles_first = np.moveaxis(tiles, axes, tuple(range(len(axes))))  # a view, kernel positions first
     with_nan = np.isnan(largest).any()
-    taken = np.zeros(largest.shape, dtype=bool)
-    for position in np.ndindex(*tiles_first.shape[:len(axes)]):
+    positions = list(np.ndindex(*tiles_first.shape[:len(axes)]))
+    taken = None  # where an earlier position held the largest element (its first hit needs no comparison)
+    for number, position in enumerate(positions):
         candidate = tiles_first[position]
         hit = candidate == largest
         if with_nan:
             hit |= np.isnan(candidate)
-        first = hit > taken
-        taken |= hit
+        if taken is None:
+            taken = first = hit  # (the caller is done with ``first`` before the next position changes it)
+        else:
+            first = hit > taken
+            if number < len(positions) - 1:
+                taken |= hit
         yield position, first
 
 
@@ -137,18 +144,17 @@ def _window_max_vjp(xp, g, ans, tiles, axes):
 
 
 def _window_max_vjp_fast(g, ans, tiles, axes, out=None):
-    # the same gradient in an ordinary backward pass, written per kernel position into a zero array (or
-    # ``out``, a compiled step's buffer): a broadcast ``where`` over the tiles' short kernel axes is
+    # the same gradient in an ordinary backward pass, written per kernel position (into ``out``, a
+    # compiled step's buffer, when given): a broadcast ``where`` over the tiles' short kernel axes is
     # several times slower
-    if out is None:
-        grad = np.zeros(tiles.shape, dtype=g.dtype)
-    else:
-        grad = out
-        grad.fill(0)
+    grad = np.empty(tiles.shape, dtype=g.dtype) if out is None else out
     grad_first = np.moveaxis(grad, axes, tuple(range(len(axes))))
     g = g.reshape(ans.shape)
+    zero = ZERO[g.dtype]
+    # every element is written once, from a contiguous where: a masked copy into a zeroed array writes
+    # through the same strided view, several times slower
     for position, first in _first_largest_positions(tiles, axes, ans):
-        np.copyto(grad_first[position], g, where=first)
+        grad_first[position] = np.where(first, g, zero)
     return grad
 
 
