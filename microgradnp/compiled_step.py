@@ -114,7 +114,10 @@ class CompiledStep:
         if self.guarded:  # the train()/eval() flags of the modules the captured steps called
             key.append(tuple([m.training for m in self.guarded]))
         key = tuple(key)
-        entry = self.cache.get(key)
+        try:
+            entry = self.cache.get(key)
+        except TypeError:  # an argument that is no Tensor and cannot be part of a signature
+            raise _unhashable_argument(args) from None
         if entry is None:
             return self.capture(key, args)
         self.cache.move_to_end(key)  # least recently used first out
@@ -254,6 +257,19 @@ class CompiledStep:
                             + f"; its output {name}: {_describe_difference(traced[name], eager_value)}.")
         return None
 
+
+
+def _unhashable_argument(args):
+    for i, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            try:
+                hash(a)
+            except TypeError:
+                return TypeError(
+                    f"mg.compile: argument #{i} of the step is a {type(a).__name__}, which cannot be part of a "
+                    f"signature: pass arrays as Tensors (mg.tensor(x), mg.from_numpy(x)) and other values as "
+                    f"hashable ones (numbers, strings, tuples)")
+    return TypeError("mg.compile: the step's arguments cannot form a signature")
 
 
 def _signature_guard(key, args, modules):

@@ -876,3 +876,9 @@ def test_gradients_that_are_numpy_scalars_are_computed_again_at_every_replay():
         x = mg.tensor(np.arange(3.0) + i)
         assert _bits(compiled(x)) == _bits(eager(x))
     assert _bits(w.grad) == _bits(w_eager.grad) and _bits(v.grad) == _bits(v_eager.grad)
+
+
+def test_an_argument_that_cannot_be_part_of_a_signature_is_refused_naming_it():
+    compiled = mg_compile(lambda x, extra: (x * 2.0).sum())
+    with pytest.raises(TypeError, match=r"argument #1 of the step is a ndarray.*mg.tensor\(x\)"):
+        compiled(mg.ones(3), np.ones(3))
