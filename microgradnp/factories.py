@@ -6,7 +6,7 @@ import numpy as np
 from . import dtypes
 from .capture import replayable
 from .devices import check_device
-from .random import get_generator
+from .random import get_generator, samples
 from .tensor import Tensor, as_array
 
 
@@ -26,11 +26,6 @@ def _made(make, args, dtype, requires_grad):
 def _made_array(make, args, dtype):
     array = make(*args)
     return array if dtype is None else array.astype(dtype, copy=False)
-
-
-def _sampled(generator, method, *parameters):
-    # what the random factories make (the generator is looked up at each call, as ``random.draw`` does)
-    return getattr(get_generator(generator), method)(*parameters)
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
@@ -149,13 +144,13 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Uniform samples in [0, 1)."""
     check_device(device, "rand")
-    return _made(_sampled, (generator, "random", _shape(size)), dtype or dtypes.get_default_dtype(), requires_grad)
+    return _made(samples, (generator, "random", _shape(size)), dtype or dtypes.get_default_dtype(), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal samples."""
     check_device(device, "randn")
-    return _made(_sampled, (generator, "standard_normal", _shape(size)), dtype or dtypes.get_default_dtype(),
+    return _made(samples, (generator, "standard_normal", _shape(size)), dtype or dtypes.get_default_dtype(),
                  requires_grad)
 
 
@@ -171,13 +166,13 @@ def randint(low, high=None, size=None, dtype=None, generator=None, requires_grad
         raise TypeError("randint() missing its size: randint(high, size) or randint(low, high, size)")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _made(_sampled, (generator, "integers", low, high, _shape((size,))), dtype or np.int64, requires_grad)
+    return _made(samples, (generator, "integers", low, high, _shape((size,))), dtype or np.int64, requires_grad)
 
 
 def randperm(n, generator=None, device=None):
     """A random permutation of 0..n-1 (int64)."""
     check_device(device, "randperm")
-    return _made(_sampled, (generator, "permutation", n), np.int64, False)
+    return _made(samples, (generator, "permutation", n), np.int64, False)
 
 
 def _floating_like(input, dtype, name):
@@ -191,14 +186,14 @@ def rand_like(input, dtype=None, requires_grad=False, generator=None, device=Non
     """Uniform samples in [0, 1) with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     check_device(device, "rand_like")
     dtype = _floating_like(input, dtype, "rand_like")
-    return _made(_sampled, (generator, "random", _like(input).shape), dtype, requires_grad)
+    return _made(samples, (generator, "random", _like(input).shape), dtype, requires_grad)
 
 
 def randn_like(input, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal samples with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     check_device(device, "randn_like")
     dtype = _floating_like(input, dtype, "randn_like")
-    return _made(_sampled, (generator, "standard_normal", _like(input).shape), dtype, requires_grad)
+    return _made(samples, (generator, "standard_normal", _like(input).shape), dtype, requires_grad)
 
 
 def randint_like(input, low=0, high=None, dtype=None, requires_grad=False, generator=None, device=None):
@@ -207,7 +202,7 @@ def randint_like(input, low=0, high=None, dtype=None, requires_grad=False, gener
     check_device(device, "randint_like")
     if high is None:
         low, high = 0, low
-    return _made(_sampled, (generator, "integers", low, high, _like(input).shape), dtype or _like(input).dtype,
+    return _made(samples, (generator, "integers", low, high, _like(input).shape), dtype or _like(input).dtype,
                  requires_grad)
 
 
@@ -225,7 +220,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     if dtype is None:
         tensors = [a.dtype for a, v in ((mean_array, mean), (std_array, std)) if isinstance(v, Tensor)]
         dtype = np.result_type(*tensors) if tensors else dtypes.get_default_dtype()
-    return _made(_sampled, (generator, "normal", mean_array, std_array, shape), dtype, requires_grad)
+    return _made(samples, (generator, "normal", mean_array, std_array, shape), dtype, requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd.hot_path import apply2, apply3
-from .capture import capture_state as _capture
+from .capture import replayable
 from .ops import arithmetic, elementwise, linalg, losses, reductions, shape
 from .ops import einsum as einsum_ops
 from .tensor import Tensor
@@ -329,31 +329,17 @@ def _max_shift(name, input, axis):
     if data.ndim == 0 and axis is not None and all(a in (0, -1) for a in np.atleast_1d(axis)):
         axis = None
     try:
-        if data.size:
-            if _capture.active is not None:  # the shift depends on the values: a compiled step recomputes it
-                return axis, _recorded_call(_finite_max, data, axis)
-            shift = np.amax(data, axis=axis, keepdims=True)
-        else:  # nothing to take the max of: any shift will do (the sum checks the axis)
-            return axis, np.zeros(np.sum(data, axis=axis, keepdims=True).shape, data.dtype)
+        if data.size:  # (the shift depends on the values: a compiled step computes it again at every call)
+            return axis, replayable(_finite_max, data, axis)
+        # nothing to take the max of: any shift will do (the sum checks the axis)
+        return axis, np.zeros(np.sum(data, axis=axis, keepdims=True).shape, data.dtype)
     except (ValueError, IndexError) as error:  # AxisError
         raise type(error)(f"{name}: dim {axis} is out of range for a tensor of shape {tuple(data.shape)}") from None
-    return axis, np.where(np.isfinite(shift), shift, 0)
 
 
 def _finite_max(data, axis):
-    # (_max_shift's lines, as one function for a compiled step's replay)
     shift = np.amax(data, axis=axis, keepdims=True)
     return np.where(np.isfinite(shift), shift, 0)
-
-
-def _recorded_call(fn, *args):
-    """``fn(*args)``, recorded as one step of the compiled step being captured: ``graph.replayable``, which
-    sits on a floor above this module, for a capture known to be in progress."""
-    tape = _capture.active
-    tape.before_call()
-    out = fn(*args)
-    tape.record_call(fn, args, out)
-    return out
 
 
 @tensor_method()

@@ -106,11 +106,13 @@ def get_generator(generator=None):
                     f"{type(generator).__name__}")
 
 
-def draw(generator, method, *parameters):
-    """``get_generator(generator).method(*parameters)``: samples that a compiled step's replay draws again at
-    every call (the generator advancing as an eager step advances it), instead of keeping the captured ones."""
-    return replayable(_draw, generator, method, parameters)
-
-
-def _draw(generator, method, parameters):
+def samples(generator, method, *parameters):
+    """``get_generator(generator).method(*parameters)``: the generator looked up at each call (None: the
+    global one, whose stream ``manual_seed`` restarts)."""
     return getattr(get_generator(generator), method)(*parameters)
+
+
+def draw(generator, method, *parameters):
+    """``samples(generator, method, *parameters)``, drawn again at every call of a compiled step's replay
+    (the generator advancing as an eager step advances it), instead of kept as captured."""
+    return replayable(samples, generator, method, *parameters)

@@ -15,23 +15,13 @@ from .autograd.primitive import PRIMITIVES
 from .ops import linalg, windows
 from .ops.constant_arrays import ZERO, ones_vector, zeros_view
 from .ops.elementwise import _VECTOR_MIN
-from .ops.linalg import _BLAS_TYPES, _DOT_MAX_OUTPUT, product
+from .ops.linalg import product
 
 # Each mirrors its eager function's branches exactly and makes the same NumPy/BLAS calls with out=
 # buffers, so that the bits are the same; it is called as variant(buffers, *the eager call's arguments).
 
-def _product_into(a, b, out):
-    """``linalg.product(a, b)`` (its choice of ``dot`` or ``matmul`` made as without ``out``), into ``out``."""
-    if out is None:
-        return product(a, b)
-    if a.ndim == 2 and b.ndim == 2 and (a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT
-                                        or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES):
-        return a.dot(b, out=out)
-    return np.matmul(a, b, out=out)
-
-
 def _linear_into(buffers, x, weight, bias=None):
-    out = _product_into(x, weight.T, buffers[0])
+    out = product(x, weight.T, out=buffers[0])
     if bias is not None:
         out += bias
     return out
@@ -48,8 +38,7 @@ def _linear_dot_into(buffers, x, weight, bias=None):
 
 def _choose_linear(args, buffers):
     x, weight = args[0], args[1]
-    if (buffers[0] is not None and x.ndim == 2 and weight.ndim == 2
-            and (x.shape[0] * weight.shape[0] <= _DOT_MAX_OUTPUT or x.shape[1] == 1 and x.dtype.char in _BLAS_TYPES)):
+    if buffers[0] is not None and x.ndim == 2 and weight.ndim == 2 and linalg.dot_chosen(x, weight.T):
         return _linear_dot_into
     return _linear_into
 
@@ -71,7 +60,7 @@ def _relu_vjp_into(buffers, xp, g, ans, x):
 
 def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
     buf_x, buf_w = buffers[0], buffers[1]
-    grad_x = None if edges[0] is None else _product_into(g, weight, buf_x)
+    grad_x = None if edges[0] is None else product(g, weight, out=buf_x)
     if g.ndim != 2:  # as linalg._linear_vjp: every leading dimension is a batch dimension
         rows = math.prod(g.shape[:-1])
         g, x = g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])
@@ -79,7 +68,7 @@ def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
         grad_w = None if edges[1] is None else (
             product(g.T, x, out=buf_w) if buf_w is not None else linalg._weight_gradient(xp, g, x, weight))
     else:
-        grad_w = None if edges[1] is None else _product_into(g.T, x, buf_w)
+        grad_w = None if edges[1] is None else product(g.T, x, out=buf_w)
     if bias is None or edges[2] is None:
         grad_b = None
     elif buffers[2] is not None and g.ndim == 2 and bias.shape == g.shape[1:] and g.dtype.char in "fd":
@@ -91,19 +80,19 @@ def _linear_vjp_into(buffers, xp, g, ans, edges, x, weight, bias=None):
 
 def _matmul_into(buffers, a, b):
     """``linalg._matmul`` (its shapes were checked when captured) into ``buffers[0]``."""
-    return _product_into(a, b, buffers[0])
+    return product(a, b, out=buffers[0])
 
 
 def _matmul_vjp_a_into(buffers, xp, g, ans, a, b):
     if a.ndim < 2 or b.ndim < 2:  # the 1-D cases reshape: the plain rule
         return linalg._matmul_vjp_a(xp, g, ans, a, b)
-    return _product_into(g, linalg._mT(xp, b), buffers[0])
+    return product(g, linalg._mT(xp, b), out=buffers[0])
 
 
 def _matmul_vjp_b_into(buffers, xp, g, ans, a, b):
     if a.ndim < 2 or b.ndim < 2:
         return linalg._matmul_vjp_b(xp, g, ans, a, b)
-    return _product_into(linalg._mT(xp, a), g, buffers[0])
+    return product(linalg._mT(xp, a), g, out=buffers[0])
 
 
 def _unfold_into(buffers, x, *args, **kwargs):

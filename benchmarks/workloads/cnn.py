@@ -12,11 +12,11 @@ import numpy as np
 from .common import (
     SEED,
     Metric,
+    TrainedOverBatches,
+    TutorialTrainer,
     compiled,
     import_torch,
     ratio_target,
-    train_over_batches,
-    tutorial_step,
     with_kept_memory,
 )
 
@@ -26,6 +26,7 @@ LR = 0.05
 WARMUP = 5
 STEPS = 40
 BLOCK = 5
+SCHEDULE = (WARMUP, STEPS, BLOCK)  # warm-up steps, timed steps, steps per timed block
 BATCHES = 4
 REPEATS = 7
 FRESH_PROCESS = False
@@ -95,8 +96,10 @@ def _unpool(g, firsts, shape):
     return grad.reshape(shape)
 
 
-class NumpyCNN:
+class NumpyCNN(TrainedOverBatches):
     """The hand-written NumPy forward and backward: im2col convolutions, 2x2 max pooling, a dense head."""
+
+    schedule = SCHEDULE
 
     def __init__(self):
         self.batches = synthetic_batches()
@@ -150,10 +153,6 @@ class NumpyCNN:
             p[key] -= np.float32(LR) * grad
         return loss
 
-    def run(self):
-        """Warm up, then time the steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
 
 def _lenet(nn):
     return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
@@ -161,8 +160,10 @@ def _lenet(nn):
                          nn.ReLU(), nn.Linear(84, 10))
 
 
-class MicrogradnpCNN:
+class MicrogradnpCNN(TutorialTrainer):
     """microgradnp exactly as a user writes it: nn.Sequential of Conv2d/MaxPool2d/Linear, SGD."""
+
+    schedule = SCHEDULE
 
     def __init__(self):
         import microgradnp as mg
@@ -177,17 +178,11 @@ class MicrogradnpCNN:
         """Restore the starting weights."""
         self.model.load_state_dict(start_state())
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
 
-    def run(self):
-        """Warm up, then time the steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
-
-class TorchCNN:
+class TorchCNN(TutorialTrainer):
     """PyTorch CPU eager mode, one thread, the same model and loop."""
+
+    schedule = SCHEDULE
 
     def __init__(self):
         torch = self.torch = import_torch()
@@ -200,17 +195,6 @@ class TorchCNN:
         """Restore the starting weights."""
         self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in start_state().items()})
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
-
-    def run(self):
-        """Warm up, then time the steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
-
-def _train(reset, step, batches):
-    return train_over_batches(reset, step, batches, WARMUP, STEPS, BLOCK)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyCNN, "microgradnp": MicrogradnpCNN,

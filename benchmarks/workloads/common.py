@@ -133,6 +133,26 @@ def train_over_batches(reset, step, batches, warmup, steps, block):
             "check": {"loss at step 1": as_float(first), f"loss at step {warmup + steps}": as_float(last)}}
 
 
+class TrainedOverBatches:
+    """An implementation timed by ``train_over_batches`` with its workload's ``schedule`` (warm-up steps,
+    timed steps, steps per timed block); it has ``reset``, ``step`` and ``batches``."""
+
+    schedule = None
+
+    def run(self):
+        """Warm up, then time the steps; returns the time per step."""
+        return train_over_batches(self.reset, self.step, self.batches, *self.schedule)
+
+
+class TutorialTrainer(TrainedOverBatches):
+    """An implementation whose step is the tutorial's (``tutorial_step``) on its ``model``, ``loss_fn`` and
+    ``optimizer``."""
+
+    def step(self, x, labels):
+        """One training step as in any tutorial."""
+        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
+
+
 def with_kept_memory(implementation):
     """``implementation`` in a process that calls ``mg.backends.cpu.keep_freed_memory()`` before setting up:
     glibc then keeps the memory one step frees for the next, instead of giving it back and faulting it in."""

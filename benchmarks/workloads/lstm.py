@@ -13,12 +13,12 @@ import numpy as np
 from .common import (
     SEED,
     Metric,
+    TrainedOverBatches,
+    TutorialTrainer,
     compiled,
     import_torch,
     ratio_target,
     start_weights,
-    train_over_batches,
-    tutorial_step,
     with_kept_memory,
 )
 
@@ -28,6 +28,7 @@ LENGTH, BATCH = 50, 32
 LR = 0.1
 WARMUP = 3
 STEPS = 20
+SCHEDULE = (WARMUP, STEPS, 1)  # warm-up steps, timed steps, steps per timed block
 BATCHES = 4  # distinct synthetic batches, cycled
 REPEATS = 5
 FRESH_PROCESS = False
@@ -58,7 +59,7 @@ def start_state(seed=SEED):
     return state
 
 
-class NumpyLSTM:
+class NumpyLSTM(TrainedOverBatches):
     """The classic hand-written LSTM: forward, softmax cross-entropy, backward through time, SGD.
 
     Per layer the input projection of the whole sequence is one product, each step adds h @ W_hh.T into
@@ -66,6 +67,8 @@ class NumpyLSTM:
     the gates' gradients of every step in one array, so the weight gradients are one product each. Sigmoid
     gates are computed as (1 + tanh(x / 2)) / 2, which never overflows.
     """
+
+    schedule = SCHEDULE
 
     def __init__(self):
         self.batches = synthetic_batches()
@@ -160,10 +163,6 @@ class NumpyLSTM:
             p[name] -= np.float32(LR) * g
         return loss
 
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
 
 def _tagger(nn):
     # the same model in either library: the LSTM, then the head on every step's output
@@ -180,8 +179,10 @@ def _tagger(nn):
     return Tagger()
 
 
-class MicrogradnpLSTM:
+class MicrogradnpLSTM(TutorialTrainer):
     """microgradnp as a user writes it: nn.LSTM, nn.Linear, nn.CrossEntropyLoss, nn.optim.SGD."""
+
+    schedule = SCHEDULE
 
     def __init__(self):
         import microgradnp as mg
@@ -196,18 +197,12 @@ class MicrogradnpLSTM:
         """Restore the starting weights."""
         self.model.load_state_dict(start_state())
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
 
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
-
-class TorchLSTM:
+class TorchLSTM(TutorialTrainer):
     """PyTorch CPU eager mode, one thread, the same model and loop (its default LSTM kernel, oneDNN's where
     PyTorch was built with it)."""
+
+    schedule = SCHEDULE
 
     def __init__(self):
         torch = self.torch = import_torch()
@@ -222,14 +217,6 @@ class TorchLSTM:
         """Restore the starting weights."""
         self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in start_state().items()})
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
-
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
 
 class TorchLSTMNoOneDNN(TorchLSTM):
     """PyTorch with its oneDNN (mkldnn) kernels switched off: the LSTM then runs as a loop of ATen ops per step,
@@ -239,9 +226,6 @@ class TorchLSTMNoOneDNN(TorchLSTM):
         super().__init__()
         self.torch.backends.mkldnn.enabled = False
 
-
-def _train(reset, step, batches):
-    return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyLSTM, "microgradnp": MicrogradnpLSTM,

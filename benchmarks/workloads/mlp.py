@@ -10,13 +10,13 @@ import numpy as np
 from .common import (
     SEED,
     Metric,
+    TrainedOverBatches,
+    TutorialTrainer,
     compiled,
     import_torch,
     ratio_target,
     sequential_state,
     start_weights,
-    train_over_batches,
-    tutorial_step,
 )
 
 TITLE = "MLP 784-256-128-10, float32, batch 128: one training step"
@@ -26,6 +26,7 @@ BATCH = 128
 LR = 0.1
 WARMUP = 10
 STEPS = 100
+SCHEDULE = (WARMUP, STEPS, 1)  # warm-up steps, timed steps, steps per timed block
 BATCHES = 8  # distinct synthetic batches, cycled
 REPEATS = 9
 FRESH_PROCESS = False
@@ -97,20 +98,20 @@ class NumpyMLPTrainer:
         return loss
 
 
-class NumpyMLP:
+class NumpyMLP(TrainedOverBatches):
     """The hand-written NumPy baseline."""
+
+    schedule = SCHEDULE
 
     def __init__(self, batch=BATCH, weight_product=np.matmul):
         self.trainer = NumpyMLPTrainer(synthetic_batches(batch), weight_product)
         self.reset, self.step, self.batches = self.trainer.reset, self.trainer.step, self.trainer.batches
 
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
 
-
-class MicrogradnpMLP:
+class MicrogradnpMLP(TutorialTrainer):
     """microgradnp exactly as a user writes it: nn.Sequential, nn.CrossEntropyLoss, nn.optim.SGD."""
+
+    schedule = SCHEDULE
 
     def __init__(self, batch=BATCH):
         import microgradnp as mg
@@ -126,17 +127,11 @@ class MicrogradnpMLP:
         """Restore the starting weights."""
         self.model.load_state_dict(sequential_state(start_weights(SIZES, np.float32), LINEAR_POSITIONS))
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
 
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
-
-class TorchMLP:
+class TorchMLP(TutorialTrainer):
     """PyTorch CPU eager mode, one thread, the same model and loop."""
+
+    schedule = SCHEDULE
 
     def __init__(self, batch=BATCH):
         torch = self.torch = import_torch()
@@ -152,17 +147,6 @@ class TorchMLP:
         state = sequential_state(start_weights(SIZES, np.float32), LINEAR_POSITIONS)
         self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in state.items()})
 
-    def step(self, x, labels):
-        """One training step as in any tutorial."""
-        return tutorial_step(self.model, self.loss_fn, self.optimizer, x, labels)
-
-    def run(self):
-        """Warm up, then time ``STEPS`` steps; returns the time per step."""
-        return _train(self.reset, self.step, self.batches)
-
-
-def _train(reset, step, batches):
-    return train_over_batches(reset, step, batches, WARMUP, STEPS, 1)
 
 
 IMPLEMENTATIONS = {"numpy": NumpyMLP, "microgradnp": MicrogradnpMLP, "microgradnp compiled": compiled(MicrogradnpMLP),

@@ -40,20 +40,29 @@ def product(a, b, out=None):
     than the machinery saves, so those go to ``np.matmul``, except an outer product (inner dimension 1,
     as in the weight gradient of a batch of one), which ``np.matmul`` computes without BLAS, several
     times slower than ``dot`` (for the dtypes BLAS handles: for others ``dot`` is the slower). ``out``,
-    if given, is a C- or Fortran-contiguous array of the result's shape and dtype, written and returned.
+    if given, is a C- or Fortran-contiguous array of the result's shape and dtype, written and returned,
+    by the same call as without it where it can be (a C-contiguous ``out``, or an outer product).
     """
     if a.ndim == 2 and b.ndim == 2:
         if out is None:
+            # (dot_chosen, written out: this is the hot path of every product)
             if a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES:
                 return a.dot(b)
-        elif a.shape[1] == 1 and out.dtype.char in _BLAS_TYPES:
+        elif dot_chosen(a, b) and out.dtype.char in _BLAS_TYPES:
             # dot writes only into a C-contiguous array: a Fortran-order out gets the transposed product
             if out.flags.c_contiguous:
                 a.dot(b, out=out)
-            else:
+                return out
+            if a.shape[1] == 1:
                 b.T.dot(a.T, out=out.T)
-            return out
+                return out
     return np.matmul(a, b, out=out)
+
+
+def dot_chosen(a, b):
+    """Whether ``product`` multiplies these two matrices with ``ndarray.dot`` (else ``np.matmul``): it
+    depends on their shapes and dtype only."""
+    return a.shape[0] * b.shape[1] <= _DOT_MAX_OUTPUT or a.shape[1] == 1 and a.dtype.char in _BLAS_TYPES
 
 
 def _matmul(a, b):

@@ -100,14 +100,11 @@ def _nll_from_log_probs(log_probs, index, valid, weight, class_dim, reduction, l
             if label_smoothing == 0:
                 return _mean_of_nothing(log_probs, picked)
             return _mean_of_nothing(log_probs, replayable(_counted_classes, valid, class_dim, picked.shape))
-    # a compiled step's capture records a gradient that NumPy returns as a scalar (0-d operands) as a constant:
-    # the sums keep their dims until the end there, so that the gradient through the divisor stays an array
-    keep = capture_state.active is not None
-    result = mg.sum(loss, keepdim=keep) / divisor
+    result = mg.sum(loss) / divisor
     if label_smoothing > 0:
-        smoothed = mg.sum(smooth, keepdim=keep) / divisor * _uniform_share(label_smoothing, classes)
+        smoothed = mg.sum(smooth) / divisor * _uniform_share(label_smoothing, classes)
         result = (1 - label_smoothing) * result + smoothed
-    return mg.reshape(result, ()) if keep else result
+    return result
 
 
 def _picked_classes(index, valid, classes, class_dim):
